@@ -1,0 +1,211 @@
+"""Text analysis: how text becomes index terms, the same way at index time and at query time.
+
+Analyzers are Whoosh compositions of a tokenizer and filters (``tokenizer | filter``); Whoosh
+pickles them into the index, so these classes must stay importable at this path
+(``index_data.analysis``). Change what they produce and you must bump ``schema.SCHEMA_VERSION``.
+
+Tokens (see ``tests/test_analysis.py``):
+
+- words, lower-cased and accent-folded: ``Siân`` -> ``sian``; ``ULEZ`` -> ``ulez``
+- apostrophes: possessive ``'s`` dropped, inner ones removed, curly or straight:
+  ``Mayor's`` -> ``mayor``; ``O’Connell`` -> ``oconnell``
+- numbers keep decimals and a unit suffix, thousands commas go: ``£1.2bn`` -> ``1.2bn``,
+  ``1,000`` -> ``1000``
+- ``-`` and ``/`` separate tokens: ``COVID-19`` -> ``covid`` ``19`` and ``2017/3660`` -> ``2017``
+  ``3660``; the query side turns such a word into a phrase, so ``COVID-19`` still matches exactly.
+
+Body text then loses stopwords (a shipped list, ``data/stopwords_en.txt``) and is stemmed with
+NLTK's Snowball English stemmer (pure code: no NLTK data is needed).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+from whoosh.analysis import Filter, Token, Tokenizer
+
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+_NUMBER_COMMA_RE = re.compile(r"(?<=\d),(?=\d)")
+
+
+def normalize_token(raw: str) -> str:
+    """One raw token as an index term before stemming: ``"O’Connell"`` -> ``"oconnell"``."""
+    text = raw.lower()
+    if not text.isascii():
+        text = text.translate(_APOSTROPHES)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if "'" in text:
+        if text.endswith("'s"):
+            text = text[:-2]
+        text = text.replace("'", "")
+    if "," in text:
+        text = _NUMBER_COMMA_RE.sub("", text)
+    return text
+
+
+def tokenize(text: str) -> list[str]:
+    """The normalised tokens of ``text`` (no stopwords removed, no stemming)."""
+    return [t for t in (normalize_token(m.group()) for m in _TOKEN_RE.finditer(text)) if t]
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The shipped English stopword list (one word a line, ``#`` comments)."""
+    data = resources.files("index_data").joinpath("data/stopwords_en.txt").read_text("utf-8")
+    return frozenset(
+        w for w in (line.split("#", 1)[0].strip().lower() for line in data.splitlines()) if w
+    )
+
+
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_MAX = 500_000
+_stemmer = None
+
+
+def stem(word: str) -> str:
+    """The Snowball English stem of a normalised word, cached (``"crimes"`` -> ``"crime"``).
+
+    NLTK is imported on first use only: it is slow to import, and many commands never stem.
+    """
+    s = _STEM_CACHE.get(word)
+    if s is None:
+        global _stemmer
+        if _stemmer is None:
+            from nltk.stem.snowball import EnglishStemmer
+
+            _stemmer = EnglishStemmer()
+        s = _stemmer.stem(word)
+        if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
+            _STEM_CACHE.clear()
+        _STEM_CACHE[word] = s
+    return s
+
+
+class MqtTokenizer(Tokenizer):
+    """Splits text into normalised word and number tokens in one regex pass (see module doc)."""
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __hash__(self):
+        return hash(self.__class__.__name__)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for m in _TOKEN_RE.finditer(value):
+            raw = m.group()
+            text = normalize_token(raw)
+            if not text:
+                continue
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = raw
+            if positions:
+                t.pos = pos
+                pos += 1
+            if chars:
+                t.startchar = start_char + m.start()
+                t.endchar = start_char + m.end()
+            yield t
+
+
+class StopStemFilter(Filter):
+    """Drops stopwords (renumbering positions so phrases ignore them) and stems the rest.
+
+    One filter rather than Whoosh's ``StopFilter | StemFilter`` chain: one generator per token
+    instead of two, and a process-wide stem cache that is never pickled into the index.
+    """
+
+    def __init__(self, stoplist=None, stem_words=True):
+        self.stops = frozenset(stopwords() if stoplist is None else stoplist)
+        self.stem_words = stem_words
+
+    def __eq__(self, other):
+        return (other.__class__ is self.__class__ and self.stops == other.stops
+                and self.stem_words == other.stem_words)
+
+    def __hash__(self):
+        return hash((self.__class__.__name__, self.stem_words, len(self.stops)))
+
+    def __call__(self, tokens):
+        stops = self.stops
+        stem_words = self.stem_words
+        cache = _STEM_CACHE
+        pos = None
+        for t in tokens:
+            text = t.text
+            if t.positions:
+                if pos is None:
+                    pos = t.pos
+                t.pos = pos
+            if text in stops:
+                if t.removestops:
+                    continue
+                t.stopped = True
+                yield t
+                continue
+            if stem_words:
+                s = cache.get(text)
+                t.text = s if s is not None else stem(text)
+            if t.positions:
+                pos += 1
+            yield t
+
+
+def text_analyzer():
+    """Analyzer for title, question and answer text: tokens, stopwords out, Snowball stems."""
+    return MqtTokenizer() | StopStemFilter()
+
+
+def name_analyzer():
+    """Analyzer for names and labels (asker, party, asked-of, meeting): tokens only, no stemming.
+
+    ``party:labour`` matches ``Labour Group``; ``asker:"navin shah"`` matches ``Navin Shah``.
+    """
+    return MqtTokenizer()
+
+
+def spelling_analyzer():
+    """Analyzer for the spelling field: unstemmed words (no stopwords), the vocabulary that
+    "did you mean" suggestions are drawn from."""
+    return MqtTokenizer() | StopStemFilter(stem_words=False)
+
+
+def term_spans(text: str):
+    """Yield ``(term, start, end)`` for each body-text term, as indexed, with its character span.
+
+    What the snippet builder uses to find matches (stemmed variants included) in stored text.
+    """
+    stops = stopwords()
+    cache = _STEM_CACHE
+    for m in _TOKEN_RE.finditer(text):
+        t = normalize_token(m.group())
+        if not t or t in stops:
+            continue
+        s = cache.get(t)
+        yield (s if s is not None else stem(t)), m.start(), m.end()
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of body text, in order: ``analyze("Hate crimes")`` -> ``["hate", "crime"]``."""
+    return [t.text for t in _TEXT_ANALYZER(text)]
+
+
+_TEXT_ANALYZER = text_analyzer()

@@ -1,0 +1,39 @@
+"""Errors mqt reports to users as one clear line (the CLI turns each into an exit code)."""
+
+from __future__ import annotations
+
+import os
+
+
+class MqtError(Exception):
+    """Base class of every error meant for the user rather than a traceback."""
+
+
+class CorpusError(MqtError, ValueError):
+    """A corpus file that cannot be read or does not follow the format.
+
+    ``str(err)`` is ``"path:line: reason"`` (no line when the problem is the whole file).
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int | None, reason: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexMissingError(MqtError):
+    """No index where one was expected (not built yet, or not an mqt index)."""
+
+
+class IndexVersionError(MqtError):
+    """The index was built by an incompatible version of mqt and must be rebuilt."""
+
+
+class IndexCorruptError(MqtError):
+    """The index exists but cannot be read (damaged or truncated files)."""
+
+
+class IndexLockedError(MqtError):
+    """Another job holds the index's write lock."""

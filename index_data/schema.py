@@ -1,0 +1,118 @@
+"""The index schema: which fields exist, how each is analysed and stored, and its version.
+
+Bump :data:`SCHEMA_VERSION` whenever a field or an analyzer changes what is written: an index of
+another version is refused with a "rebuild the index" message (see :func:`check_index`) instead of
+being misread. The version lives in a small JSON file beside Whoosh's own files, read before Whoosh
+unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from whoosh import columns
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
+
+from .analysis import name_analyzer, spelling_analyzer, text_analyzer
+from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
+from .model import Question
+
+SCHEMA_VERSION = 1
+META_FILE = "mqt-index.json"
+
+#: Full-text fields (stemmed, with positions for phrases).
+TEXT_FIELDS = ("title", "question", "answer")
+#: Name/label fields matched word by word, case-insensitively, unstemmed (filters).
+NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting")
+#: Facets, counted over a whole result set from per-document columns.
+FACETS = ("party", "asker", "asked_of", "year", "status", "meeting")
+
+
+def make_schema() -> Schema:
+    """A fresh Whoosh schema for mqt's documents."""
+    text = text_analyzer()
+    names = name_analyzer()
+    fields = dict(
+        id=ID(stored=True, unique=True),
+        record=STORED(),  # the whole Question as JSON: hits, snippets and `get(id)` read it
+        status=ID(),
+        date=NUMERIC(int, bits=32, signed=False, sortable=True),  # meeting date as YYYYMMDD
+        spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        fileinfo=COLUMN(columns.VarBytesColumn()),  # "size:mtime_ns:sha1" of the source file
+    )
+    for name in TEXT_FIELDS:
+        fields[name] = TEXT(analyzer=text, phrase=True)
+    for name in NAME_FIELDS:
+        fields[name] = TEXT(analyzer=names, phrase=True)
+    for name in ("party", "asker", "asked_of", "status", "meeting"):
+        fields[f"facet_{name}"] = COLUMN(columns.VarBytesColumn())
+    return Schema(**fields)
+
+
+def date_number(d) -> int:
+    """A date as the integer the ``date`` field stores: 2017-09-14 -> 20170914."""
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def document_fields(q: Question, fileinfo: str = "") -> dict:
+    """The field values Whoosh indexes for one question."""
+    answered_by = " \n".join(q.answered_by)
+    doc = dict(
+        id=q.id,
+        record=json.dumps(q.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        status=q.status,
+        date=date_number(q.meeting_date),
+        spell=f"{q.title}\n{q.question}\n{q.answer_text}",
+        fileinfo=fileinfo.encode("utf-8"),
+        title=q.title,
+        question=q.question,
+        answer=q.answer_text,
+        asker=q.asker,
+        party=q.party or "",
+        asked_of=q.asked_of,
+        answered_by=answered_by,
+        meeting=q.meeting,
+    )
+    for name in ("party", "asker", "asked_of", "status", "meeting"):
+        value = getattr(q, name) or ""
+        doc[f"facet_{name}"] = value.encode("utf-8")
+    return doc
+
+
+def write_meta(index_dir: str | os.PathLike, **extra) -> None:
+    """Record the schema version (and build facts) beside the index files."""
+    meta = {"schema_version": SCHEMA_VERSION, **extra}
+    path = Path(index_dir) / META_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2), "utf-8")
+    os.replace(tmp, path)
+
+
+def read_meta(index_dir: str | os.PathLike) -> dict:
+    """The index's metadata; raises the error a user should see when it is missing or foreign."""
+    d = Path(index_dir)
+    if not d.exists():
+        raise IndexMissingError(f"no index at {d}: build one with `mqt index CORPUS_DIR`")
+    if not d.is_dir():
+        raise IndexMissingError(f"{d} is not a directory, so not an mqt index")
+    path = d / META_FILE
+    if not path.exists():
+        raise IndexMissingError(
+            f"{d} is not an mqt index (no {META_FILE}): build one with `mqt index CORPUS_DIR`")
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexCorruptError(f"cannot read {path}: {e}; rebuild the index") from None
+
+
+def check_index(index_dir: str | os.PathLike) -> dict:
+    """Refuse an index of another schema version with a clear "rebuild" message; return its meta."""
+    meta = read_meta(index_dir)
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise IndexVersionError(
+            f"the index at {index_dir} has schema version {version}, this mqt needs version "
+            f"{SCHEMA_VERSION}: rebuild it with `mqt index CORPUS_DIR`")
+    return meta

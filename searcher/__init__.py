@@ -1,0 +1,21 @@
+"""mqt's query side: search an index built by ``index_data``.
+
+>>> from searcher import Searcher                                  # doctest: +SKIP
+>>> with Searcher(".mqt-index") as s:
+...     page = s.search('"hate crime" party:labour', sort="newest")
+...     print(page.total, page.hits[0].title, page.facets["party"])
+1 Hate Crime (1) {'Labour Group': 1}
+"""
+
+from index_data.errors import (IndexCorruptError, IndexLockedError, IndexMissingError,
+                               IndexVersionError, MqtError)
+
+from .query import QueryError, parse_query
+from .results import Hit, IndexStats, ResultPage, Snippets
+from .search import Searcher, default_index_dir
+
+__all__ = [
+    "Hit", "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexStats",
+    "IndexVersionError", "MqtError", "QueryError", "ResultPage", "Searcher", "Snippets",
+    "default_index_dir", "parse_query",
+]

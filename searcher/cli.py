@@ -1,0 +1,225 @@
+"""The ``mqt`` command line: a thin shell over ``index_data`` and ``searcher``.
+
+Every command calls one library function and prints its result. Exit codes:
+0 success; 1 error (bad query, no index, unreadable index...); 2 bad usage;
+3 finished, but some corpus files were rejected; 4 another job holds the index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from index_data import __version__
+from index_data.errors import IndexLockedError, MqtError
+
+EXIT_REJECTED = 3
+EXIT_LOCKED = 4
+
+
+class MqtClickError(click.ClickException):
+    """A user error: one line on stderr, no traceback, a documented exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def user_errors(fn):
+    """Turn mqt's own errors into one-line CLI errors with the right exit code."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except IndexLockedError as e:
+            raise MqtClickError(str(e), EXIT_LOCKED) from None
+        except MqtError as e:
+            raise MqtClickError(str(e)) from None
+        except KeyboardInterrupt:
+            raise MqtClickError("interrupted", 130) from None
+
+    return wrapper
+
+
+def index_option(fn):
+    return click.option(
+        "--index", "index_dir", type=click.Path(path_type=Path), envvar="MQT_INDEX",
+        default=".mqt-index", show_default=True,
+        help="Index directory (or set MQT_INDEX).")(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON object (schema in the README).")(fn)
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+class progress_bar:
+    """A ``progress(done, total)`` callback drawing a bar on stderr when it is a terminal."""
+
+    def __init__(self, label: str = "Indexing"):
+        self.label = label
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+def print_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mqt")
+def cli():
+    """mqt: full-text search of the London Assembly's Questions to the Mayor.
+
+    \b
+    Example:
+        mqt index corpus/
+        mqt search "hate crime" --party labour --from 2016
+    """
+
+
+@cli.command("index")
+@click.argument("corpus_dir", type=click.Path(path_type=Path))
+@index_option
+@json_option
+@click.option("--procs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Indexing processes.")
+@user_errors
+def index_cmd(corpus_dir, index_dir, as_json, procs):
+    """Build the index of CORPUS_DIR from scratch (replacing any index there).
+
+    The new index is built beside the old one and swapped in when complete, so searches
+    keep working meanwhile. Files that cannot be parsed are listed and skipped; the exit
+    status is then 3.
+
+    \b
+    Example:
+        mqt index corpus/ --index ~/.mqt-index
+    """
+    from index_data.build import build_index
+
+    report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar())
+    if as_json:
+        print_json(report.to_dict())
+    rate = report.indexed / report.seconds if report.seconds else 0.0
+    click.echo(f"Indexed {report.indexed:,} question(s) from {corpus_dir} into {index_dir} in "
+               f"{report.seconds:.1f} s ({rate:,.0f}/s); rejected {len(report.rejected):,}.", err=True)
+    for r in report.rejected:
+        click.echo(f"  rejected {r}", err=True)
+    if report.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+@cli.command("search")
+@click.argument("query", nargs=-1)
+@index_option
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(1, 10000), default=1, show_default=True)
+@click.option("--asker", help='Only questions by this member (e.g. "Navin Shah").')
+@click.option("--party", help="Only questions from this party/group (e.g. labour).")
+@click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").')
+@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
+@click.option("--from", "date_from", metavar="DATE", help="Meetings on or after (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", metavar="DATE", help="Meetings on or before (YYYY[-MM[-DD]]).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+              show_default=True)
+@click.option("--facets", "show_facets", is_flag=True, help="Show counts by party, asker, year...")
+@json_option
+@user_errors
+def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, date_from, date_to,
+               sort, show_facets, as_json):
+    """Search the index; QUERY words are joined with spaces (see README "Query syntax").
+
+    \b
+    Example:
+        mqt search hate crime --party labour --from 2016 --facets
+        mqt search '"knife crime" -county' --sort newest --json
+        mqt search 'asker:"Navin Shah" year:2017'
+    """
+    from .display import Style, format_page
+    from .search import Searcher
+
+    text = " ".join(query)
+    with Searcher(index_dir) as s:
+        page_ = s.search(text, limit=limit, page=page, asker=asker, party=party, asked_of=asked_of,
+                         status=status, date_from=date_from, date_to=date_to, sort=sort,
+                         facets=as_json or show_facets)
+    if as_json:
+        print_json(page_.to_dict())
+    else:
+        click.echo(format_page(page_, Style(use_color()), show_facets=show_facets))
+
+
+@cli.command("show")
+@click.argument("doc_id")
+@index_option
+@json_option
+@user_errors
+def show_cmd(doc_id, index_dir, as_json):
+    """Show one question and its answers in full.
+
+    \b
+    Example:
+        mqt show 000_f69fb07d1f8a9a60
+    """
+    from .display import Style, format_question
+    from .search import Searcher
+
+    with Searcher(index_dir) as s:
+        rec = s.get(doc_id)
+    if rec is None:
+        raise MqtClickError(f"no question with id {doc_id!r} in {index_dir}")
+    if as_json:
+        print_json(rec.to_dict())
+    else:
+        click.echo(format_question(rec, Style(use_color())))
+
+
+@cli.command("stats")
+@index_option
+@json_option
+@user_errors
+def stats_cmd(index_dir, as_json):
+    """Document count, date range, top askers and parties, index size and build time.
+
+    \b
+    Example:
+        mqt stats --json
+    """
+    from .display import Style, format_stats
+    from .search import Searcher
+
+    with Searcher(index_dir) as s:
+        st = s.stats()
+    if as_json:
+        print_json(st.to_dict())
+    else:
+        click.echo(format_stats(st, Style(use_color())))
+
+
+def main():
+    cli(prog_name="mqt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Ranking settings: field weights, BM25 parameters and the word-coordination policy.
+
+Plain numbers and small functions, engine-agnostic; ``benchmarks/relevance.py`` measures them.
+"""
+
+from __future__ import annotations
+
+#: How much a match in each text field counts (title above body).
+FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
+
+#: BM25 term-frequency saturation and per-field length normalisation.
+BM25_K1 = 1.2
+BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
+
+#: Queries with at most this many ranked words are "short": a document with more of the words
+#: always ranks above one with fewer (a two-word query puts documents with both words first).
+SHORT_QUERY_WORDS = 4
+#: Score added per extra matched word in a short query: larger than any BM25 score difference.
+STRICT_COORD_BONUS = 1000.0
+
+
+def coordination_bonus(n_words: int) -> float:
+    """Score added for each matched ranked word beyond the first, given the query's word count.
+
+    Short queries rank strictly by how many words match; long (pasted) queries rank by BM25
+    alone, since demanding or favouring every word of a long question finds too little.
+    """
+    if n_words <= 1:
+        return 0.0
+    if n_words <= SHORT_QUERY_WORDS:
+        return STRICT_COORD_BONUS
+    return 0.0

@@ -1,0 +1,211 @@
+"""The search API: ``Searcher(index_dir).search("hate crime")`` -> a :class:`ResultPage`.
+
+Validates arguments, parses the query, adds filters, asks the engine module for hits and facets,
+and builds snippets and "did you mean" suggestions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+from index_data.analysis import normalize_token, stopwords
+from index_data.model import STATUSES, Question
+
+from . import query as q
+from .query import QueryError, parse_query
+from .results import Hit, IndexStats, ResultPage, Snippets
+from .snippets import make_snippets
+from .whoosh_reader import WhooshReader
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_LIMIT = 1000
+MAX_PAGE = 10_000
+
+
+def default_index_dir() -> Path:
+    """``$MQT_INDEX`` if set, else ``.mqt-index`` in the current directory."""
+    return Path(os.environ.get("MQT_INDEX") or ".mqt-index")
+
+
+def _as_date(value, name: str, end: bool) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        lo, hi = q.date_bounds(str(value))
+    except ValueError:
+        raise QueryError(f"{name}={value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)") from None
+    return hi if end else lo
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class Searcher:
+    """Searches an mqt index. Thread-safe; reuse one for many queries.
+
+    >>> with Searcher(".mqt-index") as s:                       # doctest: +SKIP
+    ...     page = s.search("hate crime", party="labour", date_from="2016")
+    ...     for hit in page.hits:
+    ...         print(hit.rank, hit.title, hit.snippets.question[0])
+    """
+
+    def __init__(self, index_dir: str | os.PathLike | None = None):
+        self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
+        self._engine = WhooshReader(self.index_dir)
+
+    def __enter__(self) -> "Searcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.close()
+
+    def search(self, query: str = "", *, limit: int = 10, page: int = 1, asker: str | None = None,
+               party: str | None = None, asked_of: str | None = None, status: str | None = None,
+               date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
+               sort: str = "relevance", facets: bool = True, snippets: bool = True,
+               suggest: bool = True) -> ResultPage:
+        """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
+
+        Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
+        dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
+        ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
+        finds more.
+        """
+        start = time.perf_counter()
+        if not isinstance(query, str):
+            raise QueryError("the query must be a string")
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        if not (isinstance(page, int) and 1 <= page <= MAX_PAGE):
+            raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}")
+        if status is not None and status.lower() not in STATUSES:
+            raise QueryError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        d_from = _as_date(date_from, "date_from", end=False)
+        d_to = _as_date(date_to, "date_to", end=True)
+        if d_from and d_to and d_from > d_to:
+            raise QueryError(f"date_from {d_from} is after date_to {d_to}")
+
+        tree = parse_query(query)
+        filters = [q.Match(name, value) for name, value in
+                   (("asker", asker), ("party", party), ("asked_of", asked_of), ("status", status))
+                   if value]
+        if d_from or d_to:
+            filters.append(q.DateRange(d_from, d_to))
+        if filters:
+            tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
+
+        compiled = self._engine.compile(tree)
+        total, raw, facet_counts = self._engine.search(
+            compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets)
+        hits = []
+        for i, r in enumerate(raw):
+            rec = Question.from_dict(r.record)
+            snips = Snippets(
+                question=make_snippets(rec.question, compiled.matches, fragments=2) if snippets else [],
+                answer=make_snippets(rec.answer_text, compiled.matches, fragments=2) if snippets else [],
+            )
+            hits.append(Hit(id=rec.id, rank=(page - 1) * limit + i + 1, score=r.score, title=rec.title,
+                            meeting=rec.meeting, meeting_date=rec.meeting_date, asker=rec.asker,
+                            party=rec.party, asked_of=rec.asked_of, status=rec.status, snippets=snips))
+        suggestion = self._suggest(query, tree, total) if suggest else None
+        return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
+                          facets=facet_counts, suggestion=suggestion, sort=sort,
+                          took_ms=(time.perf_counter() - start) * 1000)
+
+    def _suggest(self, query: str, tree, total: int) -> str | None:
+        """A corrected query when some plain words are unknown and the correction finds more."""
+        words = [w for w in _plain_words(tree)]
+        stops = stopwords()
+        fixes: list[tuple[int, int, str]] = []
+        for w in words:
+            if w.pos < 0:
+                continue
+            norm = normalize_token(w.text)
+            if (not norm.isalpha() or len(norm) < 3 or norm in stops
+                    or self._engine.word_frequency(norm) > 0):
+                continue  # a word the index knows is never "corrected"
+            maxdist = 1 if len(norm) <= 4 else 2
+            cands = [(_edit_distance(norm, c), -df, c) for c, df in self._engine.similar_words(norm, maxdist)]
+            cands = [c for c in cands if c[0] <= maxdist]
+            if not cands:
+                continue
+            best = min(cands)[2]
+            raw = query[w.pos:w.pos + len(w.text)]
+            if raw != w.text:
+                continue
+            fixed = best.capitalize() if raw[:1].isupper() else best
+            fixes.append((w.pos, w.pos + len(w.text), fixed))
+        if not fixes:
+            return None
+        out, last = [], 0
+        for a, b, fixed in sorted(fixes):
+            out.append(query[last:a])
+            out.append(fixed)
+            last = b
+        out.append(query[last:])
+        suggestion = "".join(out)
+        try:
+            better = self._engine.count(self._engine.compile(parse_query(suggestion)))
+        except QueryError:
+            return None
+        return suggestion if better > total else None
+
+    def get(self, doc_id: str) -> Question | None:
+        """The full record of one question, or None if no document has that id."""
+        return self._engine.get(doc_id)
+
+    def stats(self, top: int = 10) -> IndexStats:
+        """Counts, date range, top askers and parties, size and build time of the index."""
+        raw = self._engine.stats()
+
+        def day(n):
+            return dt.date(n // 10000, n // 100 % 100, n % 100) if n else None
+
+        def head(d):
+            return dict(list(d.items())[:top])
+
+        return IndexStats(index_dir=str(self.index_dir), documents=raw["documents"],
+                          first_date=day(raw["first_date"]), last_date=day(raw["last_date"]),
+                          top_askers=head(raw["facets"]["asker"]), top_parties=head(raw["facets"]["party"]),
+                          statuses=raw["facets"]["status"], size_bytes=raw["size_bytes"],
+                          segments=raw["segments"], built_at=raw["meta"].get("built_at"),
+                          schema_version=raw["meta"]["schema_version"])
+
+
+def _is_empty(tree) -> bool:
+    return isinstance(tree, q.Bool) and tree.is_empty
+
+
+def _plain_words(node):
+    """The unfielded plain words of a query tree (what spelling correction may touch)."""
+    if isinstance(node, q.Words):
+        if node.field is None:
+            yield node
+    elif isinstance(node, q.Bool):
+        for c in node.must + node.should:
+            yield from _plain_words(c)
+    elif isinstance(node, q.Or):
+        for c in node.children:
+            yield from _plain_words(c)

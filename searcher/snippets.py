@@ -1,0 +1,96 @@
+"""Snippets: the best fragments of a text around the matched terms, HTML-escaped, matches marked.
+
+Engine-agnostic: it re-tokenises stored text with the index's own analysis, so a search for
+``crimes`` marks ``crime`` and ``criminal``'s stem-mates alike, and needs nothing from Whoosh.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Callable, Iterable
+
+from index_data.analysis import term_spans
+
+#: Decides whether an index term matched the query (exact terms, prefixes, fuzzy expansions).
+TermTest = Callable[[str], bool]
+
+WIDTH = 200
+_SPACES = re.compile(r"\s+")
+
+
+def _word_start(text: str, i: int) -> int:
+    """Move ``i`` back to the start of the word it falls in (never before 0)."""
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def _word_end(text: str, i: int) -> int:
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+def _render(text: str, a: int, b: int, spans: list[tuple[int, int]], lead: bool, tail: bool) -> str:
+    out = ["…" if lead else ""]
+    pos = a
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if s < a or e > b:
+            continue
+        if merged and not text[merged[-1][1]:s].strip():
+            merged[-1][1] = e  # adjacent matches (a phrase) share one <mark>
+        else:
+            merged.append([s, e])
+    for s, e in merged:
+        out.append(html.escape(text[pos:s], quote=False))
+        out.append("<mark>" + html.escape(text[s:e], quote=False) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:b], quote=False))
+    out.append("…" if tail else "")
+    return _SPACES.sub(" ", "".join(out)).strip()  # one line: paragraph breaks become spaces
+
+
+def make_snippets(text: str, matches: TermTest, *, fragments: int = 2, width: int = WIDTH,
+                  spans: Iterable[tuple[str, int, int]] | None = None) -> list[str]:
+    """Up to ``fragments`` fragments of about ``width`` characters with the most distinct matches.
+
+    With no match the text's opening is returned (so every hit shows some text); an empty text
+    gives no fragment.
+
+    >>> make_snippets("Hate crimes rose <again>.", {"crime"}.__contains__)
+    ['Hate <mark>crimes</mark> rose &lt;again&gt;.']
+    """
+    if not text:
+        return []
+    hits = [(t, s, e) for t, s, e in (spans if spans is not None else term_spans(text)) if matches(t)]
+    if len(text) <= width * 1.25:
+        return [_render(text, 0, len(text), [(s, e) for _, s, e in hits], False, False)]
+    if not hits:
+        end = _word_end(text, width)
+        return [_render(text, 0, end, [], False, end < len(text))]
+
+    # Score a window starting a little before each match: distinct terms first, then count.
+    windows = []
+    for k, (_, s, _) in enumerate(hits):
+        a = _word_start(text, max(0, s - width // 5))
+        b = _word_end(text, min(len(text), a + width))
+        inside = [h for h in hits[k:] if h[2] <= b] + [h for h in hits[:k] if h[1] >= a]
+        windows.append((len({t for t, _, _ in inside}), len(inside), -a, a, b))
+    windows.sort(reverse=True)
+    chosen: list[tuple[int, int]] = []
+    covered: set[str] = set()
+    for distinct, count, _, a, b in windows:
+        if len(chosen) == fragments:
+            break
+        if any(a < cb and ca < b for ca, cb in chosen):
+            continue
+        terms = {t for t, s, e in hits if a <= s and e <= b}
+        if chosen and terms <= covered:
+            continue  # a second fragment must show something the first did not
+        chosen.append((a, b))
+        covered |= terms
+    chosen.sort()
+    spans_ = [(s, e) for _, s, e in hits]
+    return [_render(text, a, b, spans_, a > 0, b < len(text)) for a, b in chosen]

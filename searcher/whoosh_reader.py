@@ -1,0 +1,399 @@
+"""The one module that reads a Whoosh index: open it, turn a query tree into Whoosh queries, run
+them, count facets, look up the vocabulary. It never writes.
+
+Everything Whoosh-specific on the query side lives here; ``search.Searcher`` talks to it through
+plain Python values, so another engine can be put behind the same interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh import scoring, sorting
+from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
+from whoosh.util import make_binary_tree
+
+from index_data.analysis import normalize_token, stem
+from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
+from index_data.model import STATUSES, Question
+from index_data.schema import FACETS, TEXT_FIELDS, check_index
+from index_data.whoosh_writer import INDEX_NAME
+
+from . import query as q
+from .query import QueryError
+from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
+
+#: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
+MAX_EXPANSIONS = 256
+#: A prefix matching more words than this is refused: it is too short to mean anything.
+MAX_PREFIX_SCAN = 20_000
+
+
+# ---- word coordination -------------------------------------------------------------------------
+
+class _Clause(WrappingMatcher):
+    """Marks where one ranked word's matcher starts, so matched words can be counted."""
+
+    def _replacement(self, newchild):
+        return _Clause(newchild)
+
+
+def _count_clauses(m, docid) -> int:
+    if isinstance(m, _Clause):
+        return 1
+    if isinstance(m, UnionMatcher):
+        n = 0
+        for child in (m.a, m.b):
+            if child.is_active() and child.id() == docid:
+                n += _count_clauses(child, docid)
+        return n
+    return 1
+
+
+class _CoordMatcher(WrappingMatcher):
+    """Adds ``bonus`` for every matched clause beyond the first (see ``ranking``)."""
+
+    def __init__(self, child, nclauses: int, bonus: float):
+        WrappingMatcher.__init__(self, child)
+        self._n = nclauses
+        self._bonus = bonus
+
+    def _replacement(self, newchild):
+        return _CoordMatcher(newchild, self._n, self._bonus)
+
+    def max_quality(self):
+        return self.child.max_quality() + self._bonus * (self._n - 1)
+
+    def block_quality(self):
+        return self.child.block_quality() + self._bonus * (self._n - 1)
+
+    def score(self):
+        child = self.child
+        return child.score() + self._bonus * (_count_clauses(child, child.id()) - 1)
+
+
+class CoordOr(wq.Or):
+    """OR of ranked words where documents matching more of the words get a bonus per word."""
+
+    def __init__(self, subqueries, boost=1.0, bonus=0.0):
+        wq.Or.__init__(self, subqueries, boost=boost)
+        self.bonus = bonus
+
+    def normalize(self):
+        norm = wq.Or.normalize(self)
+        if isinstance(norm, CoordOr):
+            norm.bonus = self.bonus
+        return norm
+
+    def matcher(self, searcher, context=None):
+        subs = [m for m in (s.matcher(searcher, context) for s in self.subqueries) if m.is_active()]
+        if not subs:
+            return NullMatcher()
+        m = make_binary_tree(UnionMatcher, [_Clause(s) for s in subs])
+        if self.bonus and len(self.subqueries) > 1:
+            m = _CoordMatcher(m, len(self.subqueries), self.bonus)
+        return m
+
+
+# ---- compiling the query tree ------------------------------------------------------------------
+
+@dataclass
+class Compiled:
+    """A Whoosh query plus what the snippet builder needs to mark matches."""
+
+    query: wq.Query
+    terms: set[str] = field(default_factory=set)
+    prefixes: list[str] = field(default_factory=list)
+
+    def matches(self, term: str) -> bool:
+        return term in self.terms or any(term.startswith(p) for p in self.prefixes)
+
+
+class _Compiler:
+    def __init__(self, reader, schema):
+        self.reader = reader
+        self.schema = schema
+        self.terms: set[str] = set()
+        self.prefixes: list[str] = []
+
+    def text_terms(self, text: str, fieldname: str) -> list[str]:
+        return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
+
+    def fields(self, fieldname: str | None) -> list[str]:
+        return [fieldname] if fieldname else list(TEXT_FIELDS)
+
+    def over_fields(self, fieldname, make):
+        subs = [make(f, FIELD_WEIGHTS.get(f, 1.0)) for f in self.fields(fieldname)]
+        return subs[0] if len(subs) == 1 else wq.Or(subs)
+
+    def words(self, node, slop: int = 1, highlight: bool = True):
+        terms = self.text_terms(node.text, node.field or "question")
+        if not terms:
+            return None
+        if highlight:
+            self.terms.update(terms)
+        if len(terms) == 1:
+            return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
+        return self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+
+    def expansion(self, node, surface: list[str], highlight: bool):
+        if len(surface) > MAX_EXPANSIONS:
+            df = self.reader.doc_frequency
+            surface = sorted(surface, key=lambda w: -df("spell", w))[:MAX_EXPANSIONS]
+        stems = sorted({stem(w) for w in surface})
+        if highlight:
+            self.terms.update(stems)
+        if not stems:
+            return wq.NullQuery
+        return self.over_fields(node.field, lambda f, w: wq.Or([wq.Term(f, s, boost=w) for s in stems]))
+
+    def prefix(self, node: q.Prefix, highlight: bool):
+        p = normalize_token(node.text)
+        words = []
+        for i, w in enumerate(self.reader.expand_prefix("spell", p)):
+            if i >= MAX_PREFIX_SCAN:
+                raise QueryError(f"{node.text}* matches too many words; use a longer prefix")
+            words.append(w.decode("utf-8") if isinstance(w, bytes) else w)
+        if highlight:
+            self.prefixes.append(stem(p) if len(p) > 3 else p)
+        return self.expansion(node, words, highlight)
+
+    def fuzzy(self, node: q.Fuzzy, highlight: bool):
+        word = normalize_token(node.text)
+        words = [w.decode("utf-8") if isinstance(w, bytes) else w
+                 for w in self.reader.terms_within("spell", word, node.distance, prefix=1)]
+        return self.expansion(node, words or [word], highlight)
+
+    def match(self, node: q.Match):
+        if node.field == "id":
+            return wq.ConstantScoreQuery(wq.Term("id", node.value), 0.0)
+        if node.field == "status":
+            value = node.value.lower()
+            if value not in STATUSES:
+                raise QueryError(f"status:{node.value} is not a status; use one of {', '.join(STATUSES)}")
+            return wq.ConstantScoreQuery(wq.Term("status", value), 0.0)
+        terms = [t.text for t in self.schema[node.field].analyzer(node.value, mode="query")]
+        if not terms:
+            return wq.NullQuery
+        inner = wq.Term(node.field, terms[0]) if len(terms) == 1 else wq.Phrase(node.field, terms)
+        return wq.ConstantScoreQuery(inner, 0.0)
+
+    def compile(self, node, highlight: bool = True):
+        """Whoosh query for a node (None when it analyses to nothing, e.g. only stopwords)."""
+        if isinstance(node, q.Words):
+            return self.words(node, highlight=highlight)
+        if isinstance(node, q.Phrase):
+            return self.words(node, slop=node.slop + 1, highlight=highlight)
+        if isinstance(node, q.Prefix):
+            return self.prefix(node, highlight)
+        if isinstance(node, q.Fuzzy):
+            return self.fuzzy(node, highlight)
+        if isinstance(node, q.Match):
+            return self.match(node)
+        if isinstance(node, q.DateRange):
+            lo = node.start and node.start.year * 10000 + node.start.month * 100 + node.start.day
+            hi = node.end and node.end.year * 10000 + node.end.month * 100 + node.end.day
+            return wq.ConstantScoreQuery(wq.NumericRange("date", lo, hi), 0.0)
+        if isinstance(node, q.Or):
+            subs = [s for s in (self.compile(c, highlight) for c in node.children) if s is not None]
+            return wq.Or(subs) if subs else None
+        if isinstance(node, q.Bool):
+            return self.boolean(node, highlight)
+        raise TypeError(f"unknown query node {node!r}")  # pragma: no cover
+
+    def boolean(self, node: q.Bool, highlight: bool):
+        must = [s for s in (self.compile(c, highlight) for c in node.must) if s is not None]
+        should = [s for s in (self.compile(c, highlight) for c in node.should) if s is not None]
+        must_not = [s for s in (self.compile(c, False) for c in node.must_not) if s is not None]
+        if not (must or should):
+            if node.should or node.must:
+                return None  # only stopwords
+            base = wq.Every()
+        else:
+            parts = list(must)
+            if should:
+                parts.append(should[0] if len(should) == 1
+                             else CoordOr(should, bonus=coordination_bonus(len(should))))
+            base = parts[0] if len(parts) == 1 else wq.And(parts)
+        if must_not:
+            base = wq.AndNot(base, must_not[0] if len(must_not) == 1 else wq.Or(must_not))
+        return base
+
+
+# ---- the reader --------------------------------------------------------------------------------
+
+@dataclass
+class RawHit:
+    docnum: int
+    score: float
+    record: dict
+
+
+class WhooshReader:
+    """Opens an index read-only and answers queries; one Whoosh searcher per thread, refreshed
+    when the index changes (new commits, or a rebuilt index swapped into place)."""
+
+    def __init__(self, index_dir: str | os.PathLike):
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._epoch = 0
+        self._columns: dict = {}
+        self._open()
+
+    def _open(self) -> None:
+        self.meta = check_index(self.index_dir)
+        ino = os.stat(self.index_dir).st_ino
+        try:
+            ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME, readonly=True)
+        except whoosh_index.EmptyIndexError:
+            raise IndexMissingError(f"{self.index_dir} holds no finished index: rebuild it") from None
+        except (AttributeError, ImportError, pickle.UnpicklingError) as e:
+            raise IndexVersionError(f"the index at {self.index_dir} was written by another version "
+                                    f"of mqt ({e}): rebuild it with `mqt index CORPUS_DIR`") from None
+        except Exception as e:
+            raise IndexCorruptError(f"cannot open the index at {self.index_dir}: "
+                                    f"{type(e).__name__}: {e}; rebuild it") from None
+        self._ix = ix
+        self._ino = ino
+        self._epoch += 1
+        self._weighting = scoring.BM25F(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
+
+    def _current(self):
+        """This thread's Whoosh searcher, reopened or refreshed if the index changed."""
+        try:
+            ino = os.stat(self.index_dir).st_ino
+        except OSError:
+            raise IndexMissingError(f"the index at {self.index_dir} has disappeared") from None
+        if ino != self._ino:
+            with self._lock:
+                if ino != self._ino:
+                    self._open()
+        loc = self._local
+        s = getattr(loc, "searcher", None)
+        try:
+            if s is None or loc.epoch != self._epoch:
+                if s is not None:
+                    s.close()
+                s = self._ix.searcher(weighting=self._weighting)
+            elif not s.up_to_date():
+                s = s.refresh()
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as e:
+            raise IndexCorruptError(f"cannot read the index at {self.index_dir}: "
+                                    f"{type(e).__name__}: {e}; rebuild it") from None
+        loc.searcher, loc.epoch = s, self._epoch
+        return s
+
+    def close(self) -> None:
+        s = getattr(self._local, "searcher", None)
+        if s is not None:
+            s.close()
+            self._local.searcher = None
+
+    # -- queries --
+
+    def compile(self, node) -> Compiled:
+        s = self._current()
+        c = _Compiler(s.reader(), s.schema)
+        wquery = c.compile(node)
+        return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes)
+
+    def search(self, compiled: Compiled, *, offset: int, limit: int, sort: str,
+               want_facets: bool) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+        s = self._current()
+        wquery = compiled.query
+        sortedby = None
+        if sort in ("newest", "oldest"):
+            sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
+        results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
+        facets: dict[str, dict[str, int]] = {}
+        if want_facets:
+            docs = list(wquery.matcher(s).all_ids()) if wquery is not wq.NullQuery else []
+            total = len(docs)
+            facets = self.facet_counts(s, docs)
+        else:
+            total = len(results)
+        hits = []
+        for i in range(offset, min(offset + limit, results.scored_length())):
+            docnum = results.docnum(i)
+            record = json.loads(s.stored_fields(docnum)["record"])
+            hits.append(RawHit(docnum, float(results.score(i) or 0.0), record))
+        return total, hits, facets
+
+    def _facet_columns(self, s) -> dict[str, list]:
+        """Per-document facet values for the whole index, built once per searcher generation."""
+        key = (id(s.reader()), s.reader().generation())
+        cols = self._columns.get(key)
+        if cols is None:
+            reader = s.reader()
+            cols = {}
+            for name in FACETS:
+                if name == "year":
+                    cols[name] = [str(v // 10000) if v else "" for v in reader.column_reader("date")]
+                else:
+                    cols[name] = [v.decode("utf-8") for v in reader.column_reader(f"facet_{name}")]
+            self._columns = {key: cols}  # keep only the current generation
+        return cols
+
+    def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
+        cols = self._facet_columns(s)
+        out = {}
+        for name in FACETS:
+            col = cols[name]
+            counts = Counter(col[d] for d in docs)
+            counts.pop("", None)
+            out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return out
+
+    def count(self, compiled: Compiled) -> int:
+        s = self._current()
+        if compiled.query is wq.NullQuery:
+            return 0
+        return sum(1 for _ in compiled.query.matcher(s).all_ids())
+
+    # -- vocabulary (for "did you mean") --
+
+    def word_frequency(self, word: str) -> int:
+        """How many documents contain this (unstemmed, normalised) word."""
+        return self._current().reader().doc_frequency("spell", word)
+
+    def similar_words(self, word: str, maxdist: int) -> list[tuple[str, int]]:
+        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc counts."""
+        reader = self._current().reader()
+        out = []
+        for w in reader.terms_within("spell", word, maxdist, prefix=1):
+            w = w.decode("utf-8") if isinstance(w, bytes) else w
+            if w != word:
+                out.append((w, reader.doc_frequency("spell", w)))
+        return out
+
+    # -- records and stats --
+
+    def get(self, doc_id: str) -> Question | None:
+        fields = self._current().document(id=doc_id)
+        return Question.from_dict(json.loads(fields["record"])) if fields else None
+
+    def doc_count(self) -> int:
+        return self._current().doc_count()
+
+    def stats(self) -> dict:
+        s = self._current()
+        reader = s.reader()
+        live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)] \
+            if reader.has_deletions() else range(reader.doc_count_all())
+        facets = self.facet_counts(s, live)
+        dates = [v for v in reader.column_reader("date")]
+        dates = [dates[d] for d in live if dates[d]]
+        size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
+        return dict(documents=s.doc_count(), first_date=min(dates) if dates else None,
+                    last_date=max(dates) if dates else None, facets=facets, size_bytes=size,
+                    segments=len(self._ix._segments()) if hasattr(self._ix, "_segments") else None,
+                    meta=self.meta)
