@@ -175,6 +175,7 @@ class IndexUpdater:
             raise
         if not (deleted or added or housekeeping or optimize):
             w.cancel()
+            self.remove_orphans()  # a cancelled writer leaves its new segment's files behind
             return 0
         if optimize:
             w.commit(optimize=True)
