@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .corpus import decode, iter_corpus, parse_text, read_bytes
-from .errors import CorpusError, MqtError
+from .errors import CorpusError, IndexWriteError, MqtError
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
 from .whoosh_writer import NewIndexWriter, finish_new_index, is_index_dir, swap_into_place
@@ -118,7 +118,8 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
                     report.rejected.append(
                         Rejected(str(f.path), None, f"unexpected error: {type(e).__name__}: {e}"))
                 else:
-                    writer.add(q, fileinfo(f.size, f.mtime_ns, data, relative_path(f.path, corpus_dir)))
+                    writer.add(q, fileinfo(len(data), f.mtime_ns, data,
+                                           relative_path(f.path, corpus_dir)))
                 if progress:
                     progress(n, len(files))
             report.indexed = writer.count
@@ -126,6 +127,9 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
         finish_new_index(tmp, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                          corpus_dir=str(Path(corpus_dir).resolve()))
         swap_into_place(tmp, target)
+    except OSError as e:
+        raise IndexWriteError(f"cannot write the index at {target}: {e.strerror or e}; "
+                              f"the previous index (if any) is unchanged") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.perf_counter() - start

@@ -2,8 +2,10 @@
 
 The lock is an ``flock`` on a small file *beside* the index folder (``.<name>.lock``), not inside
 it, so it stays the same file when a rebuilt index is swapped into place. The kernel releases an
-``flock`` when its holder dies, so a job killed with SIGKILL never leaves the index locked; the
-file itself stays behind, empty apart from the last holder's pid (for the "held by" message).
+``flock`` when its holder dies, so a job killed with SIGKILL never leaves the index locked (its
+file stays behind, holding the dead job's pid, and is simply locked by the next job). A job that
+finishes removes the file while still holding the lock; a waiter that then gets the lock on the
+removed file notices (the path no longer names its file) and locks the current one instead.
 Searches never take this lock.
 """
 
@@ -47,26 +49,38 @@ def index_lock(index_dir: str | os.PathLike, wait: float = DEFAULT_WAIT_SECONDS)
     """
     path = lock_path(index_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        deadline = time.monotonic() + max(0.0, wait)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
             if time.monotonic() >= deadline:
                 raise IndexLockedError(
                     f"another mqt job is writing the index at {index_dir}{_holder(path)}; "
-                    f"gave up after waiting {wait:g} s (try a longer --wait)")
+                    f"gave up after waiting {wait:g} s (try a longer --wait)") from None
             time.sleep(_POLL_SECONDS)
+            continue
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder we waited for removed this file: lock the current one
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         remove_stale_leftovers(index_dir)
         yield path
     finally:
+        try:
+            os.unlink(path)  # while still locked, so no one can lock this file and miss ours
+        except FileNotFoundError:
+            pass
         os.close(fd)  # releases the flock
 
 

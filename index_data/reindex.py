@@ -32,7 +32,8 @@ from typing import Iterator
 
 from .build import Progress, Rejected, build_unlocked, fileinfo, load_question, relative_path
 from .corpus import CorpusFile, iter_corpus
-from .errors import CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError, MqtError
+from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
+                     IndexWriteError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
 from .schema import check_index
@@ -126,7 +127,13 @@ def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
             with IndexUpdater(index_dir) as u:
                 report.segments = u.segment_count()
         else:
-            _update(corpus_dir, index_dir, report, optimize=optimize, progress=progress)
+            try:
+                _update(corpus_dir, index_dir, report, optimize=optimize, progress=progress)
+            except OSError as e:
+                raise IndexWriteError(
+                    f"cannot update the index at {index_dir}: {e.strerror or e}; the index keeps "
+                    f"its last complete state (an update is applied all at once or not at all)"
+                ) from None
     report.seconds = time.perf_counter() - start
     return report
 
@@ -222,4 +229,4 @@ def _load(candidates, report: ReindexReport, progress: Progress | None
                 report.refreshed += 1
             else:
                 report.updated += 1
-        yield q, fileinfo(f.size, f.mtime_ns, data, rel)
+        yield q, fileinfo(len(data), f.mtime_ns, data, rel)
