@@ -18,6 +18,7 @@ from .corpus import decode, iter_corpus, parse_text, read_bytes
 from .errors import CorpusError, IndexWriteError, MqtError
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
+from .whoosh_update import flush_to_disk
 from .whoosh_writer import NewIndexWriter, finish_new_index, is_index_dir, swap_into_place
 
 #: Called as ``progress(done, total)`` while files are processed.
@@ -126,6 +127,7 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
         report.seconds = time.perf_counter() - start
         finish_new_index(tmp, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                          corpus_dir=str(Path(corpus_dir).resolve()))
+        flush_to_disk(tmp)  # on disk before it becomes the index (power loss)
         swap_into_place(tmp, target)
     except OSError as e:
         raise IndexWriteError(f"cannot write the index at {target}: {e.strerror or e}; "

@@ -43,12 +43,18 @@ class DurableFileStorage(FileStorage):
 
     def rename_file(self, oldname, newname, safe=False):
         if _TOC_RE.match(newname):
-            for name in os.listdir(self.folder):
-                path = os.path.join(self.folder, name)
-                if os.path.isfile(path):
-                    _fsync_path(path)
+            flush_to_disk(self.folder)
         super().rename_file(oldname, newname, safe=safe)
         _fsync_path(self.folder)
+
+
+def flush_to_disk(folder: str | os.PathLike) -> None:
+    """fsync every file in ``folder`` and the folder itself (before a finished build is swapped in)."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            _fsync_path(path)
+    _fsync_path(str(folder))
 
 
 def _fsync_path(path: str) -> None:
