@@ -17,6 +17,7 @@ import click
 
 from index_data import __version__
 from index_data.errors import IndexLockedError, MqtError
+from index_data.locking import DEFAULT_WAIT_SECONDS
 
 EXIT_REJECTED = 3
 EXIT_LOCKED = 4
@@ -56,7 +57,8 @@ def index_option(fn):
 
 def wait_option(fn):
     return click.option(
-        "--wait", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS",
+        "--wait", type=click.FloatRange(0), default=DEFAULT_WAIT_SECONDS, show_default=True,
+        metavar="SECONDS",
         help="If another indexing job holds the index, wait this long for it, then exit 4.")(fn)
 
 
