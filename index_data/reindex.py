@@ -168,6 +168,7 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
         u.remove_orphans()
         indexed = u.indexed_docs()
         files = list(iter_corpus(corpus_dir))
+        prefix = str(Path(corpus_dir)) + os.sep  # iter_corpus paths start with it (fast relpath)
         owners: dict[str, CorpusFile] = {}
         candidates: list[tuple[CorpusFile, str, list[IndexedDoc]]] = []
         for f in files:
@@ -180,7 +181,9 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
                                        f"{owners[f.doc_id].path} has the same file name"))
                 continue
             owners[f.doc_id] = f
-            rel = relative_path(f.path, corpus_dir)
+            path = str(f.path)
+            rel = path[len(prefix):] if path.startswith(prefix) and os.sep == "/" \
+                else relative_path(f.path, corpus_dir)
             prior = indexed.get(f.doc_id, [])
             if len(prior) == 1:
                 info = parse_fileinfo(prior[0].fileinfo)
