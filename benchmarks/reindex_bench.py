@@ -120,18 +120,26 @@ def main() -> None:
     ap.add_argument("--small-change", type=int, default=8, help="files changed per small run")
     ap.add_argument("--query-rounds", type=int, default=10)
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the corpus and index already in --workdir (skip generating/building)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mqt-reindex-bench-"))
     corpus, index = work / "corpus", work / "index"
     rng = random.Random(7)
     serial = [10**6]
     try:
-        secs, _ = timed(lambda: generate(corpus, args.files))
-        print(f"corpus: {args.files:,} files, {du(corpus) / 1e6:.0f} MB, generated in {secs:.1f} s")
-        secs, r = timed(lambda: reindex(corpus, index))
-        print(f"initial build (mqt reindex, no index yet): {secs:.1f} s, {r.added:,} documents, "
-              f"index {du(index) / 1e6:.0f} MB")
+        if args.reuse:
+            serial[0] = max([int(p.stem[1:]) for p in (corpus / "new").glob("n*.txt")] + serial)
+            r = reindex(corpus, index)
+            args.files = r.added + r.updated + r.unchanged
+            print(f"reusing {work}: {args.files:,} documents ({r.summary()})")
+        else:
+            secs, _ = timed(lambda: generate(corpus, args.files))
+            print(f"corpus: {args.files:,} files, {du(corpus) / 1e6:.0f} MB, generated in {secs:.1f} s")
+            secs, r = timed(lambda: reindex(corpus, index))
+            print(f"initial build (mqt reindex, no index yet): {secs:.1f} s, {r.added:,} documents, "
+                  f"index {du(index) / 1e6:.0f} MB")
 
         noop = []
         for _ in range(3):
@@ -154,6 +162,8 @@ def main() -> None:
               f"{r.deleted:,} deleted, {r.unchanged:,} unchanged, {r.files_read:,} read; "
               f"{r.segments} segments")
 
+        if not args.small_runs:
+            return
         fresh = work / "fresh"
         shutil.copytree(index, fresh)
         reindex(corpus, fresh, optimize=True)
@@ -180,7 +190,7 @@ def main() -> None:
         print(f"  disk: {size_after / 1e6:.1f} MB after the runs vs {du(opt) / 1e6:.1f} MB optimized "
               f"({size_after / du(opt):.2f}x)")
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             shutil.rmtree(work, ignore_errors=True)
 
 
