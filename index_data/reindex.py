@@ -200,6 +200,7 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
         if candidates or delete or needs_housekeeping:
             u.apply(delete, _load(candidates, report, progress), optimize=optimize,
                     housekeeping=needs_housekeeping)
+    report.rejected.sort(key=lambda r: r.path)
     with IndexUpdater(index_dir) as u:
         report.segments = u.segment_count()
 
