@@ -46,7 +46,7 @@ def test_kill_at_many_moments(tmp_path):
     corpus.mutate(add=40, modify=60, delete=20, touch=5, broken=1)
     start = time.perf_counter()
     assert run_mqt(*args).returncode == 3
-    span = (time.perf_counter() - start) * 1.2
+    span = (time.perf_counter() - start) * 1.5  # the last points land after the run ends
 
     outcomes = collections.Counter()
     for k in range(KILL_POINTS):
