@@ -327,16 +327,30 @@ class WhooshReader:
                 if ino != self._ino:
                     self._open()
         loc = self._local
-        s = getattr(loc, "searcher", None)
+        old = getattr(loc, "searcher", None)
         try:
-            if s is None or loc.epoch != self._epoch:
-                if s is not None:
-                    s.close()
+            stale = old is None or loc.epoch != self._epoch or not old.up_to_date()
+        except _LOW_LEVEL_ERRORS:
+            stale = True
+        if not stale:
+            return old
+        # A fresh searcher rather than Whoosh's refresh(): refresh shares segment readers with
+        # the old searcher and, if it fails half-way (a commit replacing files), leaves that
+        # searcher closed for good. A new commit may also delete files between Whoosh listing
+        # them and opening them: try again on the newer state.
+        for attempt in range(5):
+            try:
                 s = self._ix.searcher(weighting=self._weighting)
-            elif not s.up_to_date():
-                s = s.refresh()
-        except _LOW_LEVEL_ERRORS as e:
-            raise _corrupt(self.index_dir, e) from None
+                break
+            except _LOW_LEVEL_ERRORS as e:
+                if attempt == 4:
+                    raise _corrupt(self.index_dir, e) from None
+                time.sleep(0.01 * (attempt + 1))
+        if old is not None:
+            try:
+                old.close()
+            except Exception:  # already closed or its files gone: nothing left to release
+                pass
         loc.searcher, loc.epoch = s, self._epoch
         return s
 

@@ -46,7 +46,7 @@ def work(n):
             if with_words:  # a ranked query with snippets and facets must not fail either
                 s.search("soak common words", limit=5)
         except Exception as e:
-            rec = {"error": f"{type(e).__name__}: {e}"}
+            import traceback; rec = {"error": f"{type(e).__name__}: {e}", "tb": traceback.format_exc()}
         with lock:
             lines.append(rec)
 
@@ -119,6 +119,6 @@ def test_soak_search_while_reindexing(tmp_path):
     print(f"\nsoak: {SECONDS:.0f} s, {runs} reindex runs, {len(observations)} listings checked "
           f"from {SEARCHER_PROCESSES} processes x {THREADS_PER_PROCESS} threads, "
           f"{len(errors)} errors, {len(unknown)} inconsistent")
-    assert errors == []
+    assert errors == [], [o.get("tb") for o in observations if "error" in o][:1]
     assert unknown == []  # every listing is exactly one committed state: never a mix
     assert runs >= 3 and len(observations) >= 20
