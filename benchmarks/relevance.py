@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import re
 import shutil
@@ -212,9 +213,13 @@ def main(argv=None) -> int:
 
     for s in args.settings:
         name, _, value = s.partition("=")
+        name, _, attr = name.partition(".")  # FEEDBACK_SETTINGS.terms=30 changes one field
         if not hasattr(ranking, name):
             ap.error(f"searcher.ranking has no setting {name!r}")
-        setattr(ranking, name, _value(value))
+        if attr:
+            setattr(ranking, name, dataclasses.replace(getattr(ranking, name), **{attr: _value(value)}))
+        else:
+            setattr(ranking, name, _value(value))
     options = {}
     for o in args.option:
         name, _, value = o.partition("=")

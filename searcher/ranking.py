@@ -5,6 +5,8 @@ Plain numbers and small functions, engine-agnostic; ``benchmarks/relevance.py`` 
 
 from __future__ import annotations
 
+from .feedback import FeedbackSettings
+
 #: How much a match in each text field counts (title above body).
 FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
 
@@ -30,3 +32,16 @@ def coordination_bonus(n_words: int) -> float:
     if n_words <= SHORT_QUERY_WORDS:
         return STRICT_COORD_BONUS
     return 0.0
+
+#: Inverse document frequency: "robertson" (BM25's own, near 0 for ubiquitous words) or
+#: "whoosh" (Whoosh's default, never below 1).
+IDF = "robertson"
+
+#: How a word's matches in several fields combine: "bm25f" adds the fields' weighted, length-
+#: normalised counts and saturates once (a word in title and text is not counted twice over);
+#: "sum" scores each field with its own BM25 and adds the scores.
+FIELD_COMBINATION = "bm25f"
+
+#: Pseudo-relevance feedback (RM3) on by default for relevance-sorted searches, and its settings.
+FEEDBACK = True
+FEEDBACK_SETTINGS = FeedbackSettings()

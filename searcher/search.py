@@ -15,6 +15,8 @@ from index_data.analysis import normalize_token, stopwords
 from index_data.model import STATUSES, Question
 
 from . import query as q
+from . import ranking
+from .feedback import expansion_weights, relevance_model
 from .query import QueryError, parse_query
 from .results import Hit, IndexStats, ResultPage, Snippets
 from .snippets import make_snippets
@@ -83,13 +85,14 @@ class Searcher:
                party: str | None = None, asked_of: str | None = None, status: str | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                sort: str = "relevance", facets: bool = True, snippets: bool = True,
-               suggest: bool = True) -> ResultPage:
+               suggest: bool = True, feedback: bool | None = None) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
 
         Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
-        finds more.
+        finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
+        learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``).
         """
         start = time.perf_counter()
         if not isinstance(query, str):
@@ -117,6 +120,8 @@ class Searcher:
             tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
 
         compiled = self._engine.compile(tree)
+        if (ranking.FEEDBACK if feedback is None else feedback) and sort == "relevance":
+            compiled = self._feedback(compiled)
         total, raw, facet_counts = self._engine.search(
             compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets)
         hits = []
@@ -133,6 +138,17 @@ class Searcher:
         return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
                           facets=facet_counts, suggestion=suggestion, sort=sort,
                           took_ms=(time.perf_counter() - start) * 1000)
+
+    def _feedback(self, compiled):
+        """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
+        settings = ranking.FEEDBACK_SETTINGS
+        if not compiled.terms:
+            return compiled  # filters only: nothing is ranked
+        top = self._engine.top_documents(compiled, settings.docs)
+        if len(top) < settings.min_hits:
+            return compiled
+        model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
+        return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
     def _suggest(self, query: str, tree, total: int) -> str | None:
         """A corrected query when some plain words are unknown and the correction finds more."""

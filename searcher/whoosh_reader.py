@@ -17,11 +17,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import sorting
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.analysis import normalize_token, stem
+from index_data.analysis import analyze, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data.schema import FACETS, TEXT_FIELDS, check_index
@@ -29,7 +29,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
+from . import ranking, whoosh_ranking
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -131,7 +131,7 @@ class _Compiler:
         return [fieldname] if fieldname else list(TEXT_FIELDS)
 
     def over_fields(self, fieldname, make):
-        subs = [make(f, FIELD_WEIGHTS.get(f, 1.0)) for f in self.fields(fieldname)]
+        subs = [make(f, ranking.FIELD_WEIGHTS.get(f, 1.0)) for f in self.fields(fieldname)]
         return subs[0] if len(subs) == 1 else wq.Or(subs)
 
     def words(self, node, slop: int = 1, highlight: bool = True):
@@ -141,6 +141,8 @@ class _Compiler:
         if highlight:
             self.terms.update(terms)
         if len(terms) == 1:
+            if node.field is None:
+                return whoosh_ranking.fields_term(terms[0])
             return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
         return self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
 
@@ -221,7 +223,7 @@ class _Compiler:
             parts = list(must)
             if should:
                 parts.append(should[0] if len(should) == 1
-                             else CoordOr(should, bonus=coordination_bonus(len(should))))
+                             else CoordOr(should, bonus=ranking.coordination_bonus(len(should))))
             base = parts[0] if len(parts) == 1 else wq.And(parts)
         if must_not:
             base = wq.AndNot(base, must_not[0] if len(must_not) == 1 else wq.Or(must_not))
@@ -265,7 +267,7 @@ class WhooshReader:
         self._ix = ix
         self._ino = ino
         self._epoch += 1
-        self._weighting = scoring.BM25F(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
+        self._weighting = whoosh_ranking.weighting()
 
     def _current(self):
         """This thread's Whoosh searcher, reopened or refreshed if the index changed."""
@@ -327,6 +329,32 @@ class WhooshReader:
             record = json.loads(s.stored_fields(docnum)["record"])
             hits.append(RawHit(docnum, float(results.score(i) or 0.0), record))
         return total, hits, facets
+
+    def top_documents(self, compiled: Compiled, k: int) -> list[tuple[float, list[str]]]:
+        """The ``k`` best matches as ``(score, index terms of title, question and answer)``."""
+        s = self._current()
+        if compiled.query is wq.NullQuery:
+            return []
+        out = []
+        results = s.search(compiled.query, limit=k, terms=False)
+        for i in range(results.scored_length()):
+            rec = json.loads(s.stored_fields(results.docnum(i))["record"])
+            text = "\n".join([rec["title"], rec["question"]] + [a["text"] for a in rec.get("answers", ())])
+            out.append((float(results.score(i) or 0.0), analyze(text)))
+        return out
+
+    def idf(self, term: str) -> float:
+        """BM25 idf of an index term, from the text field where it is most common."""
+        s = self._current()
+        df = max(s.doc_frequency(f, term) for f in TEXT_FIELDS)
+        return whoosh_ranking.robertson_idf(df, s.doc_count_all())
+
+    def with_feedback(self, compiled: Compiled, weights: dict[str, float]) -> Compiled:
+        """The query re-ranked by weighted expansion terms: same matches, feedback adds score only."""
+        if not weights or compiled.query is wq.NullQuery:
+            return compiled
+        extra = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
+        return Compiled(wq.AndMaybe(compiled.query, extra), compiled.terms, compiled.prefixes)
 
     def _facet_columns(self, s) -> dict[str, list]:
         """Per-document facet values for the whole index, built once per searcher generation."""
