@@ -24,6 +24,7 @@ class FeedbackSettings:
     terms: int = 20
     original_weight: float = 0.5
     min_hits: int = 3  # fewer matches than this: nothing to learn from, no feedback
+    min_words: int = 5  # shorter (keyword) queries stay as typed: precise, and no drift
     idf_weighted: bool = True  # weigh candidate words by idf (see relevance_model)
 
 

@@ -142,8 +142,8 @@ class Searcher:
     def _feedback(self, compiled):
         """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
         settings = ranking.FEEDBACK_SETTINGS
-        if not compiled.terms:
-            return compiled  # filters only: nothing is ranked
+        if len(compiled.terms) < settings.min_words:
+            return compiled  # keyword queries (and filters alone) are ranked as typed
         top = self._engine.top_documents(compiled, settings.docs)
         if len(top) < settings.min_hits:
             return compiled
