@@ -22,7 +22,7 @@ class FeedbackSettings:
 
     docs: int = 10
     terms: int = 20
-    original_weight: float = 0.5
+    original_weight: float = 0.7
     min_hits: int = 3  # fewer matches than this: nothing to learn from, no feedback
     min_words: int = 5  # shorter (keyword) queries stay as typed: precise, and no drift
     idf_weighted: bool = True  # weigh candidate words by idf (see relevance_model)
@@ -65,3 +65,15 @@ def expansion_weights(query_terms: int, model: dict[str, float],
         return {}
     scale = (1.0 - lam) / lam * query_terms
     return {t: scale * p for t, p in model.items()}
+
+
+def key_terms(terms: list[str], idf: Callable[[str], float], n_terms: int) -> dict[str, float]:
+    """A document's ``n_terms`` most telling words, ``(1 + log tf) * idf``, scaled so the top is 1
+    (what ``Searcher.similar`` searches for)."""
+    from math import log
+
+    scored = {t: (1.0 + log(tf)) * idf(t) for t, tf in Counter(terms).items()
+              if len(t) > 1 and not t.isdigit()}
+    top = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n_terms]
+    best = top[0][1] if top and top[0][1] > 0 else 1.0
+    return {t: w / best for t, w in top if w > 0}

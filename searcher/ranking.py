@@ -45,3 +45,13 @@ FIELD_COMBINATION = "bm25f"
 #: Pseudo-relevance feedback (RM3) on by default for relevance-sorted searches, and its settings.
 FEEDBACK = True
 FEEDBACK_SETTINGS = FeedbackSettings()
+
+#: Similar questions: how many of a question's key words are searched for.
+SIMILAR_TERMS = 25
+
+#: ``sort="relevance_recent"``: a score is multiplied by ``1 + RECENCY_WEIGHT * 0.5 ** (age /
+#: RECENCY_HALF_LIFE_DAYS)``, age counted back from the newest question in the index, over the
+#: RECENCY_POOL best matches; a small nudge that reorders near-ties, not relevance levels.
+RECENCY_WEIGHT = 0.1
+RECENCY_HALF_LIFE_DAYS = 365.0
+RECENCY_POOL = 200

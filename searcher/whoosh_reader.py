@@ -8,6 +8,7 @@ plain Python values, so another engine can be put behind the same interface.
 from __future__ import annotations
 
 import functools
+import datetime as dt
 import json
 import os
 import pickle
@@ -352,7 +353,10 @@ class WhooshReader:
         sortedby = None
         if sort in ("newest", "oldest"):
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
-        results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
+        want = max(1, offset + limit)
+        if sort == "relevance_recent":
+            want = max(want, ranking.RECENCY_POOL)
+        results = s.search(wquery, limit=want, sortedby=sortedby, terms=False)
         facets: dict[str, dict[str, int]] = {}
         if want_facets:
             docs = list(wquery.matcher(s).all_ids()) if wquery is not wq.NullQuery else []
@@ -360,14 +364,18 @@ class WhooshReader:
             facets = self.facet_counts(s, docs)
         else:
             total = len(results)
-        hits = []
-        for i in range(offset, min(offset + limit, results.scored_length())):
-            docnum = results.docnum(i)
-            record = json.loads(s.stored_fields(docnum)["record"])
+        ranked = []
+        for i in range(results.scored_length()):
             score = results.score(i)
             if isinstance(score, tuple):  # sorted by date: the key is (date, -relevance)
                 score = -score[-1]
-            hits.append(RawHit(docnum, float(score or 0.0), record))
+            ranked.append((results.docnum(i), float(score or 0.0)))
+        if sort == "relevance_recent":
+            ranked = self._recency(s, ranked)
+        hits = []
+        for docnum, score in ranked[offset:offset + limit]:
+            record = json.loads(s.stored_fields(docnum)["record"])
+            hits.append(RawHit(docnum, score, record))
         return total, hits, facets
 
     def top_documents(self, compiled: Compiled, k: int) -> list[tuple[float, list[str]]]:
@@ -389,12 +397,40 @@ class WhooshReader:
         df = max(s.doc_frequency(f, term) for f in TEXT_FIELDS)
         return whoosh_ranking.robertson_idf(df, s.doc_count_all())
 
+    def weighted_terms(self, weights: dict[str, float], exclude_id: str | None = None) -> Compiled:
+        """A query for weighted index terms over the text fields (similar questions)."""
+        if not weights:
+            return Compiled(wq.NullQuery)
+        query = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
+        if exclude_id is not None:
+            query = wq.AndNot(query, wq.Term("id", exclude_id))
+        return Compiled(query, set(weights))
+
     def with_feedback(self, compiled: Compiled, weights: dict[str, float]) -> Compiled:
         """The query re-ranked by weighted expansion terms: same matches, feedback adds score only."""
         if not weights or compiled.query is wq.NullQuery:
             return compiled
         extra = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
         return Compiled(wq.AndMaybe(compiled.query, extra), compiled.terms, compiled.prefixes)
+
+    def _recency(self, s, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Scores nudged up for recent meetings (see ``ranking.RECENCY_WEIGHT``), re-sorted."""
+        dates = s.reader().column_reader("date")
+        newest = max((dates[d] for d, _ in ranked), default=0)
+        if not newest:
+            return ranked
+
+        def day(n: int) -> int:
+            return dt.date(n // 10000, n // 100 % 100, n % 100).toordinal()
+
+        top = day(newest)
+        out = []
+        for docnum, score in ranked:
+            age = top - day(dates[docnum]) if dates[docnum] else 10 ** 6
+            boost = 1.0 + ranking.RECENCY_WEIGHT * 0.5 ** (age / ranking.RECENCY_HALF_LIFE_DAYS)
+            out.append((docnum, score * boost))
+        out.sort(key=lambda x: -x[1])
+        return out
 
     def _facet_columns(self, s) -> dict[str, list]:
         """Per-document facet values for the whole index, built once per searcher generation."""
