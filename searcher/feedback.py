@@ -22,7 +22,8 @@ class FeedbackSettings:
 
     docs: int = 10
     terms: int = 20
-    original_weight: float = 0.7
+    original_weight: float = 0.5
+    min_score_ratio: float = 0.5  # learn only from documents scoring at least this share of the best
     min_hits: int = 3  # fewer matches than this: nothing to learn from, no feedback
     min_words: int = 5  # shorter (keyword) queries stay as typed: precise, and no drift
     idf_weighted: bool = True  # weigh candidate words by idf (see relevance_model)

@@ -26,6 +26,8 @@ from .whoosh_reader import WhooshReader
 SORTS = ("relevance", "relevance_recent", "newest", "oldest")
 MAX_LIMIT = 1000
 MAX_PAGE = 10_000
+#: With fewer hits than this, a misspelt word gets a suggestion even if the fix finds no more.
+FEW_HITS = 10
 
 
 def default_index_dir() -> Path:
@@ -143,11 +145,13 @@ class Searcher:
         top = self._engine.top_documents(compiled, settings.docs)
         if len(top) < settings.min_hits:
             return compiled
+        top = [d for d in top if d[0] >= settings.min_score_ratio * top[0][0]]
         model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
         return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
     def _suggest(self, query: str, tree, total: int) -> str | None:
-        """A corrected query when some plain words are unknown and the correction finds more."""
+        """A corrected query when some plain words are unknown to the index and the correction finds
+        more (or as many, when there were few hits); known words are never corrected."""
         words = [w for w in _plain_words(tree)]
         stops = stopwords()
         fixes: list[tuple[int, int, str]] = []
@@ -182,7 +186,8 @@ class Searcher:
             better = self._engine.count(self._engine.compile(parse_query(suggestion)))
         except QueryError:
             return None
-        return suggestion if better > total else None
+        # more hits, or as many when there were few: "afordable housing" may match on "housing"
+        return suggestion if better > total or (better == total and total < FEW_HITS) else None
 
     def similar(self, doc_id: str, limit: int = 10, *, snippets: bool = True) -> ResultPage:
         """Questions like ``doc_id`` ("has this been asked before?"), most similar first, itself excluded.
