@@ -5,6 +5,7 @@ Plain numbers and small functions, engine-agnostic; ``benchmarks/relevance.py`` 
 
 from __future__ import annotations
 
+from . import query as q
 from .feedback import FeedbackSettings
 
 #: How much a match in each text field counts (title above body).
@@ -19,6 +20,18 @@ BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
 SHORT_QUERY_WORDS = 4
 #: Score added per extra matched word in a short query: larger than any BM25 score difference.
 STRICT_COORD_BONUS = 1000.0
+
+
+def ranked_words(node) -> int:
+    """How many ranked words (words, phrases, prefixes, fuzzy words) a whole query has; an OR
+    of alternatives counts as its largest side. Decides short vs long for every group in it."""
+    if isinstance(node, (q.Words, q.Phrase, q.Prefix, q.Fuzzy)):
+        return 1
+    if isinstance(node, q.Or):
+        return max((ranked_words(c) for c in node.children), default=0)
+    if isinstance(node, q.Bool):
+        return sum(ranked_words(c) for c in node.must + node.should)
+    return 0
 
 
 def coordination_bonus(n_words: int) -> float:

@@ -130,6 +130,7 @@ class _Compiler:
         self.schema = schema
         self.terms: set[str] = set()
         self.prefixes: list[str] = []
+        self.query_words = 0
 
     def text_terms(self, text: str, fieldname: str) -> list[str]:
         return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
@@ -231,7 +232,7 @@ class _Compiler:
             parts = list(must)
             if should:
                 parts.append(should[0] if len(should) == 1
-                             else CoordOr(should, bonus=ranking.coordination_bonus(len(should))))
+                             else CoordOr(should, bonus=ranking.coordination_bonus(max(len(should), self.query_words))))
             base = parts[0] if len(parts) == 1 else wq.And(parts)
         if must_not:
             base = wq.AndNot(base, must_not[0] if len(must_not) == 1 else wq.Or(must_not))
@@ -342,6 +343,7 @@ class WhooshReader:
     def compile(self, node) -> Compiled:
         s = self._current()
         c = _Compiler(s.reader(), s.schema)
+        c.query_words = ranking.ranked_words(node)  # a group in a long query is not "short"
         wquery = c.compile(node)
         return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes)
 
