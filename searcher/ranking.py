@@ -18,6 +18,10 @@ BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
 #: Queries with at most this many ranked words are "short": a document with more of the words
 #: always ranks above one with fewer (a two-word query puts documents with both words first).
 SHORT_QUERY_WORDS = 4
+#: A word the analyzer splits (``free-flight``, ``COVID-19``) is a phrase in a short query; in a
+#: long one its parts rank as words ("words"), plus the phrase's score when adjacent
+#: ("words+phrase"), or it stays a phrase ("" / False).
+LONG_QUERY_SPLIT_WORDS = "words"
 #: Score added per extra matched word in a short query: larger than any BM25 score difference.
 STRICT_COORD_BONUS = 1000.0
 

@@ -152,7 +152,14 @@ class _Compiler:
             if node.field is None:
                 return whoosh_ranking.fields_term(terms[0])
             return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
-        return self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+        phrase = self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+        if (isinstance(node, q.Words) and node.field is None and ranking.LONG_QUERY_SPLIT_WORDS
+                and self.query_words > ranking.SHORT_QUERY_WORDS):
+            # "free-flight" in a pasted question: its parts rank as words (the text may write
+            # "free flight" or "flight, free"); adjacent parts add the phrase's score on top
+            parts = wq.Or([whoosh_ranking.fields_term(t) for t in terms])
+            return wq.AndMaybe(parts, phrase) if ranking.LONG_QUERY_SPLIT_WORDS == "words+phrase" else parts
+        return phrase
 
     def expansion(self, node, surface: list[str], highlight: bool):
         if len(surface) > MAX_EXPANSIONS:
