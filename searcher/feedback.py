@@ -21,7 +21,7 @@ class FeedbackSettings:
     """How many documents to learn from, how many words to add, how much the query keeps."""
 
     docs: int = 10
-    terms: int = 20
+    terms: int = 10
     original_weight: float = 0.5
     min_score_ratio: float = 0.5  # learn only from documents scoring at least this share of the best
     min_hits: int = 3  # fewer matches than this: nothing to learn from, no feedback

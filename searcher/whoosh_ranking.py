@@ -140,7 +140,8 @@ class FieldsTerm(wq.Query):
                                        parent.avg_field_length(f) or 1.0, reader.doc_field_length))
         if not subs:
             return NullMatcher()
-        idf = robertson_idf(df, parent.doc_count_all())
+        n = parent.doc_count_all()
+        idf = log(n / (df + 1)) + 1 if ranking.IDF == "whoosh" else robertson_idf(df, n)
         return _BM25FMatcher(make_binary_tree(UnionMatcher, subs), idf, ranking.BM25_K1, self.boost)
 
 
