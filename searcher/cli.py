@@ -191,13 +191,16 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
 @click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
 @click.option("--from", "date_from", metavar="DATE", help="Meetings on or after (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", metavar="DATE", help="Meetings on or before (YYYY[-MM[-DD]]).")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
-              show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "relevance_recent", "newest", "oldest"]),
+              default="relevance", show_default=True,
+              help="relevance_recent: relevance, nudging recent questions up among near-equals.")
 @click.option("--facets", "show_facets", is_flag=True, help="Show counts by party, asker, year...")
+@click.option("--no-synonyms", "no_synonyms", is_flag=True,
+              help="Match only the words typed (no TfL = Transport for London...).")
 @json_option
 @user_errors
 def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, date_from, date_to,
-               sort, show_facets, as_json):
+               sort, show_facets, no_synonyms, as_json):
     """Search the index; QUERY words are joined with spaces (see README "Query syntax").
 
     \b
@@ -205,6 +208,7 @@ def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, da
         mqt search hate crime --party labour --from 2016 --facets
         mqt search '"knife crime" -county' --sort newest --json
         mqt search 'asker:"Navin Shah" year:2017'
+        mqt search Met Police --sort relevance_recent --no-synonyms
     """
     from .display import Style, format_page
     from .search import Searcher
@@ -213,11 +217,39 @@ def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, da
     with Searcher(index_dir) as s:
         page_ = s.search(text, limit=limit, page=page, asker=asker, party=party, asked_of=asked_of,
                          status=status, date_from=date_from, date_to=date_to, sort=sort,
-                         facets=as_json or show_facets)
+                         facets=as_json or show_facets, synonyms=not no_synonyms)
     if as_json:
         print_json(page_.to_dict())
     else:
         click.echo(format_page(page_, Style(use_color()), show_facets=show_facets))
+
+
+@cli.command("similar")
+@click.argument("doc_id")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@json_option
+@user_errors
+def similar_cmd(doc_id, index_dir, limit, as_json):
+    """Questions like DOC_ID, most similar first ("has this been asked before?").
+
+    Chosen by the question's key words (tf-idf of its title, question and answer), searched
+    with BM25F; the question itself is left out.
+
+    \b
+    Example:
+        mqt similar 000_f69fb07d1f8a9a60 --limit 5
+        mqt similar 000_f69fb07d1f8a9a60 --json
+    """
+    from .display import Style, format_page
+    from .search import Searcher
+
+    with Searcher(index_dir) as s:
+        page_ = s.similar(doc_id, limit=limit)
+    if as_json:
+        print_json(page_.to_dict())
+    else:
+        click.echo(format_page(page_, Style(use_color())))
 
 
 @cli.command("show")

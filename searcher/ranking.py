@@ -5,6 +5,9 @@ Plain numbers and small functions, engine-agnostic; ``benchmarks/relevance.py`` 
 
 from __future__ import annotations
 
+from . import query as q
+from .feedback import FeedbackSettings
+
 #: How much a match in each text field counts (title above body).
 FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
 
@@ -15,8 +18,24 @@ BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
 #: Queries with at most this many ranked words are "short": a document with more of the words
 #: always ranks above one with fewer (a two-word query puts documents with both words first).
 SHORT_QUERY_WORDS = 4
+#: A word the analyzer splits (``free-flight``, ``COVID-19``) is a phrase in a short query; in a
+#: long one its parts rank as words ("words"), plus the phrase's score when adjacent
+#: ("words+phrase"), or it stays a phrase ("" / False).
+LONG_QUERY_SPLIT_WORDS = "words"
 #: Score added per extra matched word in a short query: larger than any BM25 score difference.
 STRICT_COORD_BONUS = 1000.0
+
+
+def ranked_words(node) -> int:
+    """How many ranked words (words, phrases, prefixes, fuzzy words) a whole query has; an OR
+    of alternatives counts as its largest side. Decides short vs long for every group in it."""
+    if isinstance(node, (q.Words, q.Phrase, q.Prefix, q.Fuzzy)):
+        return 1
+    if isinstance(node, q.Or):
+        return max((ranked_words(c) for c in node.children), default=0)
+    if isinstance(node, q.Bool):
+        return sum(ranked_words(c) for c in node.must + node.should)
+    return 0
 
 
 def coordination_bonus(n_words: int) -> float:
@@ -30,3 +49,26 @@ def coordination_bonus(n_words: int) -> float:
     if n_words <= SHORT_QUERY_WORDS:
         return STRICT_COORD_BONUS
     return 0.0
+
+#: Inverse document frequency: "robertson" (BM25's own, near 0 for ubiquitous words) or
+#: "whoosh" (Whoosh's default, never below 1).
+IDF = "robertson"
+
+#: How a word's matches in several fields combine: "bm25f" adds the fields' weighted, length-
+#: normalised counts and saturates once (a word in title and text is not counted twice over);
+#: "sum" scores each field with its own BM25 and adds the scores.
+FIELD_COMBINATION = "bm25f"
+
+#: Pseudo-relevance feedback (RM3) on by default for relevance-sorted searches, and its settings.
+FEEDBACK = True
+FEEDBACK_SETTINGS = FeedbackSettings()
+
+#: Similar questions: how many of a question's key words are searched for.
+SIMILAR_TERMS = 25
+
+#: ``sort="relevance_recent"``: a score is multiplied by ``1 + RECENCY_WEIGHT * 0.5 ** (age /
+#: RECENCY_HALF_LIFE_DAYS)``, age counted back from the newest question in the index, over the
+#: RECENCY_POOL best matches; a small nudge that reorders near-ties, not relevance levels.
+RECENCY_WEIGHT = 0.1
+RECENCY_HALF_LIFE_DAYS = 365.0
+RECENCY_POOL = 200

@@ -11,18 +11,23 @@ import os
 import time
 from pathlib import Path
 
-from index_data.analysis import normalize_token, stopwords
+from index_data.analysis import analyze, normalize_token, stopwords
 from index_data.model import STATUSES, Question
 
 from . import query as q
+from . import ranking
+from .feedback import expansion_weights, key_terms, relevance_model
 from .query import QueryError, parse_query
 from .results import Hit, IndexStats, ResultPage, Snippets
 from .snippets import make_snippets
+from .synonyms import expand as expand_synonyms
 from .whoosh_reader import WhooshReader
 
-SORTS = ("relevance", "newest", "oldest")
+SORTS = ("relevance", "relevance_recent", "newest", "oldest")
 MAX_LIMIT = 1000
 MAX_PAGE = 10_000
+#: With fewer hits than this, a misspelt word gets a suggestion even if the fix finds no more.
+FEW_HITS = 10
 
 
 def default_index_dir() -> Path:
@@ -83,13 +88,16 @@ class Searcher:
                party: str | None = None, asked_of: str | None = None, status: str | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                sort: str = "relevance", facets: bool = True, snippets: bool = True,
-               suggest: bool = True) -> ResultPage:
+               suggest: bool = True, feedback: bool | None = None,
+               synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
 
         Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
-        finds more.
+        finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
+        learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
+        ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
         """
         start = time.perf_counter()
         if not isinstance(query, str):
@@ -107,7 +115,9 @@ class Searcher:
         if d_from and d_to and d_from > d_to:
             raise QueryError(f"date_from {d_from} is after date_to {d_to}")
 
-        tree = parse_query(query)
+        tree = typed = parse_query(query)
+        if synonyms:
+            tree = expand_synonyms(tree)
         filters = [q.Match(name, value) for name, value in
                    (("asker", asker), ("party", party), ("asked_of", asked_of), ("status", status))
                    if value]
@@ -117,25 +127,31 @@ class Searcher:
             tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
 
         compiled = self._engine.compile(tree)
+        if (ranking.FEEDBACK if feedback is None else feedback) and sort.startswith("relevance"):
+            compiled = self._feedback(compiled)
         total, raw, facet_counts = self._engine.search(
             compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets)
-        hits = []
-        for i, r in enumerate(raw):
-            rec = Question.from_dict(r.record)
-            snips = Snippets(
-                question=make_snippets(rec.question, compiled.matches, fragments=2) if snippets else [],
-                answer=make_snippets(rec.answer_text, compiled.matches, fragments=2) if snippets else [],
-            )
-            hits.append(Hit(id=rec.id, rank=(page - 1) * limit + i + 1, score=r.score, title=rec.title,
-                            meeting=rec.meeting, meeting_date=rec.meeting_date, asker=rec.asker,
-                            party=rec.party, asked_of=rec.asked_of, status=rec.status, snippets=snips))
-        suggestion = self._suggest(query, tree, total) if suggest else None
+        hits = _hits(raw, compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
+        suggestion = self._suggest(query, typed, total) if suggest else None
         return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
                           facets=facet_counts, suggestion=suggestion, sort=sort,
                           took_ms=(time.perf_counter() - start) * 1000)
 
+    def _feedback(self, compiled):
+        """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
+        settings = ranking.FEEDBACK_SETTINGS
+        if len(compiled.terms) < settings.min_words:
+            return compiled  # keyword queries (and filters alone) are ranked as typed
+        top = self._engine.top_documents(compiled, settings.docs)
+        if len(top) < settings.min_hits:
+            return compiled
+        top = [d for d in top if d[0] >= settings.min_score_ratio * top[0][0]]
+        model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
+        return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
+
     def _suggest(self, query: str, tree, total: int) -> str | None:
-        """A corrected query when some plain words are unknown and the correction finds more."""
+        """A corrected query when some plain words are unknown to the index and the correction finds
+        more (or as many, when there were few hits); known words are never corrected."""
         words = [w for w in _plain_words(tree)]
         stops = stopwords()
         fixes: list[tuple[int, int, str]] = []
@@ -170,7 +186,30 @@ class Searcher:
             better = self._engine.count(self._engine.compile(parse_query(suggestion)))
         except QueryError:
             return None
-        return suggestion if better > total else None
+        # more hits, or as many when there were few: "afordable housing" may match on "housing"
+        return suggestion if better > total or (better == total and total < FEW_HITS) else None
+
+    def similar(self, doc_id: str, limit: int = 10, *, snippets: bool = True) -> ResultPage:
+        """Questions like ``doc_id`` ("has this been asked before?"), most similar first, itself excluded.
+
+        Chosen by the document's key words: its title, question and answer text is analysed as the
+        index does, each word weighed by ``(1 + log tf) * idf`` (the title's words count twice), and
+        the ``ranking.SIMILAR_TERMS`` heaviest are searched with those weights, ranked by BM25F.
+        """
+        start = time.perf_counter()
+        if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        rec = self._engine.get(doc_id)
+        if rec is None:
+            raise QueryError(f"no question with id {doc_id!r} in {self.index_dir}")
+        terms = analyze(rec.title) * 2 + analyze(rec.question) + analyze(rec.answer_text)
+        weights = key_terms(terms, self._engine.idf, ranking.SIMILAR_TERMS)
+        compiled = self._engine.weighted_terms(weights, exclude_id=doc_id)
+        total, raw, _ = self._engine.search(compiled, offset=0, limit=limit, sort="relevance",
+                                            want_facets=False)
+        return ResultPage(query=f"similar:{doc_id}", total=total, page=1, limit=limit,
+                          hits=_hits(raw, compiled, first_rank=1, snippets=snippets), facets={},
+                          suggestion=None, took_ms=(time.perf_counter() - start) * 1000)
 
     def get(self, doc_id: str) -> Question | None:
         """The full record of one question, or None if no document has that id."""
@@ -209,3 +248,18 @@ def _plain_words(node):
     elif isinstance(node, q.Or):
         for c in node.children:
             yield from _plain_words(c)
+
+
+def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
+    """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
+    hits = []
+    for i, r in enumerate(raw):
+        rec = Question.from_dict(r.record)
+        snips = Snippets(
+            question=make_snippets(rec.question, compiled.matches, fragments=2) if snippets else [],
+            answer=make_snippets(rec.answer_text, compiled.matches, fragments=2) if snippets else [],
+        )
+        hits.append(Hit(id=rec.id, rank=first_rank + i, score=r.score, title=rec.title,
+                        meeting=rec.meeting, meeting_date=rec.meeting_date, asker=rec.asker,
+                        party=rec.party, asked_of=rec.asked_of, status=rec.status, snippets=snips))
+    return hits

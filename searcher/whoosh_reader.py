@@ -8,6 +8,7 @@ plain Python values, so another engine can be put behind the same interface.
 from __future__ import annotations
 
 import functools
+import datetime as dt
 import json
 import os
 import pickle
@@ -22,11 +23,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import sorting
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.analysis import normalize_token, stem
+from index_data.analysis import analyze, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data.schema import FACETS, TEXT_FIELDS, check_index
@@ -34,7 +35,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
+from . import ranking, whoosh_ranking
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -130,6 +131,7 @@ class _Compiler:
         self.schema = schema
         self.terms: set[str] = set()
         self.prefixes: list[str] = []
+        self.query_words = 0
 
     def text_terms(self, text: str, fieldname: str) -> list[str]:
         return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
@@ -138,7 +140,7 @@ class _Compiler:
         return [fieldname] if fieldname else list(TEXT_FIELDS)
 
     def over_fields(self, fieldname, make):
-        subs = [make(f, FIELD_WEIGHTS.get(f, 1.0)) for f in self.fields(fieldname)]
+        subs = [make(f, ranking.FIELD_WEIGHTS.get(f, 1.0)) for f in self.fields(fieldname)]
         return subs[0] if len(subs) == 1 else wq.Or(subs)
 
     def words(self, node, slop: int = 1, highlight: bool = True):
@@ -148,8 +150,17 @@ class _Compiler:
         if highlight:
             self.terms.update(terms)
         if len(terms) == 1:
+            if node.field is None:
+                return whoosh_ranking.fields_term(terms[0])
             return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
-        return self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+        phrase = self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+        if (isinstance(node, q.Words) and node.field is None and ranking.LONG_QUERY_SPLIT_WORDS
+                and self.query_words > ranking.SHORT_QUERY_WORDS):
+            # "free-flight" in a pasted question: its parts rank as words (the text may write
+            # "free flight" or "flight, free"); adjacent parts add the phrase's score on top
+            parts = wq.Or([whoosh_ranking.fields_term(t) for t in terms])
+            return wq.AndMaybe(parts, phrase) if ranking.LONG_QUERY_SPLIT_WORDS == "words+phrase" else parts
+        return phrase
 
     def expansion(self, node, surface: list[str], highlight: bool):
         if len(surface) > MAX_EXPANSIONS:
@@ -229,7 +240,7 @@ class _Compiler:
             parts = list(must)
             if should:
                 parts.append(should[0] if len(should) == 1
-                             else CoordOr(should, bonus=coordination_bonus(len(should))))
+                             else CoordOr(should, bonus=ranking.coordination_bonus(max(len(should), self.query_words))))
             base = parts[0] if len(parts) == 1 else wq.And(parts)
         if must_not:
             base = wq.AndNot(base, must_not[0] if len(must_not) == 1 else wq.Or(must_not))
@@ -314,7 +325,7 @@ class WhooshReader:
         self._ix = ix
         self._ino = ino
         self._epoch += 1
-        self._weighting = scoring.BM25F(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
+        self._weighting = whoosh_ranking.weighting()
 
     def _current(self):
         """This thread's Whoosh searcher, reopened or refreshed if the index changed."""
@@ -366,6 +377,7 @@ class WhooshReader:
     def compile(self, node) -> Compiled:
         s = self._current()
         c = _Compiler(s.reader(), s.schema)
+        c.query_words = ranking.ranked_words(node)  # a group in a long query is not "short"
         wquery = c.compile(node)
         return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes)
 
@@ -377,7 +389,10 @@ class WhooshReader:
         sortedby = None
         if sort in ("newest", "oldest"):
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
-        results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
+        want = max(1, offset + limit)
+        if sort == "relevance_recent":
+            want = max(want, ranking.RECENCY_POOL)
+        results = s.search(wquery, limit=want, sortedby=sortedby, terms=False)
         facets: dict[str, dict[str, int]] = {}
         if want_facets:
             docs = list(wquery.matcher(s).all_ids()) if wquery is not wq.NullQuery else []
@@ -385,15 +400,73 @@ class WhooshReader:
             facets = self.facet_counts(s, docs)
         else:
             total = len(results)
-        hits = []
-        for i in range(offset, min(offset + limit, results.scored_length())):
-            docnum = results.docnum(i)
-            record = json.loads(s.stored_fields(docnum)["record"])
+        ranked = []
+        for i in range(results.scored_length()):
             score = results.score(i)
             if isinstance(score, tuple):  # sorted by date: the key is (date, -relevance)
                 score = -score[-1]
-            hits.append(RawHit(docnum, float(score or 0.0), record))
+            ranked.append((results.docnum(i), float(score or 0.0)))
+        if sort == "relevance_recent":
+            ranked = self._recency(s, ranked)
+        hits = []
+        for docnum, score in ranked[offset:offset + limit]:
+            record = json.loads(s.stored_fields(docnum)["record"])
+            hits.append(RawHit(docnum, score, record))
         return total, hits, facets
+
+    def top_documents(self, compiled: Compiled, k: int) -> list[tuple[float, list[str]]]:
+        """The ``k`` best matches as ``(score, index terms of title, question and answer)``."""
+        s = self._current()
+        if compiled.query is wq.NullQuery:
+            return []
+        out = []
+        results = s.search(compiled.query, limit=k, terms=False)
+        for i in range(results.scored_length()):
+            rec = json.loads(s.stored_fields(results.docnum(i))["record"])
+            text = "\n".join([rec["title"], rec["question"]] + [a["text"] for a in rec.get("answers", ())])
+            out.append((float(results.score(i) or 0.0), analyze(text)))
+        return out
+
+    def idf(self, term: str) -> float:
+        """BM25 idf of an index term, from the text field where it is most common."""
+        s = self._current()
+        df = max(s.doc_frequency(f, term) for f in TEXT_FIELDS)
+        return whoosh_ranking.robertson_idf(df, s.doc_count_all())
+
+    def weighted_terms(self, weights: dict[str, float], exclude_id: str | None = None) -> Compiled:
+        """A query for weighted index terms over the text fields (similar questions)."""
+        if not weights:
+            return Compiled(wq.NullQuery)
+        query = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
+        if exclude_id is not None:
+            query = wq.AndNot(query, wq.Term("id", exclude_id))
+        return Compiled(query, set(weights))
+
+    def with_feedback(self, compiled: Compiled, weights: dict[str, float]) -> Compiled:
+        """The query re-ranked by weighted expansion terms: same matches, feedback adds score only."""
+        if not weights or compiled.query is wq.NullQuery:
+            return compiled
+        extra = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
+        return Compiled(wq.AndMaybe(compiled.query, extra), compiled.terms, compiled.prefixes)
+
+    def _recency(self, s, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Scores nudged up for recent meetings (see ``ranking.RECENCY_WEIGHT``), re-sorted."""
+        dates = s.reader().column_reader("date")
+        newest = max((dates[d] for d, _ in ranked), default=0)
+        if not newest:
+            return ranked
+
+        def day(n: int) -> int:
+            return dt.date(n // 10000, n // 100 % 100, n % 100).toordinal()
+
+        top = day(newest)
+        out = []
+        for docnum, score in ranked:
+            age = top - day(dates[docnum]) if dates[docnum] else 10 ** 6
+            boost = 1.0 + ranking.RECENCY_WEIGHT * 0.5 ** (age / ranking.RECENCY_HALF_LIFE_DAYS)
+            out.append((docnum, score * boost))
+        out.sort(key=lambda x: -x[1])
+        return out
 
     def _facet_columns(self, s) -> dict[str, list]:
         """Per-document facet values for the whole index, built once per searcher generation."""

@@ -1,0 +1,33 @@
+"""Guards the ranking: MAP on the Cranfield collection must not drop more than 0.01 below the
+figure reached (benchmarks/relevance.py prints the full table)."""
+
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+relevance = pytest.importorskip("benchmarks.relevance")
+
+#: Reached with default settings (README "Relevance benchmark"): MAP 0.361, nDCG@10 0.414.
+MAP_REACHED = 0.361
+NDCG10_REACHED = 0.414
+
+
+@pytest.fixture(scope="module")
+def cranfield_index(tmp_path_factory):
+    return relevance.build(tmp_path_factory.mktemp("cranfield"), rebuild=True)
+
+
+def test_cranfield_map_does_not_regress(cranfield_index):
+    run, _ = relevance.run_queries(cranfield_index, relevance.read_queries())
+    figures = relevance.evaluate(run)
+    assert figures["AP@1000"] >= MAP_REACHED - 0.01, figures
+    assert figures["nDCG@10"] >= NDCG10_REACHED - 0.015, figures
+
+
+def test_query_numbers_are_positions_not_labels():
+    queries = relevance.read_queries()
+    assert len(queries) == 225 and queries[2][0] == "3"  # its .I label is 004
+    assert queries[2][1].startswith("what problems of heat conduction")
