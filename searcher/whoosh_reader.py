@@ -325,7 +325,10 @@ class WhooshReader:
         for i in range(offset, min(offset + limit, results.scored_length())):
             docnum = results.docnum(i)
             record = json.loads(s.stored_fields(docnum)["record"])
-            hits.append(RawHit(docnum, float(results.score(i) or 0.0), record))
+            score = results.score(i)
+            if isinstance(score, tuple):  # sorted by date: the key ends with ScoreFacet's -score
+                score = -score[-1]
+            hits.append(RawHit(docnum, float(score or 0.0), record))
         return total, hits, facets
 
     def _facet_columns(self, s) -> dict[str, list]:
