@@ -14,6 +14,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from .analysis import STEM_TABLE_FILE, save_stem_table
 from .model import Question
 from .schema import META_FILE, document_fields, make_schema, write_meta
 
@@ -48,10 +49,19 @@ class NewIndexWriter:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self._w.commit()
+            write_stem_table(self._ix, self.index_dir)
         else:
             self._w.cancel()
         self._ix.close()
         return False
+
+
+def write_stem_table(ix, index_dir: str | os.PathLike) -> int:
+    """Save the stems of every indexed word beside the index (call after each commit), so that
+    searching rarely needs NLTK; see ``analysis.save_stem_table``."""
+    with ix.reader() as reader:
+        words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon("spell")]
+    return save_stem_table(Path(index_dir) / STEM_TABLE_FILE, words)
 
 
 def is_index_dir(path: Path) -> bool:

@@ -12,6 +12,7 @@ import os
 import pickle
 import threading
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from whoosh import scoring, sorting
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.analysis import normalize_token, stem
+from index_data.analysis import STEM_TABLE_FILE, load_stem_table, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data.schema import FACETS, TEXT_FIELDS, check_index
@@ -29,6 +30,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
+from .whoosh_docsets import matched_docs
 from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
@@ -262,6 +264,7 @@ class WhooshReader:
         except Exception as e:
             raise IndexCorruptError(f"cannot open the index at {self.index_dir}: "
                                     f"{type(e).__name__}: {e}; rebuild it") from None
+        load_stem_table(self.index_dir / STEM_TABLE_FILE)  # stems without importing NLTK
         self._ix = ix
         self._ino = ino
         self._epoch += 1
@@ -315,12 +318,11 @@ class WhooshReader:
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
         results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
         facets: dict[str, dict[str, int]] = {}
+        # One pass of set algebra over posting lists, not a second walk of the scoring matchers.
+        docs = matched_docs(s, wquery) if wquery is not wq.NullQuery else []
+        total = len(docs)
         if want_facets:
-            docs = list(wquery.matcher(s).all_ids()) if wquery is not wq.NullQuery else []
-            total = len(docs)
             facets = self.facet_counts(s, docs)
-        else:
-            total = len(results)
         hits = []
         for i in range(offset, min(offset + limit, results.scored_length())):
             docnum = results.docnum(i)
@@ -349,9 +351,10 @@ class WhooshReader:
     def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
         cols = self._facet_columns(s)
         out = {}
+        pick = itemgetter(*docs) if len(docs) > 1 else (lambda col: [col[d] for d in docs])
         for name in FACETS:
             col = cols[name]
-            counts = Counter(col[d] for d in docs)
+            counts = Counter(pick(col))
             counts.pop("", None)
             out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
@@ -360,7 +363,7 @@ class WhooshReader:
         s = self._current()
         if compiled.query is wq.NullQuery:
             return 0
-        return sum(1 for _ in compiled.query.matcher(s).all_ids())
+        return len(matched_docs(s, compiled.query))
 
     # -- vocabulary (for "did you mean") --
 

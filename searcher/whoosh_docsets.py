@@ -1,0 +1,78 @@
+"""The exact set of documents a Whoosh query matches, fast: for totals and facet counts.
+
+Whoosh answers "which documents match" by walking the same tree of matcher objects it scores
+with, one document at a time in Python. Totals and facets need only the set, so this module reads
+each term's posting list block by block into a Python ``set`` and combines the sets with set
+algebra (union for OR, intersection for AND, difference for NOT). Query types it does not know
+(phrases, ranges, ...) fall back to Whoosh's own matcher, so the answer is always Whoosh's.
+``tests/test_docsets.py`` checks it against ``Query.docs()``.
+"""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import ListMatcher, NullMatcherClass
+from whoosh.matching.wrappers import FilterMatcher
+
+
+def _leaf_ids(m) -> set[int]:
+    """All ids of a fresh posting-list matcher, read a block at a time."""
+    if isinstance(m, W3LeafMatcher):
+        out: set[int] = set()
+        while m.is_active():
+            if m._ids is None:
+                m._read_ids()
+            out.update(m._ids[m._i:] if m._i else m._ids)
+            m._next_block()
+        return out
+    if isinstance(m, FilterMatcher):
+        ids = _leaf_ids(m.child)
+        return ids - m._ids if m._exclude else ids & m._ids
+    if isinstance(m, NullMatcherClass):
+        return set()
+    if isinstance(m, ListMatcher):
+        return set(m.all_ids())
+    return set(m.all_ids())
+
+
+def _docs(searcher, reader, q) -> set[int]:
+    """Matching docnums of one segment (``searcher`` is that segment's searcher)."""
+    if isinstance(q, wq.Term):
+        field = q.fieldname
+        if (field, q.text) not in reader:
+            return set()
+        return _leaf_ids(reader.postings(field, q.text))
+    if isinstance(q, wq.Or) and not getattr(q, "minmatch", 0) > 1:  # CoordOr too: it only scores
+        out: set[int] = set()
+        for sub in q.subqueries:
+            out |= _docs(searcher, reader, sub)
+        return out
+    if isinstance(q, wq.And):
+        sets = sorted((_docs(searcher, reader, sub) for sub in q.subqueries), key=len)
+        out = sets[0] if sets else set()
+        for s in sets[1:]:
+            if not out:
+                break
+            out &= s
+        return out
+    if isinstance(q, wq.AndNot):
+        out = _docs(searcher, reader, q.a)
+        return out - _docs(searcher, reader, q.b) if out else out
+    if isinstance(q, wq.ConstantScoreQuery):
+        return _docs(searcher, reader, q.child)
+    if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        return set()
+    if isinstance(q, wq.Every) and not q.fieldname:
+        n = reader.doc_count_all()
+        return {d for d in range(n) if not reader.is_deleted(d)} if reader.has_deletions() else set(range(n))
+    return set(q.docs(searcher))
+
+
+def matched_docs(searcher, q) -> list[int]:
+    """Sorted global docnums of every document ``q`` matches in ``searcher``'s index."""
+    out: list[int] = []
+    for sub, offset in searcher.leaf_searchers():
+        docs = _docs(sub, sub.reader(), q)
+        out.extend(sorted(docs) if not offset else sorted(d + offset for d in docs))
+    return out

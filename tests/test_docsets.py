@@ -1,0 +1,103 @@
+"""Fast paths on the query side give exactly Whoosh's answers: match sets, totals, stems."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+from whoosh import index as whoosh_index
+
+from index_data.analysis import STEM_TABLE_FILE
+from index_data.build import build_index
+from index_data.whoosh_writer import INDEX_NAME
+from searcher import Searcher
+from searcher.whoosh_docsets import matched_docs
+
+from conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("mqt_bench_generate2", ROOT / "benchmarks" / "generate.py")
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+QUERIES = [
+    "housing", "crime police", '"affordable homes"', "transport -bus", "knife OR gun crime",
+    "tfl AND fares", "hous*", "polise~", "title:budget", "party:labour", "year:2005..2010 housing",
+    'asker:"Tom Copley" OR party:green', "the of", "", "zzzzqqq", "-housing", "(a OR b) AND rent",
+    "station stations", '"mayor" answer:transport', "status:unanswered",
+]
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-segment", "two-segments"])
+def index_dir(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"ix{request.param}")
+    corpus = generate.generate(tmp / "corpus", 240, seed=11)
+    build_index(corpus, tmp / "ix", procs=request.param)
+    return tmp / "ix"
+
+
+def test_matched_docs_equal_whoosh_docs(index_dir):
+    with Searcher(index_dir) as s:
+        engine = s._engine
+        for text in QUERIES:
+            compiled = engine.compile(s_tree(text))
+            ws = engine._current()
+            want = sorted(compiled.query.docs(ws)) if compiled.query is not None else []
+            got = matched_docs(ws, compiled.query)
+            assert got == want, text
+        assert any(s.search(t).total > 20 for t in QUERIES)
+
+
+def s_tree(text):
+    from searcher.query import parse_query
+
+    return parse_query(text)
+
+
+def test_matched_docs_skip_deleted_documents(index_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    ix = whoosh_index.open_dir(str(copy), indexname=INDEX_NAME)
+    with Searcher(copy) as s:
+        ids = [h.id for h in s.search("housing", limit=5).hits]
+    with ix.writer() as w:
+        for doc_id in ids[:3]:
+            w.delete_by_term("id", doc_id)
+    with Searcher(copy) as s:
+        ws = s._engine._current()
+        assert ws.reader().has_deletions()
+        for text in ("housing", "housing OR crime", "-housing", '"affordable homes"', "party:labour"):
+            compiled = s._engine.compile(s_tree(text))
+            assert matched_docs(ws, compiled.query) == sorted(compiled.query.docs(ws)), text
+        page = s.search("housing", limit=5)
+        assert not set(ids[:3]) & {h.id for h in page.hits}
+
+
+def _page(index_dir, text, **kw):
+    with Searcher(index_dir) as s:
+        p = s.search(text, **kw).to_dict()
+    p.pop("took_ms")
+    return p
+
+
+def test_stem_table_changes_nothing_and_spares_nltk(index_dir, tmp_path):
+    import shutil
+
+    assert (index_dir / STEM_TABLE_FILE).exists()
+    without = tmp_path / "no-table"
+    shutil.copytree(index_dir, without)
+    (without / STEM_TABLE_FILE).unlink()
+    for text in ("housing crimes", '"affordable homes"', "hous*", "polise~"):
+        assert _page(index_dir, text) == _page(without, text), text
+    code = ("import sys; from searcher import Searcher; s = Searcher(sys.argv[1]); "
+            "p = s.search('Housing crimes stations', facets=True); assert p.total > 0; "
+            "print('nltk' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(index_dir)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
+    out = subprocess.run([sys.executable, "-c", code, str(without)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True"  # the fallback really is NLTK
