@@ -10,7 +10,7 @@
 from .build import BuildReport, Rejected, build_index
 from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
-                     IndexVersionError, MqtError)
+                     IndexVersionError, IndexWriteError, MqtError)
 from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question
 from .schema import SCHEMA_VERSION
 
@@ -18,7 +18,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ANSWERED", "HOLDING", "UNANSWERED", "Answer", "BuildReport", "CorpusError",
-    "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError", "MqtError",
+    "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError",
+    "IndexWriteError", "MqtError",
     "Question", "Rejected", "SCHEMA_VERSION", "build_index", "iter_corpus", "parse_file",
     "parse_text",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .corpus import decode, iter_corpus, parse_text, read_bytes
-from .errors import CorpusError, MqtError
+from .errors import CorpusError, IndexWriteError, MqtError
 from .model import Question
 from .whoosh_writer import NewIndexWriter, finish_new_index, is_index_dir, swap_into_place
 
@@ -100,7 +100,7 @@ def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
                         Rejected(str(f.path), None, f"unexpected error: {type(e).__name__}: {e}"))
                 else:
                     seen[f.doc_id] = str(f.path)
-                    writer.add(q, fileinfo(f.size, f.mtime_ns, data))
+                    writer.add(q, fileinfo(len(data), f.mtime_ns, data))
                 if progress:
                     progress(n, len(files))
             report.indexed = writer.count
@@ -108,6 +108,9 @@ def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
         finish_new_index(tmp, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                          corpus_dir=str(Path(corpus_dir).resolve()))
         swap_into_place(tmp, target)
+    except OSError as e:
+        raise IndexWriteError(f"cannot write the index at {target}: {e.strerror or e}; "
+                              f"the previous index (if any) is unchanged") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.perf_counter() - start

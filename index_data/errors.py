@@ -35,5 +35,9 @@ class IndexCorruptError(MqtError):
     """The index exists but cannot be read (damaged or truncated files)."""
 
 
+class IndexWriteError(MqtError):
+    """Writing the index failed (disk full, read-only folder...); the previous index is intact."""
+
+
 class IndexLockedError(MqtError):
     """Another job holds the index's write lock."""

@@ -82,8 +82,13 @@ class progress_bar:
             self.bar.__exit__(None, None, None)
 
 
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def print_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    """One JSON object on stdout. ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc. (the same
+    strings once parsed), so the JSON text itself never carries markup from a document."""
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str).translate(_HTML_SAFE))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

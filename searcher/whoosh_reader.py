@@ -7,10 +7,14 @@ plain Python values, so another engine can be put behind the same interface.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
+import re
+import struct
 import threading
+import zlib
 from collections import Counter
 from operator import itemgetter
 from dataclasses import dataclass, field
@@ -35,6 +39,8 @@ from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
+#: A pasted text ranks by its first this-many words (bounds the cost of a 10,000-character query).
+MAX_RANKED_WORDS = 256
 #: A prefix matching more words than this is refused: it is too short to mean anything.
 MAX_PREFIX_SCAN = 20_000
 
@@ -213,7 +219,8 @@ class _Compiler:
 
     def boolean(self, node: q.Bool, highlight: bool):
         must = [s for s in (self.compile(c, highlight) for c in node.must) if s is not None]
-        should = [s for s in (self.compile(c, highlight) for c in node.should) if s is not None]
+        should = [s for s in (self.compile(c, highlight) for c in node.should[:MAX_RANKED_WORDS])
+                  if s is not None]
         must_not = [s for s in (self.compile(c, False) for c in node.must_not) if s is not None]
         if not (must or should):
             if node.should or node.must:
@@ -230,7 +237,32 @@ class _Compiler:
         return base
 
 
-# ---- the reader --------------------------------------------------------------------------------
+# ---- the reader ----------------------------------------------------------------------------
+
+#: What damaged index files raise from deep inside Whoosh (struct, pickle, zlib, short reads...).
+_LOW_LEVEL_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, struct.error,
+                     zlib.error, pickle.UnpicklingError, AttributeError)
+
+
+def _corrupt(index_dir, e: BaseException) -> IndexCorruptError:
+    detail = repr(str(e))[1:-1][:200]
+    return IndexCorruptError(f"cannot read the index at {index_dir} ({type(e).__name__}: {detail}): "
+                             f"it is damaged; rebuild it with `mqt index CORPUS_DIR`")
+
+
+def _guarded(method):
+    """Report damage found while reading as IndexCorruptError (query errors pass through)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (QueryError, IndexMissingError, IndexVersionError, IndexCorruptError):
+            raise
+        except _LOW_LEVEL_ERRORS as e:
+            raise _corrupt(self.index_dir, e) from None
+
+    return wrapper
 
 @dataclass
 class RawHit:
@@ -258,12 +290,16 @@ class WhooshReader:
             ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME, readonly=True)
         except whoosh_index.EmptyIndexError:
             raise IndexMissingError(f"{self.index_dir} holds no finished index: rebuild it") from None
-        except (AttributeError, ImportError, pickle.UnpicklingError) as e:
-            raise IndexVersionError(f"the index at {self.index_dir} was written by another version "
-                                    f"of mqt ({e}): rebuild it with `mqt index CORPUS_DIR`") from None
+        except (AttributeError, ImportError) as e:
+            name = re.search(r"attribute '([^']*)'|module named '([^']*)'", str(e))
+            if name and (name[1] or name[2] or "").replace(".", "_").isidentifier():
+                # a class that moved or vanished: written by another version of mqt
+                raise IndexVersionError(f"the index at {self.index_dir} was written by another "
+                                        f"version of mqt ({e}): rebuild it with `mqt index CORPUS_DIR`"
+                                        ) from None
+            raise _corrupt(self.index_dir, e) from None
         except Exception as e:
-            raise IndexCorruptError(f"cannot open the index at {self.index_dir}: "
-                                    f"{type(e).__name__}: {e}; rebuild it") from None
+            raise _corrupt(self.index_dir, e) from None
         load_stem_table(self.index_dir / STEM_TABLE_FILE)  # stems without importing NLTK
         self._ix = ix
         self._ino = ino
@@ -289,9 +325,8 @@ class WhooshReader:
                 s = self._ix.searcher(weighting=self._weighting)
             elif not s.up_to_date():
                 s = s.refresh()
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as e:
-            raise IndexCorruptError(f"cannot read the index at {self.index_dir}: "
-                                    f"{type(e).__name__}: {e}; rebuild it") from None
+        except _LOW_LEVEL_ERRORS as e:
+            raise _corrupt(self.index_dir, e) from None
         loc.searcher, loc.epoch = s, self._epoch
         return s
 
@@ -303,12 +338,14 @@ class WhooshReader:
 
     # -- queries --
 
+    @_guarded
     def compile(self, node) -> Compiled:
         s = self._current()
         c = _Compiler(s.reader(), s.schema)
         wquery = c.compile(node)
         return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes)
 
+    @_guarded
     def search(self, compiled: Compiled, *, offset: int, limit: int, sort: str,
                want_facets: bool) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
         s = self._current()
@@ -328,7 +365,7 @@ class WhooshReader:
             docnum = results.docnum(i)
             record = json.loads(s.stored_fields(docnum)["record"])
             score = results.score(i)
-            if isinstance(score, tuple):  # sorted by date: the key ends with ScoreFacet's -score
+            if isinstance(score, tuple):  # sorted by date: the key is (date, -relevance)
                 score = -score[-1]
             hits.append(RawHit(docnum, float(score or 0.0), record))
         return total, hits, facets
@@ -340,6 +377,8 @@ class WhooshReader:
         if cols is None:
             reader = s.reader()
             cols = {}
+            if reader.doc_count_all() == 0:  # an empty index has no columns at all
+                return {name: [] for name in FACETS}
             for name in FACETS:
                 if name == "year":
                     cols[name] = [str(v // 10000) if v else "" for v in reader.column_reader("date")]
@@ -359,6 +398,7 @@ class WhooshReader:
             out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
 
+    @_guarded
     def count(self, compiled: Compiled) -> int:
         s = self._current()
         if compiled.query is wq.NullQuery:
@@ -367,10 +407,12 @@ class WhooshReader:
 
     # -- vocabulary (for "did you mean") --
 
+    @_guarded
     def word_frequency(self, word: str) -> int:
         """How many documents contain this (unstemmed, normalised) word."""
         return self._current().reader().doc_frequency("spell", word)
 
+    @_guarded
     def similar_words(self, word: str, maxdist: int) -> list[tuple[str, int]]:
         """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc counts."""
         reader = self._current().reader()
@@ -383,20 +425,23 @@ class WhooshReader:
 
     # -- records and stats --
 
+    @_guarded
     def get(self, doc_id: str) -> Question | None:
         fields = self._current().document(id=doc_id)
         return Question.from_dict(json.loads(fields["record"])) if fields else None
 
+    @_guarded
     def doc_count(self) -> int:
         return self._current().doc_count()
 
+    @_guarded
     def stats(self) -> dict:
         s = self._current()
         reader = s.reader()
         live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)] \
             if reader.has_deletions() else range(reader.doc_count_all())
         facets = self.facet_counts(s, live)
-        dates = [v for v in reader.column_reader("date")]
+        dates = list(reader.column_reader("date")) if reader.doc_count_all() else []
         dates = [dates[d] for d in live if dates[d]]
         size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
         return dict(documents=s.doc_count(), first_date=min(dates) if dates else None,

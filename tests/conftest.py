@@ -51,3 +51,85 @@ def write_corpus(tmp_path):
         return corpus
 
     return write
+
+
+def _library_docs() -> dict[str, str]:
+    """A small synthetic corpus (plus the real seed) with known answers for search tests."""
+    docs = {
+        "knife.txt": question_file(
+            title="Knife Crime in Croydon", date="2019-05-16", session_date="May 16, 2019",
+            asker="Susan Hall", party="Conservative Group",
+            question="What is the Mayor doing about knife crime in Croydon?",
+            answers=(("The Mayor", "Knife crime fell by 5% after the Violence Reduction Unit started."),)),
+        "hate_reporting.txt": question_file(
+            title="Reporting Online Hate", date="2016-02-10", session_date="February 10, 2016",
+            asker="Caroline Pidgeon", party="Liberal Democrat Group",
+            question="How can Londoners report online hate?",
+            answers=(("The Mayor", "Online hate crimes rose sharply; the Online Hate Crime Hub "
+                                   "investigates them."),)),
+        "housing.txt": question_file(),
+        "air.txt": question_file(
+            title="Air Quality", meeting="Plenary", date="2019-11-21", session_date="November 21, 2019",
+            asker="Siân Berry", party="Green Party",
+            question="Will the ULEZ expansion improve air quality in outer London?", answers=()),
+        "crime_stats.txt": question_file(
+            title="Crime Statistics in Harrow", date="2020-01-30", session_date="January 30, 2020",
+            asker="Navin Shah", party="Labour Group",
+            question="What are the latest crime figures for Harrow?",
+            answers=(("The Mayor", "Recorded offences in Harrow were stable."),)),
+        "hatred.txt": question_file(
+            title="Graffiti", date="2018-06-14", session_date="June 14, 2018", asker="Andrew Boff",
+            party="Conservative Group", question="Who removes graffiti expressing hate on bridges?",
+            answers=(("The Mayor", "Boroughs remove it within 24 hours."),)),
+        "fire.txt": question_file(
+            title="Fire Safety", date="2021-07-08", session_date="July 8, 2021", asker="Andrew Boff",
+            party="Conservative Group", asked_of="London Fire Commissioner",
+            question="How many tower blocks still have unsafe cladding?",
+            answers=(("London Fire Commissioner", "Officers are drafting a response."),)),
+        "script.txt": question_file(
+            title="Website <script>alert(1)</script> Security", date="2021-03-18",
+            session_date="March 18, 2021", asker="Tony Devenish", party="Conservative Group",
+            question="Is the website safe from <script>alert('x')</script> injection & attacks?",
+            answers=(("The Mayor", "Yes: <b>all</b> input is escaped."),)),
+        "covid.txt": question_file(
+            title="COVID-19 Recovery Fund", date="2021-03-18", session_date="March 18, 2021",
+            asker="Sian Berry", party="Green Party",
+            question="How will the £1.2bn recovery fund (question 2017/3660) help O’Connell's shop?",
+            answers=(("The Mayor", "The fund supports small businesses."),)),
+    }
+    for i in range(12):
+        docs[f"transport_{i:02d}.txt"] = question_file(
+            title=f"Transport Question {i}", date=f"{2010 + i}-04-0{1 + i % 9}",
+            session_date=None, asker=["Caroline Pidgeon", "Keith Prince", "Tom Copley"][i % 3],
+            party=["Liberal Democrat Group", "Conservative Group", "Labour Group"][i % 3],
+            question=f"What will TfL do about transport in borough number {i}?",
+            answers=(("The Mayor", "TfL is reviewing bus routes."),) if i % 2 else ())
+    return docs
+
+
+@pytest.fixture(scope="session")
+def library_corpus(tmp_path_factory) -> Path:
+    corpus = tmp_path_factory.mktemp("library") / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    for name, text in _library_docs().items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def library_index(library_corpus, tmp_path_factory) -> Path:
+    from index_data import build_index
+
+    index_dir = tmp_path_factory.mktemp("library_ix") / "ix"
+    report = build_index(library_corpus, index_dir)
+    assert report.rejected == [] and report.indexed == 22
+    return index_dir
+
+
+@pytest.fixture
+def searcher(library_index):
+    from searcher import Searcher
+
+    with Searcher(library_index) as s:
+        yield s
