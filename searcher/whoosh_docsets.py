@@ -10,6 +10,10 @@ algebra (union for OR, intersection for AND, difference for NOT). Query types it
 
 from __future__ import annotations
 
+import copy
+from array import array
+
+from whoosh import matching
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import ListMatcher, NullMatcherClass
@@ -59,6 +63,9 @@ def _docs(searcher, reader, q) -> set[int]:
     if isinstance(q, wq.AndNot):
         out = _docs(searcher, reader, q.a)
         return out - _docs(searcher, reader, q.b) if out else out
+    if isinstance(q, CachedFilter):
+        ids = q.segment_ids(searcher)
+        return set(ids[0]) if ids is not None else set()
     if isinstance(q, wq.ConstantScoreQuery):
         return _docs(searcher, reader, q.child)
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
@@ -76,3 +83,68 @@ def matched_docs(searcher, q) -> list[int]:
         docs = _docs(sub, sub.reader(), q)
         out.extend(sorted(docs) if not offset else sorted(d + offset for d in docs))
     return out
+
+
+
+# ---- filters ---------------------------------------------------------------------------------------
+
+_FILTER_CACHE: dict[tuple, tuple | None] = {}
+_FILTER_CACHE_MAX = 512
+
+
+class CachedFilter(wq.ConstantScoreQuery):
+    """``ConstantScoreQuery`` whose per-segment document list is computed once and cached.
+
+    Whoosh's ``ConstantScoreQuery`` (how filters such as ``party:labour`` or a date range are
+    compiled) re-reads its child's whole match list on every query. This gives the same
+    ``ListMatcher`` (same ids, same constant score, so ranking is unchanged) from a cache keyed
+    by segment and its deletion count, which change whenever the segment's contents do.
+    """
+
+    def segment_ids(self, searcher):
+        """``(ids, term)`` of this filter in one segment's searcher, or None when it matches nothing."""
+        reader = searcher.reader()
+        segment = getattr(reader, "segment", None)
+        key = None
+        if segment is not None:
+            key = (segment().segment_id(), reader.doc_count(), repr(self.child))
+            hit = _FILTER_CACHE.get(key, False)
+            if hit is not False:
+                return hit
+        from whoosh.searching import SearchContext
+
+        m = self.child.matcher(searcher, SearchContext())
+        value = None if isinstance(m, matching.NullMatcherClass) else (array("I", m.all_ids()), m.term())
+        if key is not None:
+            if len(_FILTER_CACHE) >= _FILTER_CACHE_MAX:
+                _FILTER_CACHE.clear()
+            _FILTER_CACHE[key] = value
+        return value
+
+    def matcher(self, searcher, context=None):
+        from whoosh.searching import SearchContext
+
+        context = context or SearchContext()
+        if context.needs_current:
+            return wq.ConstantScoreQuery.matcher(self, searcher, context)
+        value = self.segment_ids(searcher)
+        if value is None:
+            return matching.NullMatcher()
+        ids, term = value
+        return matching.ListMatcher(ids, all_weights=self.score, term=term)
+
+
+def cache_filters(q):
+    """``q`` with every ``ConstantScoreQuery`` (a filter) made a :class:`CachedFilter`."""
+    if type(q) is wq.ConstantScoreQuery:
+        return CachedFilter(q.child, q.score)
+    if isinstance(q, wq.CompoundQuery):
+        new = copy.copy(q)  # keeps subclass state (e.g. CoordOr's bonus)
+        new.subqueries = [cache_filters(s) for s in q.subqueries]
+        return new
+    if isinstance(q, wq.BinaryQuery):
+        new = copy.copy(q)
+        new.a, new.b = cache_filters(q.a), cache_filters(q.b)
+        new.subqueries = (new.a, new.b)
+        return new
+    return q

@@ -34,7 +34,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .whoosh_docsets import matched_docs
+from .whoosh_docsets import cache_filters, matched_docs
 from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
@@ -353,6 +353,7 @@ class WhooshReader:
         sortedby = None
         if sort in ("newest", "oldest"):
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
+        wquery = cache_filters(wquery)  # filters (party, dates...) evaluated once per segment
         results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
         facets: dict[str, dict[str, int]] = {}
         # One pass of set algebra over posting lists, not a second walk of the scoring matchers.

@@ -76,9 +76,10 @@ def test_matched_docs_skip_deleted_documents(index_dir, tmp_path):
         assert not set(ids[:3]) & {h.id for h in page.hits}
 
 
-def _page(index_dir, text, **kw):
+def _page(index_dir, text="", **kw):
+    kw.setdefault("query", text)
     with Searcher(index_dir) as s:
-        p = s.search(text, **kw).to_dict()
+        p = s.search(kw.pop("query"), **kw).to_dict()
     p.pop("took_ms")
     return p
 
@@ -101,3 +102,23 @@ def test_stem_table_changes_nothing_and_spares_nltk(index_dir, tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(without)], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "True"  # the fallback really is NLTK
+
+
+FILTERED = [
+    dict(query="housing", party="Labour Group"), dict(query="crime police", date_from="2005", date_to="2012"),
+    dict(query="transport", party="green", sort="newest"), dict(query='"the mayor" OR housing', date_from="2010"),
+    dict(query="rent OR fares", asked_of="The Mayor"), dict(query="station", status="answered", sort="oldest"),
+    dict(query="party:labour housing year:2003..2015"), dict(query="", party="labour"),
+]
+
+
+@pytest.mark.parametrize("kw", FILTERED, ids=lambda kw: repr(kw))
+def test_cached_filters_rank_exactly_as_whoosh_filters(index_dir, kw, monkeypatch):
+    import searcher.whoosh_reader as wr
+
+    fast = _page(index_dir, limit=20, **kw)
+    fast_again = _page(index_dir, limit=20, **kw)  # from the filter cache
+    monkeypatch.setattr(wr, "cache_filters", lambda q: q)
+    slow = _page(index_dir, limit=20, **kw)
+    assert fast == slow == fast_again
+    assert slow["total"] > 0
