@@ -3,7 +3,8 @@
 For each engine it measures, each step in a fresh child process so one engine's caches and memory
 never flatter another's:
 
-- a full index build: seconds, documents/s, peak RSS (the whole process tree, sampled), index size
+- a full index build: seconds, documents/s, peak memory (the whole process tree's PSS, sampled
+  every 0.1 s: RSS with shared pages split between the processes sharing them), index size
 - query latency p50/p95/p99 over a fixed mixed set of queries (single words, several words,
   phrases, a party filter, a date filter, sorted by date): top 10 without snippets, with snippets,
   and (mqt) with snippets and facets
@@ -338,6 +339,24 @@ def cold_runs(engine, index_dir, texts, runs: int) -> dict:
 
 # ---- measuring a child process --------------------------------------------------------------------
 
+def _children(ps):
+    import psutil
+
+    try:
+        return ps.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _memory(p) -> int:
+    """A process's proportional set size (PSS: shared pages split between the processes sharing
+    them, so forked workers are not counted twice), or its RSS where PSS is unavailable."""
+    try:
+        return p.memory_full_info().pss
+    except (AttributeError, OSError):
+        return p.memory_info().rss
+
+
 def run_child(args: list[str]) -> tuple[dict, float, int]:
     """Run ``bench.py _child ...``; return its JSON answer, wall seconds and peak tree RSS (bytes)."""
     import psutil
@@ -348,12 +367,14 @@ def run_child(args: list[str]) -> tuple[dict, float, int]:
     peak = 0
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
-        except psutil.Error:
-            rss = 0
+        rss = 0
+        for p in [ps] + _children(ps):
+            try:
+                rss += _memory(p)
+            except psutil.Error:
+                pass
         peak = max(peak, rss)
-        time.sleep(0.05)
+        time.sleep(0.1)
     out = proc.stdout.read()
     if proc.returncode:
         raise SystemExit(f"child {args} failed with exit status {proc.returncode}")

@@ -29,10 +29,16 @@ class NewIndexWriter:
     ...     w.add(question, fileinfo="2118:1700000000:abc")
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int = 256):
+    #: Posting-pool memory budget (Whoosh's estimate, MB) shared by all writer processes: real
+    #: peak memory is about twice this plus ~60 MB a process (see benchmarks/RESULTS.md).
+    POOL_MB = 192
+
+    def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int | None = None):
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self._ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
+        if limitmb is None:
+            limitmb = max(32, self.POOL_MB // procs)
         if procs > 1:
             self._w = self._ix.writer(procs=procs, multisegment=True, limitmb=limitmb)
         else:
