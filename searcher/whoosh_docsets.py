@@ -148,3 +148,47 @@ def cache_filters(q):
         new.subqueries = (new.a, new.b)
         return new
     return q
+
+
+# ---- sorting by date -------------------------------------------------------------------------------
+
+def top_by_date(searcher, q, docs: list[int], dates, k: int, newest: bool) -> list[tuple[int, float]]:
+    """The first ``k`` of ``docs`` ordered by date (newest or oldest first), then relevance, then
+    docnum, as ``(docnum, score)``: exactly what Whoosh's ``sortedby=[FieldFacet("date"),
+    ScoreFacet()]`` returns, but scoring only the documents on or before the k-th one's date
+    instead of every match. ``dates`` maps a global docnum to its date number.
+    """
+    if not docs or k <= 0:
+        return []
+    order = sorted(docs, key=dates.__getitem__, reverse=newest)
+    cutoff = dates[order[min(k, len(order)) - 1]]
+    if newest:
+        cands = [d for d in docs if dates[d] >= cutoff]
+    else:
+        cands = [d for d in docs if dates[d] <= cutoff]
+    scores = _scores(searcher, q, cands)
+    sign = -1 if newest else 1
+    ranked = sorted(cands, key=lambda d: (sign * dates[d], -scores[d], d))
+    return [(d, scores[d]) for d in ranked[:k]]
+
+
+def _scores(searcher, q, docs: list[int]) -> dict[int, float]:
+    """Relevance of each of ``docs`` (sorted global docnums), from the same matcher, in the same
+    context, that Whoosh's sorting collector scores with."""
+    out: dict[int, float] = {}
+    context = searcher.context(needs_current=True)
+    i = 0
+    leaves = searcher.leaf_searchers()
+    for n, (sub, offset) in enumerate(leaves):
+        end = leaves[n + 1][1] if n + 1 < len(leaves) else offset + sub.reader().doc_count_all()
+        m = q.matcher(sub, context)
+        while i < len(docs) and docs[i] < end:
+            local = docs[i] - offset
+            if m.is_active():
+                if m.id() < local:
+                    m.skip_to(local)
+                if m.is_active() and m.id() == local:
+                    out[docs[i]] = m.score()
+            out.setdefault(docs[i], 0.0)
+            i += 1
+    return out

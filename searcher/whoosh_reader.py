@@ -34,7 +34,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .whoosh_docsets import cache_filters, matched_docs
+from .whoosh_docsets import cache_filters, matched_docs, top_by_date
 from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
@@ -354,20 +354,21 @@ class WhooshReader:
         if sort in ("newest", "oldest"):
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
         wquery = cache_filters(wquery)  # filters (party, dates...) evaluated once per segment
-        results = s.search(wquery, limit=max(1, offset + limit), sortedby=sortedby, terms=False)
-        facets: dict[str, dict[str, int]] = {}
         # One pass of set algebra over posting lists, not a second walk of the scoring matchers.
         docs = matched_docs(s, wquery) if wquery is not wq.NullQuery else []
+        if sortedby:  # by date: score only the matches on or before the last shown one's date
+            dates = self._facet_columns(s)["_date"]
+            top = top_by_date(s, wquery, docs, dates, offset + limit, newest=(sort == "newest"))
+        else:
+            results = s.search(wquery, limit=max(1, offset + limit), terms=False)
+            top = [(results.docnum(i), results.score(i)) for i in range(results.scored_length())]
+        facets: dict[str, dict[str, int]] = {}
         total = len(docs)
         if want_facets:
             facets = self.facet_counts(s, docs)
         hits = []
-        for i in range(offset, min(offset + limit, results.scored_length())):
-            docnum = results.docnum(i)
+        for docnum, score in top[offset:offset + limit]:
             record = json.loads(s.stored_fields(docnum)["record"])
-            score = results.score(i)
-            if isinstance(score, tuple):  # sorted by date: the key is (date, -relevance)
-                score = -score[-1]
             hits.append(RawHit(docnum, float(score or 0.0), record))
         return total, hits, facets
 
@@ -379,7 +380,8 @@ class WhooshReader:
             reader = s.reader()
             cols = {}
             if reader.doc_count_all() == 0:  # an empty index has no columns at all
-                return {name: [] for name in FACETS}
+                return {name: [] for name in FACETS + ("_date",)}
+            cols["_date"] = list(reader.column_reader("date"))
             for name in FACETS:
                 if name == "year":
                     cols[name] = [str(v // 10000) if v else "" for v in reader.column_reader("date")]

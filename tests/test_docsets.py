@@ -122,3 +122,38 @@ def test_cached_filters_rank_exactly_as_whoosh_filters(index_dir, kw, monkeypatc
     slow = _page(index_dir, limit=20, **kw)
     assert fast == slow == fast_again
     assert slow["total"] > 0
+
+
+SORTED = ["housing", "crime police", "the mayor", "party:labour", "transport -bus", '"the mayor"',
+          "year:2004..2012 station", "zzzzqqq", "hous*"]
+
+
+@pytest.mark.parametrize("newest", [True, False], ids=["newest", "oldest"])
+def test_top_by_date_equals_whoosh_sorting(index_dir, newest):
+    from whoosh import sorting
+
+    from searcher.whoosh_docsets import cache_filters, top_by_date
+
+    with Searcher(index_dir) as s:
+        engine = s._engine
+        ws = engine._current()
+        dates = engine._facet_columns(ws)["_date"]
+        checked = 0
+        for text in SORTED:
+            q = engine.compile(s_tree(text)).query
+            for k in (1, 3, 10, 25, 1000):
+                r = ws.search(q, limit=k, terms=False, sortedby=[
+                    sorting.FieldFacet("date", reverse=newest), sorting.ScoreFacet()])
+                want = [(r.docnum(i), -r.score(i)[-1]) for i in range(r.scored_length())]
+                fast = cache_filters(q)
+                got = top_by_date(ws, fast, matched_docs(ws, fast), dates, k, newest)
+                assert got == want, (text, k)
+                checked += len(want)
+        assert checked > 100
+        # pages of a date-sorted search follow on from each other
+        p1 = s.search("housing", sort="newest" if newest else "oldest", limit=5)
+        p2 = s.search("housing", sort="newest" if newest else "oldest", limit=5, page=2)
+        both = s.search("housing", sort="newest" if newest else "oldest", limit=10)
+        assert [h.id for h in p1.hits + p2.hits] == [h.id for h in both.hits]
+        key = [h.meeting_date for h in both.hits]
+        assert key == sorted(key, reverse=newest)
