@@ -34,7 +34,7 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .whoosh_docsets import cache_filters, matched_docs, top_by_date
+from .whoosh_docsets import FastBM25F, cache_filters, matched_docs, top_by_date
 from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
@@ -304,7 +304,7 @@ class WhooshReader:
         self._ix = ix
         self._ino = ino
         self._epoch += 1
-        self._weighting = scoring.BM25F(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
+        self._weighting = FastBM25F(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
 
     def _current(self):
         """This thread's Whoosh searcher, reopened or refreshed if the index changed."""

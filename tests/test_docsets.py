@@ -157,3 +157,24 @@ def test_top_by_date_equals_whoosh_sorting(index_dir, newest):
         assert [h.id for h in p1.hits + p2.hits] == [h.id for h in both.hits]
         key = [h.meeting_date for h in both.hits]
         assert key == sorted(key, reverse=newest)
+
+
+def test_fast_bm25f_scores_equal_whoosh_bm25f(index_dir):
+    from whoosh import scoring
+
+    from searcher.ranking import BM25_B, BM25_K1
+    from searcher.whoosh_docsets import FastBM25F
+
+    args = dict(B=0.75, K1=BM25_K1, **{f"{f}_B": b for f, b in BM25_B.items()})
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    with Searcher(index_dir) as s:
+        queries = [s._engine.compile(s_tree(t)).query for t in QUERIES]
+    compared = 0
+    with ix.searcher(weighting=scoring.BM25F(**args)) as slow, \
+            ix.searcher(weighting=FastBM25F(**args)) as fast:
+        for q in queries:
+            a, b = slow.search(q, limit=None), fast.search(q, limit=None)
+            got = [(h.docnum, h.score) for h in b]
+            assert got == [(h.docnum, h.score) for h in a]
+            compared += len(got)
+    assert compared > 200
