@@ -11,6 +11,7 @@ algebra (union for OR, intersection for AND, difference for NOT). Query types it
 from __future__ import annotations
 
 import copy
+import weakref
 from array import array
 
 from whoosh import matching, scoring
@@ -88,8 +89,11 @@ def matched_docs(searcher, q) -> list[int]:
 
 # ---- filters ---------------------------------------------------------------------------------------
 
-_FILTER_CACHE: dict[tuple, tuple | None] = {}
-_FILTER_CACHE_MAX = 512
+#: Per open segment reader (weakly held: entries go with their reader), filter -> (ids, term).
+#: Keyed by the reader object, not the segment id: ids are random names, and a program that seeds
+#: ``random`` (as hypothesis does) can open two indexes whose segments share one.
+_FILTER_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_FILTER_CACHE_MAX = 256
 
 
 class CachedFilter(wq.ConstantScoreQuery):
@@ -98,27 +102,27 @@ class CachedFilter(wq.ConstantScoreQuery):
     Whoosh's ``ConstantScoreQuery`` (how filters such as ``party:labour`` or a date range are
     compiled) re-reads its child's whole match list on every query. This gives the same
     ``ListMatcher`` (same ids, same constant score, so ranking is unchanged) from a cache keyed
-    by segment and its deletion count, which change whenever the segment's contents do.
+    by open segment reader and its live document count.
     """
 
     def segment_ids(self, searcher):
         """``(ids, term)`` of this filter in one segment's searcher, or None when it matches nothing."""
         reader = searcher.reader()
-        segment = getattr(reader, "segment", None)
-        key = None
-        if segment is not None:
-            key = (segment().segment_id(), reader.doc_count(), repr(self.child))
-            hit = _FILTER_CACHE.get(key, False)
-            if hit is not False:
-                return hit
+        try:
+            cache = _FILTER_CACHE.setdefault(reader, {})
+        except TypeError:  # not weakly referenceable: no caching
+            cache = {}
+        key = (reader.doc_count(), repr(self.child))
+        hit = cache.get(key, False)
+        if hit is not False:
+            return hit
         from whoosh.searching import SearchContext
 
         m = self.child.matcher(searcher, SearchContext())
         value = None if isinstance(m, matching.NullMatcherClass) else (array("I", m.all_ids()), m.term())
-        if key is not None:
-            if len(_FILTER_CACHE) >= _FILTER_CACHE_MAX:
-                _FILTER_CACHE.clear()
-            _FILTER_CACHE[key] = value
+        if len(cache) >= _FILTER_CACHE_MAX:
+            cache.clear()
+        cache[key] = value
         return value
 
     def matcher(self, searcher, context=None):
@@ -196,7 +200,8 @@ def _scores(searcher, q, docs: list[int]) -> dict[int, float]:
 
 # ---- field lengths for scoring ----------------------------------------------------------------------
 
-_LENGTHS: dict[tuple, list] = {}
+#: Per open per-document reader (weakly held), field name -> decoded lengths.
+_LENGTHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _field_lengths(searcher, fieldname):
@@ -210,8 +215,11 @@ def _field_lengths(searcher, fieldname):
     perdoc = getattr(reader, "_perdoc", None)
     if segment is None or perdoc is None or not hasattr(perdoc, "_cached_reader"):
         return None
-    key = (segment().segment_id(), fieldname)
-    lens = _LENGTHS.get(key)
+    try:
+        cache = _LENGTHS.setdefault(perdoc, {})
+    except TypeError:
+        return None
+    lens = cache.get(fieldname)
     if lens is None:
         cr = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if cr is None or getattr(cr, "_fixedlen", None) != 1 or not hasattr(cr, "_dbfile"):
@@ -219,9 +227,7 @@ def _field_lengths(searcher, fieldname):
         table = [None] + [byte_to_length(b) for b in range(1, 256)]
         raw = cr._dbfile.get(cr._basepos, cr._count) if cr._count else b""
         lens = [table[b] for b in raw] + [None] * (cr._doccount - cr._count)
-        if len(_LENGTHS) > 64:
-            _LENGTHS.clear()
-        _LENGTHS[key] = lens
+        cache[fieldname] = lens
     return lens
 
 
