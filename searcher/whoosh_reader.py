@@ -16,8 +16,8 @@ import struct
 import threading
 import zlib
 from collections import Counter
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -34,8 +34,8 @@ from index_data.whoosh_writer import INDEX_NAME
 
 from . import query as q
 from .query import QueryError
-from .whoosh_docsets import FastBM25F, cache_filters, matched_docs, top_by_date
 from .ranking import BM25_B, BM25_K1, FIELD_WEIGHTS, coordination_bonus
+from .whoosh_docsets import FastBM25F, cache_filters, matched_docs, top_by_date
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -357,7 +357,7 @@ class WhooshReader:
         # One pass of set algebra over posting lists, not a second walk of the scoring matchers.
         docs = matched_docs(s, wquery) if wquery is not wq.NullQuery else []
         if sortedby:  # by date: score only the matches on or before the last shown one's date
-            dates = self._facet_columns(s)["_date"]
+            dates = self._date_column(s)
             top = top_by_date(s, wquery, docs, dates, offset + limit, newest=(sort == "newest"))
         else:
             results = s.search(wquery, limit=max(1, offset + limit), terms=False)
@@ -380,8 +380,7 @@ class WhooshReader:
             reader = s.reader()
             cols = {}
             if reader.doc_count_all() == 0:  # an empty index has no columns at all
-                return {name: [] for name in FACETS + ("_date",)}
-            cols["_date"] = list(reader.column_reader("date"))
+                return {name: [] for name in FACETS}
             for name in FACETS:
                 if name == "year":
                     cols[name] = [str(v // 10000) if v else "" for v in reader.column_reader("date")]
@@ -389,6 +388,15 @@ class WhooshReader:
                     cols[name] = [v.decode("utf-8") for v in reader.column_reader(f"facet_{name}")]
             self._columns = {key: cols}  # keep only the current generation
         return cols
+
+    def _date_column(self, s) -> list[int]:
+        """Every document's date number (for sorting), read once per searcher generation."""
+        key = (id(s.reader()), s.reader().generation())
+        cached = getattr(self, "_dates", None)
+        if cached is None or cached[0] != key:
+            reader = s.reader()
+            cached = self._dates = (key, list(reader.column_reader("date")) if reader.doc_count_all() else [])
+        return cached[1]
 
     def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
         cols = self._facet_columns(s)

@@ -137,7 +137,7 @@ def test_top_by_date_equals_whoosh_sorting(index_dir, newest):
     with Searcher(index_dir) as s:
         engine = s._engine
         ws = engine._current()
-        dates = engine._facet_columns(ws)["_date"]
+        dates = engine._date_column(ws)
         checked = 0
         for text in SORTED:
             q = engine.compile(s_tree(text)).query
