@@ -30,9 +30,10 @@ class NewIndexWriter:
     ...     w.add(question, fileinfo="2118:1700000000:abc")
     """
 
-    #: Posting-pool memory budget (Whoosh's estimate, MB) shared by all writer processes: real
-    #: peak memory is about twice this plus ~60 MB a process (see benchmarks/RESULTS.md).
-    POOL_MB = 192
+    #: Posting-pool memory budget (Whoosh's estimate, MB) shared by all writer processes. 96 MB
+    #: kept a 2-process build of 100k files at 494 MB peak PSS (192 MB: 618 MB); see
+    #: benchmarks/RESULTS.md.
+    POOL_MB = 96
 
     def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int | None = None):
         self.index_dir = Path(index_dir)
