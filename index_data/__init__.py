@@ -5,6 +5,8 @@
 'Hate Crime (1)'
 >>> build_index("corpus", ".mqt-index").indexed
 1
+>>> reindex("corpus", ".mqt-index").unchanged             # incremental update (see reindex.py)
+1
 """
 
 from .build import BuildReport, Rejected, build_index
@@ -12,6 +14,7 @@ from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
                      IndexVersionError, IndexWriteError, MqtError)
 from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question
+from .reindex import ReindexReport, reindex
 from .schema import SCHEMA_VERSION
 
 __version__ = "0.1.0"
@@ -21,5 +24,5 @@ __all__ = [
     "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError",
     "IndexWriteError", "MqtError",
     "Question", "Rejected", "SCHEMA_VERSION", "build_index", "iter_corpus", "parse_file",
-    "parse_text",
+    "parse_text", "ReindexReport", "reindex",
 ]

@@ -17,6 +17,7 @@ import click
 
 from index_data import __version__
 from index_data.errors import IndexLockedError, MqtError
+from index_data.locking import DEFAULT_WAIT_SECONDS
 
 EXIT_REJECTED = 3
 EXIT_LOCKED = 4
@@ -52,6 +53,13 @@ def index_option(fn):
         "--index", "index_dir", type=click.Path(path_type=Path), envvar="MQT_INDEX",
         default=".mqt-index", show_default=True,
         help="Index directory (or set MQT_INDEX).")(fn)
+
+
+def wait_option(fn):
+    return click.option(
+        "--wait", type=click.FloatRange(0), default=DEFAULT_WAIT_SECONDS, show_default=True,
+        metavar="SECONDS",
+        help="If another indexing job holds the index, wait this long for it, then exit 4.")(fn)
 
 
 def json_option(fn):
@@ -109,8 +117,9 @@ def cli():
 @json_option
 @click.option("--procs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Indexing processes.")
+@wait_option
 @user_errors
-def index_cmd(corpus_dir, index_dir, as_json, procs):
+def index_cmd(corpus_dir, index_dir, as_json, procs, wait):
     """Build the index of CORPUS_DIR from scratch (replacing any index there).
 
     The new index is built beside the old one and swapped in when complete, so searches
@@ -123,12 +132,48 @@ def index_cmd(corpus_dir, index_dir, as_json, procs):
     """
     from index_data.build import build_index
 
-    report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar())
+    report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar(), wait=wait)
     if as_json:
         print_json(report.to_dict())
     rate = report.indexed / report.seconds if report.seconds else 0.0
     click.echo(f"Indexed {report.indexed:,} question(s) from {corpus_dir} into {index_dir} in "
                f"{report.seconds:.1f} s ({rate:,.0f}/s); rejected {len(report.rejected):,}.", err=True)
+    for r in report.rejected:
+        click.echo(f"  rejected {r}", err=True)
+    if report.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+@cli.command("reindex")
+@click.argument("corpus_dir", type=click.Path(path_type=Path))
+@index_option
+@json_option
+@wait_option
+@click.option("--optimize", is_flag=True, help="Also merge the index into a single segment.")
+@user_errors
+def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
+    """Bring the index up to date with CORPUS_DIR, changing only what changed.
+
+    Adds new files, updates changed ones (by content), deletes documents whose file is gone,
+    and builds the index if there is none (or rebuilds it, swapped in atomically, after a
+    schema change). Safe to run from cron while people search; a run killed half-way is
+    completed by the next. Summary on stderr; --json prints counts on stdout.
+
+    \b
+    Exit status: 0 done; 3 done, but some files were rejected (listed on stderr);
+    4 another indexing job holds the index (after waiting --wait seconds); 1 fatal error.
+
+    \b
+    Example:
+        mqt reindex corpus/ --index /srv/mqt/index --wait 300 --json
+    """
+    from index_data.reindex import reindex
+
+    report = reindex(corpus_dir, index_dir, wait=wait, optimize=optimize,
+                     progress=progress_bar("Reading changed files"))
+    if as_json:
+        print_json(report.to_dict())
+    click.echo(report.summary(), err=True)
     for r in report.rejected:
         click.echo(f"  rejected {r}", err=True)
     if report.rejected:

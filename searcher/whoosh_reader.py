@@ -14,6 +14,7 @@ import pickle
 import re
 import struct
 import threading
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -271,6 +272,18 @@ class RawHit:
     record: dict
 
 
+def _open_dir(index_dir: Path, attempts: int = 20):
+    """Open the index, retrying when a concurrent commit deletes the table of contents between
+    Whoosh listing the folder and opening the file (Whoosh retries this for readers, not here)."""
+    for attempt in range(attempts):
+        try:
+            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME, readonly=True)
+        except FileNotFoundError:
+            if attempt == attempts - 1 or not index_dir.is_dir():
+                raise
+            time.sleep(0.01)
+
+
 class WhooshReader:
     """Opens an index read-only and answers queries; one Whoosh searcher per thread, refreshed
     when the index changes (new commits, or a rebuilt index swapped into place)."""
@@ -287,7 +300,7 @@ class WhooshReader:
         self.meta = check_index(self.index_dir)
         ino = os.stat(self.index_dir).st_ino
         try:
-            ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME, readonly=True)
+            ix = _open_dir(self.index_dir)
         except whoosh_index.EmptyIndexError:
             raise IndexMissingError(f"{self.index_dir} holds no finished index: rebuild it") from None
         except (AttributeError, ImportError) as e:
