@@ -20,6 +20,7 @@ NLTK's Snowball English stemmer (pure code: no NLTK data is needed).
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -83,6 +84,48 @@ def stem(word: str) -> str:
             _STEM_CACHE.clear()
         _STEM_CACHE[word] = s
     return s
+
+
+#: File in an index folder mapping each indexed word to its stem (only words whose stem differs).
+STEM_TABLE_FILE = "mqt-stems.pickle"
+
+
+def save_stem_table(path, words) -> int:
+    """Write the stems of ``words`` (the index's vocabulary) for :func:`load_stem_table`.
+
+    Queries and snippets then stem without importing NLTK (~0.1-0.6 s at start-up) unless they
+    meet a word the index has never seen. Returns the number of words covered.
+    """
+    import pickle
+
+    words = list(words)
+    table = {}
+    for w in words:
+        s = stem(w)
+        if s != w:
+            table[w] = s
+    same = [w for w in words if w not in table]
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump({"words": len(words), "stems": table, "same": same}, f, protocol=4)
+    os.replace(tmp, path)
+    return len(words)
+
+
+def load_stem_table(path) -> bool:
+    """Fill the stem cache from an index's table (see :func:`save_stem_table`); False if absent."""
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+        return False
+    if len(_STEM_CACHE) + data["words"] >= _STEM_CACHE_MAX:
+        _STEM_CACHE.clear()
+    _STEM_CACHE.update(data["stems"])
+    _STEM_CACHE.update(zip(data["same"], data["same"]))
+    return True
 
 
 class MqtTokenizer(Tokenizer):
@@ -201,6 +244,45 @@ def term_spans(text: str):
             continue
         s = cache.get(t)
         yield (s if s is not None else stem(t)), m.start(), m.end()
+
+
+#: Per analysis kind, raw token -> index term ("" when the token is dropped: empty or a stopword).
+_TERM_CACHES: dict[tuple[bool, bool], dict[str, str]] = {}
+_TERM_CACHE_MAX = 500_000
+
+
+def index_positions(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, list[int]]:
+    """Index term -> positions for ``text``: exactly what ``MqtTokenizer | StopStemFilter`` yields
+    at index time (stopwords take no position), in one regex pass with a raw-token cache.
+
+    The indexing fast path (``schema.MqtText``): one dict lookup per token instead of a chain of
+    generators and a :class:`Token` per word. ``drop_stops=False`` is the name analyzer.
+    """
+    key = (drop_stops, stem_words)
+    cache = _TERM_CACHES.get(key)
+    if cache is None or len(cache) >= _TERM_CACHE_MAX:
+        cache = _TERM_CACHES[key] = {}
+    stops = stopwords() if drop_stops else frozenset()
+    stems = _STEM_CACHE
+    out: dict[str, list[int]] = {}
+    pos = 0
+    for raw in _TOKEN_RE.findall(text):
+        term = cache.get(raw)
+        if term is None:
+            term = normalize_token(raw)
+            if term in stops:
+                term = ""
+            elif term and stem_words:
+                term = stems.get(term) or stem(term)
+            cache[raw] = term
+        if term:
+            p = out.get(term)
+            if p is None:
+                out[term] = [pos]
+            else:
+                p.append(pos)
+            pos += 1
+    return out
 
 
 def analyze(text: str) -> list[str]:

@@ -14,12 +14,15 @@ from pathlib import Path
 
 from whoosh import columns
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
-from .analysis import name_analyzer, spelling_analyzer, text_analyzer
+from whoosh.system import pack_uint
+
+from .analysis import index_positions, name_analyzer, spelling_analyzer, text_analyzer
 from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from .model import Question
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "mqt-index.json"
 
 #: Full-text fields (stemmed, with positions for phrases).
@@ -30,22 +33,56 @@ NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting")
 FACETS = ("party", "asker", "asked_of", "year", "status", "meeting")
 
 
+class MqtText(TEXT):
+    """A TEXT field whose indexing skips Whoosh's token-object pipeline.
+
+    ``index()`` gives exactly the postings the field's analyzer would (same terms, positions and
+    encoding; ``tests/test_fast_indexing.py`` checks it) from :func:`analysis.index_positions`:
+    one regex pass and one cache lookup per token. Queries still use the analyzer.
+    """
+
+    def __init__(self, *, drop_stops: bool, stem_words: bool, phrase: bool = True):
+        if stem_words:
+            analyzer = text_analyzer()
+        elif drop_stops:
+            analyzer = spelling_analyzer()
+        else:
+            analyzer = name_analyzer()
+        TEXT.__init__(self, analyzer=analyzer, phrase=phrase)
+        self.drop_stops = drop_stops
+        self.stem_words = stem_words
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, str):
+            yield from TEXT.index(self, value, **kwargs)
+            return
+        fmt = self.format
+        fb = fmt.field_boost
+        positions = index_positions(value, self.drop_stops, self.stem_words)
+        if isinstance(fmt, Positions):
+            encode = fmt.encode
+            for w, poslist in positions.items():
+                yield w.encode("utf-8"), len(poslist), len(poslist) * fb, encode(poslist)
+        else:  # Frequency
+            for w, poslist in positions.items():
+                n = len(poslist)
+                yield w.encode("utf-8"), n, n * fb, pack_uint(n)
+
+
 def make_schema() -> Schema:
     """A fresh Whoosh schema for mqt's documents."""
-    text = text_analyzer()
-    names = name_analyzer()
     fields = dict(
         id=ID(stored=True, unique=True),
         record=STORED(),  # the whole Question as JSON: hits, snippets and `get(id)` read it
         status=ID(),
         date=NUMERIC(int, bits=32, signed=False, sortable=True),  # meeting date as YYYYMMDD
-        spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        spell=MqtText(drop_stops=True, stem_words=False, phrase=False),
         fileinfo=COLUMN(columns.VarBytesColumn()),  # "size:mtime_ns:sha1" of the source file
     )
     for name in TEXT_FIELDS:
-        fields[name] = TEXT(analyzer=text, phrase=True)
+        fields[name] = MqtText(drop_stops=True, stem_words=True)
     for name in NAME_FIELDS:
-        fields[name] = TEXT(analyzer=names, phrase=True)
+        fields[name] = MqtText(drop_stops=False, stem_words=False)
     for name in ("party", "asker", "asked_of", "status", "meeting"):
         fields[f"facet_{name}"] = COLUMN(columns.VarBytesColumn())
     return Schema(**fields)

@@ -13,7 +13,9 @@ import shutil
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 
+from .analysis import STEM_TABLE_FILE, save_stem_table
 from .model import Question
 from .schema import META_FILE, document_fields, make_schema, write_meta
 
@@ -28,10 +30,17 @@ class NewIndexWriter:
     ...     w.add(question, fileinfo="2118:1700000000:abc")
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int = 256):
+    #: Posting-pool memory budget (Whoosh's estimate, MB) shared by all writer processes. 96 MB
+    #: kept a 2-process build of 100k files at 494 MB peak PSS (192 MB: 618 MB); see
+    #: benchmarks/RESULTS.md.
+    POOL_MB = 96
+
+    def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int | None = None):
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self._ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
+        if limitmb is None:
+            limitmb = max(32, self.POOL_MB // procs)
         if procs > 1:
             self._w = self._ix.writer(procs=procs, multisegment=True, limitmb=limitmb)
         else:
@@ -48,10 +57,22 @@ class NewIndexWriter:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self._w.commit()
+            write_stem_table(self._ix, self.index_dir)
         else:
             self._w.cancel()
         self._ix.close()
         return False
+
+
+def write_stem_table(ix, index_dir: str | os.PathLike) -> int:
+    """Save the stems of every indexed word beside the index (call after each commit), so that
+    searching rarely needs NLTK; see ``analysis.save_stem_table``."""
+    # Read through plain file reads, not Whoosh's default mmap: mapped segment pages would count
+    # in this process's memory (~220 MB of PSS for a 20k-file index, measured).
+    storage = FileStorage(str(index_dir), supports_mmap=False)
+    with storage.open_index(INDEX_NAME).reader() as reader:
+        words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon("spell")]
+    return save_stem_table(Path(index_dir) / STEM_TABLE_FILE, words)
 
 
 def is_index_dir(path: Path) -> bool:

@@ -19,6 +19,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -27,7 +28,7 @@ from whoosh import sorting
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.analysis import analyze, normalize_token, stem
+from index_data.analysis import STEM_TABLE_FILE, analyze, load_stem_table, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data.schema import FACETS, TEXT_FIELDS, check_index
@@ -36,6 +37,7 @@ from index_data.whoosh_writer import INDEX_NAME
 from . import query as q
 from .query import QueryError
 from . import ranking, whoosh_ranking
+from .whoosh_docsets import cache_filters, matched_docs, top_by_date
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -322,6 +324,7 @@ class WhooshReader:
             raise _corrupt(self.index_dir, e) from None
         except Exception as e:
             raise _corrupt(self.index_dir, e) from None
+        load_stem_table(self.index_dir / STEM_TABLE_FILE)  # stems without importing NLTK
         self._ix = ix
         self._ino = ino
         self._epoch += 1
@@ -389,29 +392,27 @@ class WhooshReader:
         sortedby = None
         if sort in ("newest", "oldest"):
             sortedby = [sorting.FieldFacet("date", reverse=(sort == "newest")), sorting.ScoreFacet()]
-        want = max(1, offset + limit)
-        if sort == "relevance_recent":
-            want = max(want, ranking.RECENCY_POOL)
-        results = s.search(wquery, limit=want, sortedby=sortedby, terms=False)
-        facets: dict[str, dict[str, int]] = {}
-        if want_facets:
-            docs = list(wquery.matcher(s).all_ids()) if wquery is not wq.NullQuery else []
-            total = len(docs)
-            facets = self.facet_counts(s, docs)
+        wquery = cache_filters(wquery)  # filters (party, dates...) evaluated once per segment
+        # One pass of set algebra over posting lists, not a second walk of the scoring matchers.
+        docs = matched_docs(s, wquery) if wquery is not wq.NullQuery else []
+        if sortedby:  # by date: score only the matches on or before the last shown one's date
+            dates = self._date_column(s)
+            top = top_by_date(s, wquery, docs, dates, offset + limit, newest=(sort == "newest"))
         else:
-            total = len(results)
-        ranked = []
-        for i in range(results.scored_length()):
-            score = results.score(i)
-            if isinstance(score, tuple):  # sorted by date: the key is (date, -relevance)
-                score = -score[-1]
-            ranked.append((results.docnum(i), float(score or 0.0)))
-        if sort == "relevance_recent":
-            ranked = self._recency(s, ranked)
+            want = max(1, offset + limit)
+            if sort == "relevance_recent":
+                want = max(want, ranking.RECENCY_POOL)
+            results = s.search(wquery, limit=want, terms=False)
+            top = [(results.docnum(i), float(results.score(i) or 0.0))
+                   for i in range(results.scored_length())]
+            if sort == "relevance_recent":
+                top = self._recency(s, top)
+        total = len(docs)
+        facets: dict[str, dict[str, int]] = self.facet_counts(s, docs) if want_facets else {}
         hits = []
-        for docnum, score in ranked[offset:offset + limit]:
+        for docnum, score in top[offset:offset + limit]:
             record = json.loads(s.stored_fields(docnum)["record"])
-            hits.append(RawHit(docnum, score, record))
+            hits.append(RawHit(docnum, float(score or 0.0), record))
         return total, hits, facets
 
     def top_documents(self, compiled: Compiled, k: int) -> list[tuple[float, list[str]]]:
@@ -485,12 +486,22 @@ class WhooshReader:
             self._columns = {key: cols}  # keep only the current generation
         return cols
 
+    def _date_column(self, s) -> list[int]:
+        """Every document's date number (for sorting), read once per searcher generation."""
+        key = (id(s.reader()), s.reader().generation())
+        cached = getattr(self, "_dates", None)
+        if cached is None or cached[0] != key:
+            reader = s.reader()
+            cached = self._dates = (key, list(reader.column_reader("date")) if reader.doc_count_all() else [])
+        return cached[1]
+
     def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
         cols = self._facet_columns(s)
         out = {}
+        pick = itemgetter(*docs) if len(docs) > 1 else (lambda col: [col[d] for d in docs])
         for name in FACETS:
             col = cols[name]
-            counts = Counter(col[d] for d in docs)
+            counts = Counter(pick(col))
             counts.pop("", None)
             out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
@@ -500,7 +511,7 @@ class WhooshReader:
         s = self._current()
         if compiled.query is wq.NullQuery:
             return 0
-        return sum(1 for _ in compiled.query.matcher(s).all_ids())
+        return len(matched_docs(s, compiled.query))
 
     # -- vocabulary (for "did you mean") --
 

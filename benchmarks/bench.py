@@ -1,0 +1,584 @@
+"""Speed benchmark: mqt against a naive Whoosh setup and SQLite FTS5, on one corpus, in one run.
+
+For each engine it measures, each step in a fresh child process so one engine's caches and memory
+never flatter another's:
+
+- a full index build: seconds, documents/s, peak memory (the whole process tree's PSS, sampled
+  every 0.1 s: RSS with shared pages split between the processes sharing them), index size
+- query latency p50/p95/p99 over a fixed mixed set of queries (single words, several words,
+  phrases, a party filter, a date filter, sorted by date): top 10 without snippets, with snippets,
+  and (mqt) with snippets and facets
+- a cold process answering one query (median of several runs): ``mqt search "…"`` for mqt
+- mqt's ``reindex`` with nothing changed and with 1% of files changed, when ``index_data.reindex``
+  exists
+
+The baselines: naive Whoosh (``StemmingAnalyzer``, one ``writer()``, default ``BM25F``,
+``hit.highlights()``) and SQLite FTS5 (``porter`` tokenizer, ``bm25()``, ``snippet()``, stdlib
+``sqlite3``). All three read the files with mqt's parser, so the index engines are what differs.
+
+    python benchmarks/generate.py /tmp/mqt-10k --count 10000
+    python benchmarks/bench.py /tmp/mqt-10k                  # writes benchmarks/RESULTS.md
+
+Figures are ratios on one machine; rerun all engines together rather than comparing runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ENGINES = ("mqt", "whoosh", "fts5")
+ENGINE_NAMES = {"mqt": "mqt", "whoosh": "naive Whoosh 2.7.4", "fts5": "SQLite FTS5"}
+MODES = ("plain", "snippets", "facets")
+PARTIES = ("Labour Group", "Conservative Group", "Liberal Democrat Group", "Green Group")
+
+
+# ---- the query set --------------------------------------------------------------------------------
+
+_WORD_RE = re.compile(r"[a-z]{4,}")
+
+
+def make_queries(corpus_dir: Path, n: int = 300, seed: int = 5) -> list[dict]:
+    """A fixed mixed query set drawn from the corpus itself (deterministic for a corpus and seed).
+
+    Each query is ``{"kind", "words": [..], "phrase": bool, "party", "date_from", "date_to", "sort"}``.
+    Words come from the first few hundred files, weighted by how often they occur, so queries hit
+    frequent and rare words as real users' do; phrases are word pairs that occur in the text.
+    """
+    from index_data.analysis import stopwords
+    from index_data.corpus import iter_corpus, parse_file
+
+    stops = stopwords()
+    rng = random.Random(seed)
+    counts: dict[str, int] = {}
+    bigrams: list[tuple[str, str]] = []
+    for k, f in enumerate(iter_corpus(corpus_dir)):
+        if k >= 300:
+            break
+        q = parse_file(f.path)
+        words = [w for w in re.findall(r"[a-z][a-z'-]*[a-z]", f"{q.title} {q.question} {q.answer_text}".lower())]
+        for a, b in zip(words, words[1:]):
+            if a not in stops and b not in stops and len(a) > 3 and len(b) > 3 and "-" not in a + b:
+                bigrams.append((a, b))
+        for w in words:
+            if w not in stops and _WORD_RE.fullmatch(w):
+                counts[w] = counts.get(w, 0) + 1
+    vocab = sorted(counts)
+    weights = [counts[w] for w in vocab]
+    bigrams = sorted(set(bigrams))
+
+    def words(k):
+        out: list[str] = []
+        while len(out) < k:
+            w = rng.choices(vocab, weights=weights)[0]
+            if w not in out:
+                out.append(w)
+        return out
+
+    kinds = ["single", "several", "phrase", "party", "date", "sorted"]
+    queries = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        q = dict(kind=kind, words=[], phrase=False, party=None, date_from=None, date_to=None, sort=None)
+        if kind == "single":
+            q["words"] = words(1)
+        elif kind == "several":
+            q["words"] = words(rng.choice((2, 2, 3)))
+        elif kind == "phrase":
+            q["words"] = list(rng.choice(bigrams))
+            q["phrase"] = True
+        elif kind == "party":
+            q["words"] = words(rng.choice((1, 2)))
+            q["party"] = rng.choice(PARTIES)
+        elif kind == "date":
+            q["words"] = words(rng.choice((1, 2)))
+            y = rng.randint(2001, 2021)
+            q["date_from"], q["date_to"] = f"{y}-01-01", f"{y + rng.randint(0, 3)}-12-31"
+        else:
+            q["words"] = words(rng.choice((1, 2)))
+            q["sort"] = "newest"
+        queries.append(q)
+    return queries
+
+
+def mqt_text(q: dict) -> str:
+    text = " ".join(q["words"])
+    return f'"{text}"' if q["phrase"] else text
+
+
+# ---- engines: build -------------------------------------------------------------------------------
+
+def _parsed(corpus_dir):
+    from index_data.corpus import iter_corpus, parse_file
+
+    for f in iter_corpus(corpus_dir):
+        yield parse_file(f.path)
+
+
+def build_mqt(corpus_dir, index_dir, procs):
+    from index_data.build import build_index
+
+    report = build_index(corpus_dir, index_dir, procs=procs)
+    return report.indexed
+
+
+def _naive_schema():
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import ID, NUMERIC, TEXT, Schema
+
+    ana = StemmingAnalyzer()
+    return Schema(id=ID(stored=True, unique=True), title=TEXT(analyzer=ana, stored=True),
+                  question=TEXT(analyzer=ana, stored=True), answer=TEXT(analyzer=ana, stored=True),
+                  party=ID(stored=True), date=NUMERIC(int, bits=32, signed=False, sortable=True))
+
+
+def build_whoosh(corpus_dir, index_dir, procs):
+    from whoosh import index
+
+    os.makedirs(index_dir, exist_ok=True)
+    ix = index.create_in(index_dir, _naive_schema())
+    n = 0
+    with ix.writer() as w:
+        for q in _parsed(corpus_dir):
+            d = q.meeting_date
+            w.add_document(id=q.id, title=q.title, question=q.question, answer=q.answer_text,
+                           party=q.party or "", date=d.year * 10000 + d.month * 100 + d.day)
+            n += 1
+    return n
+
+
+def build_fts5(corpus_dir, index_dir, procs):
+    os.makedirs(index_dir, exist_ok=True)
+    db = sqlite3.connect(os.path.join(index_dir, "fts.db"))
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, question, answer, "
+               "party UNINDEXED, date UNINDEXED, tokenize='porter unicode61')")
+    n = 0
+    batch = []
+    with db:
+        for q in _parsed(corpus_dir):
+            d = q.meeting_date
+            batch.append((q.id, q.title, q.question, q.answer_text, q.party or "",
+                          d.year * 10000 + d.month * 100 + d.day))
+            n += 1
+            if len(batch) >= 1000:
+                db.executemany("INSERT INTO docs VALUES (?,?,?,?,?,?)", batch)
+                batch = []
+        if batch:
+            db.executemany("INSERT INTO docs VALUES (?,?,?,?,?,?)", batch)
+    db.close()
+    return n
+
+
+BUILDERS = {"mqt": build_mqt, "whoosh": build_whoosh, "fts5": build_fts5}
+
+
+# ---- engines: query -------------------------------------------------------------------------------
+
+class MqtRunner:
+    def __init__(self, index_dir):
+        from searcher import Searcher
+
+        self.s = Searcher(index_dir)
+
+    def run(self, q, mode):
+        page = self.s.search(mqt_text(q), limit=10, party=q["party"], date_from=q["date_from"],
+                             date_to=q["date_to"], sort=q["sort"] or "relevance",
+                             snippets=mode != "plain", facets=mode == "facets")
+        return page.total, [h.id for h in page.hits]
+
+
+class WhooshRunner:
+    def __init__(self, index_dir):
+        from whoosh import index
+        from whoosh.qparser import MultifieldParser
+
+        self.ix = index.open_dir(index_dir)
+        self.s = self.ix.searcher()
+        self.parser = MultifieldParser(["title", "question", "answer"], self.ix.schema)
+
+    def run(self, q, mode):
+        from whoosh import query as wq
+
+        if mode == "facets":
+            return None
+        text = " ".join(q["words"])
+        wquery = self.parser.parse(f'"{text}"' if q["phrase"] else text)
+        filters = []
+        if q["party"]:
+            filters.append(wq.Term("party", q["party"]))
+        if q["date_from"]:
+            lo, hi = (int(x.replace("-", "")) for x in (q["date_from"], q["date_to"]))
+            filters.append(wq.NumericRange("date", lo, hi))
+        filt = (filters[0] if len(filters) == 1 else wq.And(filters)) if filters else None
+        kw = dict(sortedby="date", reverse=True) if q["sort"] else {}
+        results = self.s.search(wquery, limit=10, filter=filt, **kw)
+        ids = []
+        for hit in results:
+            ids.append(hit["id"])
+            if mode == "snippets":
+                hit.highlights("question")
+                hit.highlights("answer")
+        return len(results), ids
+
+
+class Fts5Runner:
+    def __init__(self, index_dir):
+        self.db = sqlite3.connect(os.path.join(index_dir, "fts.db"))
+
+    def run(self, q, mode):
+        if mode == "facets":
+            return None
+        match = '"' + " ".join(q["words"]) + '"' if q["phrase"] else " ".join(f'"{w}"' for w in q["words"])
+        where, args = ["docs MATCH ?"], [match]
+        if q["party"]:
+            where.append("party = ?")
+            args.append(q["party"])
+        if q["date_from"]:
+            where.append("date BETWEEN ? AND ?")
+            args += [int(x.replace("-", "")) for x in (q["date_from"], q["date_to"])]
+        cols = "id, title"
+        if mode == "snippets":
+            cols += (", snippet(docs, 2, '<mark>', '</mark>', '…', 24), "
+                     "snippet(docs, 3, '<mark>', '</mark>', '…', 24)")
+        order = "date DESC" if q["sort"] else "bm25(docs)"
+        sql = f"SELECT {cols} FROM docs WHERE {' AND '.join(where)} ORDER BY {order} LIMIT 10"
+        rows = self.db.execute(sql, args).fetchall()
+        total = self.db.execute(f"SELECT count(*) FROM docs WHERE {' AND '.join(where)}", args).fetchone()[0]
+        return total, [r[0] for r in rows]
+
+
+RUNNERS = {"mqt": MqtRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner}
+
+
+def percentiles(xs: list[float]) -> dict:
+    xs = sorted(xs)
+    def p(f):
+        return xs[min(len(xs) - 1, int(round(f * (len(xs) - 1))))]
+    return dict(p50=p(0.50), p95=p(0.95), p99=p(0.99), mean=statistics.fmean(xs))
+
+
+def run_queries(engine, index_dir, queries, warmup: int = 20) -> dict:
+    runner = RUNNERS[engine](index_dir)
+    out = {}
+    for mode in MODES:
+        if runner.run(queries[0], mode) is None:
+            continue
+        for q in queries[:warmup]:
+            runner.run(q, mode)
+        times, by_kind = [], {}
+        for q in queries:
+            t = time.perf_counter()
+            runner.run(q, mode)
+            ms = (time.perf_counter() - t) * 1000
+            times.append(ms)
+            by_kind.setdefault(q["kind"], []).append(ms)
+        out[mode] = percentiles(times)
+        out[mode]["by_kind_p50"] = {k: percentiles(v)["p50"] for k, v in by_kind.items()}
+    return out
+
+
+# ---- cold processes -------------------------------------------------------------------------------
+
+COLD_SCRIPTS = {
+    "whoosh": """
+import sys
+from whoosh import index
+from whoosh.qparser import MultifieldParser
+ix = index.open_dir(sys.argv[1])
+with ix.searcher() as s:
+    q = MultifieldParser(["title", "question", "answer"], ix.schema).parse(sys.argv[2])
+    for hit in s.search(q, limit=10):
+        print(hit["title"], hit.highlights("question"), hit.highlights("answer"))
+""",
+    "fts5": """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1] + "/fts.db")
+words = " ".join('"%s"' % w for w in sys.argv[2].split())
+for row in db.execute("SELECT title, snippet(docs, 2, '[', ']', '…', 24), snippet(docs, 3, '[', ']', '…', 24) "
+                      "FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10", (words,)):
+    print(*row)
+""",
+}
+
+
+def cold_command(engine, index_dir, text):
+    if engine == "mqt":
+        mqt = Path(sys.executable).with_name("mqt")
+        cmd = [str(mqt)] if mqt.exists() else [sys.executable, "-m", "searcher.cli"]
+        return cmd + ["search", text, "--index", str(index_dir)]
+    return [sys.executable, "-c", COLD_SCRIPTS[engine], str(index_dir), text]
+
+
+def cold_runs(engine, index_dir, texts, runs: int) -> dict:
+    times = []
+    for k in range(runs):
+        text = texts[k % len(texts)]
+        t = time.perf_counter()
+        subprocess.run(cold_command(engine, index_dir, text), stdout=subprocess.DEVNULL, check=True,
+                       env={**os.environ, "NO_COLOR": "1"})
+        times.append(time.perf_counter() - t)
+    return dict(median=statistics.median(times), min=min(times), runs=runs)
+
+
+# ---- measuring a child process --------------------------------------------------------------------
+
+def _children(ps):
+    import psutil
+
+    try:
+        return ps.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _memory(p) -> int:
+    """A process's proportional set size (PSS: shared pages split between the processes sharing
+    them, so forked workers are not counted twice), or its RSS where PSS is unavailable."""
+    try:
+        return p.memory_full_info().pss
+    except (AttributeError, OSError):
+        return p.memory_info().rss
+
+
+def run_child(args: list[str]) -> tuple[dict, float, int]:
+    """Run ``bench.py _child ...``; return its JSON answer, wall seconds and peak tree RSS (bytes)."""
+    import psutil
+
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_child", *args],
+                            stdout=subprocess.PIPE, text=True)
+    peak = 0
+    ps = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        rss = 0
+        for p in [ps] + _children(ps):
+            try:
+                rss += _memory(p)
+            except psutil.Error:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.1)
+    out = proc.stdout.read()
+    if proc.returncode:
+        raise SystemExit(f"child {args} failed with exit status {proc.returncode}")
+    return json.loads(out.strip().splitlines()[-1]), time.perf_counter() - t, peak
+
+
+def child(argv: list[str]) -> None:
+    what, engine = argv[0], argv[1]
+    if what == "build":
+        corpus_dir, index_dir, procs = argv[2], argv[3], int(argv[4])
+        t = time.perf_counter()
+        n = BUILDERS[engine](corpus_dir, index_dir, procs)
+        print(json.dumps(dict(docs=n, seconds=time.perf_counter() - t)))
+    elif what == "query":
+        index_dir, qfile = argv[2], argv[3]
+        queries = json.loads(Path(qfile).read_text())
+        print(json.dumps(run_queries(engine, index_dir, queries)))
+    elif what == "reindex":
+        from index_data import reindex as mod  # noqa: F401  (only run when it exists)
+
+        corpus_dir, index_dir = argv[2], argv[3]
+        t = time.perf_counter()
+        mod.reindex(corpus_dir, index_dir)
+        print(json.dumps(dict(seconds=time.perf_counter() - t)))
+    else:
+        raise SystemExit(f"unknown child task {what}")
+
+
+def dir_size(path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def reindex_times(corpus_dir: Path, index_dir: Path) -> dict | None:
+    """No-op and 1%-changed reindex seconds, or None when ``index_data.reindex`` is not there."""
+    import importlib.util
+
+    if importlib.util.find_spec("index_data.reindex") is None:
+        return None
+    out = {}
+    out["noop"], _, _ = run_child(["reindex", "mqt", str(corpus_dir), str(index_dir)])
+    files = sorted(p for p in corpus_dir.iterdir() if p.suffix == ".txt")
+    changed = files[:: 100]
+    saved = {p: p.read_bytes() for p in changed}
+    try:
+        for p in changed:
+            p.write_bytes(saved[p] + b"\n\nA further note was added to this answer.")
+        out["changed_1pct"], _, _ = run_child(["reindex", "mqt", str(corpus_dir), str(index_dir)])
+        out["changed_files"] = len(changed)
+    finally:
+        for p, data in saved.items():
+            p.write_bytes(data)
+    return {k: (v["seconds"] if isinstance(v, dict) else v) for k, v in out.items()}
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        mem = f"{psutil.virtual_memory().total / 2**30:.0f} GB RAM"
+    except ImportError:
+        mem = ""
+    import whoosh
+
+    return (f"{cpu or platform.processor()}, {os.cpu_count()} cores, {mem}; {platform.system()} "
+            f"{platform.release()}; Python {platform.python_version()}; Whoosh "
+            f"{'.'.join(map(str, whoosh.__version__))}; SQLite {sqlite3.sqlite_version}")
+
+
+def fmt_ms(x):
+    return f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
+def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
+    lines = [f"Corpus: {corpus_files:,} generated files ({corpus_mb:,.0f} MB), `{' '.join(args.command)}`",
+             f"Machine: {res['machine']}; run {res['when']} (load average before the run "
+             f"{res['load']}).", "",
+             "| engine | index s | docs/s | peak RSS | index size | p50 ms | p95 ms | p99 ms "
+             "| p50 +snippets | p95 +snippets | p99 +snippets | p50 +snip+facets | p95 +snip+facets "
+             "| cold process s |",
+             "|---|" + "---:|" * 13]
+    for e in args.engines:
+        r = res["engines"][e]
+        b, qd = r["build"], r["query"]
+
+        def cell(mode, p):
+            return fmt_ms(qd[mode][p]) if mode in qd else "—"
+
+        lines.append(
+            f"| {ENGINE_NAMES[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
+            f"{b['peak_rss'] / 2**20:,.0f} MB | {b['size'] / 2**20:,.0f} MB | "
+            f"{cell('plain', 'p50')} | {cell('plain', 'p95')} | {cell('plain', 'p99')} | "
+            f"{cell('snippets', 'p50')} | {cell('snippets', 'p95')} | {cell('snippets', 'p99')} | "
+            f"{cell('facets', 'p50')} | {cell('facets', 'p95')} | {r['cold']['median']:.2f} |")
+    if "mqt" in args.engines:
+        m = res["engines"]["mqt"]
+        lines += ["", "Ratios (mqt against each baseline, same run):", ""]
+        for e in args.engines:
+            if e == "mqt":
+                continue
+            o = res["engines"][e]
+            speed = (m["build"]["docs"] / m["build"]["seconds"]) / (o["build"]["docs"] / o["build"]["seconds"])
+            lines.append(
+                f"- vs {ENGINE_NAMES[e]}: indexing {speed:.2f}× the throughput; with snippets p50 "
+                f"{m['query']['snippets']['p50'] / o['query']['snippets']['p50']:.2f}× and p95 "
+                f"{m['query']['snippets']['p95'] / o['query']['snippets']['p95']:.2f}× the latency "
+                f"(facets on: p95 {m['query']['facets']['p95'] / o['query']['snippets']['p95']:.2f}×); "
+                f"cold process {m['cold']['median'] / o['cold']['median']:.2f}× the time.")
+        kinds = m["query"]["snippets"]["by_kind_p50"]
+        lines += ["", "p50 ms with snippets by query kind: " + "; ".join(
+            f"{k} " + " / ".join(f"{fmt_ms(res['engines'][e]['query']['snippets']['by_kind_p50'][k])}"
+                                  for e in args.engines) for k in kinds)
+                  + f" ({' / '.join(ENGINE_NAMES[e] for e in args.engines)})."]
+        rx = res.get("reindex")
+        if rx:
+            lines += ["", f"mqt reindex: nothing changed {rx['noop']:.2f} s; "
+                          f"{rx['changed_files']:,} files (1%) changed {rx['changed_1pct']:.2f} s."]
+        elif rx is None:
+            lines += ["", "mqt reindex: not measured (`index_data.reindex` is not in this build)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(path: Path, table: str) -> None:
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    text = path.read_text("utf-8") if path.exists() else f"# Benchmark results\n\n{start}\n{end}\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    a, b = text.index(start) + len(start), text.index(end)
+    path.write_text(text[:a] + "\n" + table + text[b:], "utf-8")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_child":
+        child(argv[1:])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("corpus_dir", type=Path)
+    ap.add_argument("--work", type=Path, default=None,
+                    help="where indexes are built (default: a temporary folder, removed afterwards)")
+    ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: mqt,whoosh,fts5")
+    ap.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="mqt indexing processes")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--cold-runs", type=int, default=7)
+    ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
+                    help="markdown file whose table is replaced (- for stdout only)")
+    args = ap.parse_args(argv)
+    args.engines = [e for e in args.engines.split(",") if e]
+    args.command = ["python", "benchmarks/bench.py", *argv]
+    bad = [e for e in args.engines if e not in ENGINES]
+    if bad:
+        ap.error(f"unknown engine(s): {', '.join(bad)}")
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="mqt-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    res = dict(machine=machine(), when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               load=" ".join(f"{x:.2f}" for x in os.getloadavg()), engines={})
+    files = [p for p in args.corpus_dir.rglob("*.txt")]
+    corpus_mb = sum(p.stat().st_size for p in files) / 1e6
+    queries = make_queries(args.corpus_dir, args.queries)
+    qfile = work / "queries.json"
+    qfile.write_text(json.dumps(queries))
+    texts = [" ".join(q["words"]) for q in queries if q["kind"] == "several"][:5]
+    try:
+        for e in args.engines:
+            index_dir = work / f"index-{e}"
+            shutil.rmtree(index_dir, ignore_errors=True)
+            print(f"[{e}] indexing {len(files):,} files ...", file=sys.stderr, flush=True)
+            b, _, peak = run_child(["build", e, str(args.corpus_dir), str(index_dir), str(args.procs)])
+            b.update(peak_rss=peak, size=dir_size(index_dir))
+            print(f"[{e}] {b['docs']:,} docs in {b['seconds']:.1f} s ({b['docs'] / b['seconds']:,.0f}/s), "
+                  f"peak RSS {peak / 2**20:,.0f} MB, {b['size'] / 2**20:,.0f} MB on disk", file=sys.stderr)
+            print(f"[{e}] {len(queries)} queries ...", file=sys.stderr, flush=True)
+            qres, _, _ = run_child(["query", e, str(index_dir), str(qfile)])
+            for mode, r in qres.items():
+                print(f"[{e}] {mode:9} p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms",
+                      file=sys.stderr)
+            cold = cold_runs(e, index_dir, texts, args.cold_runs)
+            print(f"[{e}] cold process median {cold['median']:.2f} s", file=sys.stderr)
+            res["engines"][e] = dict(build=b, query=qres, cold=cold)
+        if "mqt" in args.engines:
+            res["reindex"] = reindex_times(args.corpus_dir, work / "index-mqt")
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    table = report(res, args, len(files), corpus_mb)
+    print(table)
+    (work if args.work else HERE).mkdir(exist_ok=True)
+    if str(args.results) != "-":
+        write_results(args.results, table)
+        json_path = args.results.with_suffix(".json")
+        json_path.write_text(json.dumps(res, indent=1))
+        print(f"wrote {args.results} and {json_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The indexing fast path (``schema.MqtText``) writes exactly what Whoosh's analyzer path would."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.fields import TEXT
+
+from index_data.schema import TEXT_FIELDS, NAME_FIELDS, make_schema
+
+from conftest import SEED
+
+SAMPLES = [
+    SEED.read_text("utf-8"),
+    "The Mayor's £1.2bn plan for 1,000 homes in 2017/18: COVID-19, O’Connell and Siân's ULEZ.",
+    "the of and to", "", "  ", "Hate crimes hate CRIME hated criminal",
+    "ÉCOLE café naïve ﬁnance ½ x² 3.14.15 a''b don't `quote` ‘curly’",
+]
+
+
+def analyzer_postings(field, value):
+    """What Whoosh's own TEXT.index (the analyzer path) yields for ``value``."""
+    return sorted(TEXT.index(field, value))
+
+
+@pytest.mark.parametrize("name", ("title", "question", "answer", "spell") + NAME_FIELDS)
+@pytest.mark.parametrize("text", SAMPLES)
+def test_fast_path_matches_analyzer(name, text):
+    field = make_schema()[name]
+    fast = sorted(field.index(text))
+    assert fast == analyzer_postings(field, text)
+    if text.strip() and name in TEXT_FIELDS and text != "the of and to":
+        assert fast  # not trivially equal
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["the", "crimes", "Mayor's", "running", "1,000", "O’Neil", "é", "’",
+                                  "'", "`", ",", ".", "-", "/", " ", "19", "£", "\n", "X", "s"]),
+                max_size=40).map("".join) | st.text(max_size=40))
+def test_fast_path_matches_analyzer_on_arbitrary_text(text):
+    schema = make_schema()
+    for name in ("question", "spell", "asker"):
+        field = schema[name]
+        assert sorted(field.index(text)) == analyzer_postings(field, text)
