@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Iterable
 
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import EmptyIndexError, LockError, clean_files
+from whoosh.index import EmptyIndexError, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util import fib
+from whoosh.util.filelock import try_for
+from whoosh.writing import SegmentWriter
 
 from .errors import IndexCorruptError, IndexLockedError, IndexVersionError
 from .model import Question
@@ -163,10 +165,17 @@ class IndexUpdater:
         nothing to delete or add (and no ``housekeeping`` or ``optimize`` asked), nothing is
         committed.
         """
-        try:
-            w = self._ix.writer(timeout=timeout)
-        except LockError:
+        # Take Whoosh's write lock ourselves: SegmentWriter acquires it before creating its
+        # files and, if that fails (disk full, read-only), never releases it.
+        lock = self._ix.lock("WRITELOCK")
+        if not try_for(lock.acquire, timeout=timeout, delay=0.1):
             raise IndexLockedError(f"another process holds Whoosh's write lock on {self.index_dir}")
+        try:
+            w = SegmentWriter(self._ix, _lk=False)
+        except BaseException:
+            lock.release()
+            raise
+        w.writelock = lock  # released by the writer's commit() or cancel()
         added = 0
         try:
             if w.generation != self._generation + 1:  # someone committed since indexed_docs()
@@ -185,10 +194,22 @@ class IndexUpdater:
             w.cancel()
             self.remove_orphans()  # a cancelled writer leaves its new segment's files behind
             return 0
-        if optimize:
-            w.commit(optimize=True)
-        else:
-            w.commit(mergetype=merge_policy)
+        try:
+            if optimize:
+                w.commit(optimize=True)
+            else:
+                w.commit(mergetype=merge_policy)
+        except BaseException:
+            # A commit that fails half-way (disk full, read-only) must not keep Whoosh's write
+            # lock, or every later run in this process would see "locked". The files it wrote
+            # are orphans that the next run removes; the last commit stays the index.
+            for release in (w.cancel, getattr(getattr(w, "writelock", None), "release", None)):
+                try:
+                    if release:
+                        release()
+                except Exception:
+                    pass
+            raise
         return added
 
 

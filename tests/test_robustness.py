@@ -275,3 +275,54 @@ def test_terminal_output_strips_escape_sequences_from_documents(tmp_path):
         assert r.exit_code == 0
         assert "\x1b" not in r.stdout and "\x08" not in r.stdout and "\x07" not in r.stdout
     assert "Evil Title" in runner.invoke(cli, ["search", "buses", "--index", str(tmp_path / "ix")]).stdout
+
+
+# ---- the same through reindex ------------------------------------------------------------------
+
+def test_reindex_reports_hostile_files_like_index(write_corpus, tmp_path):
+    from index_data.reindex import reindex
+
+    corpus = write_corpus({"good.txt": question_file(), "empty.txt": "", "binary.txt": b"\x00\x01bin",
+                           "bad_utf8.txt": question_file(question="Siân £5").encode().replace(b"\xc2\xa3", b"\xff"),
+                           "notes.md": "ignored", ".hidden.txt": "ignored"})
+    with open(corpus / "huge.txt", "wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    outside = tmp_path / "outside.txt"
+    outside.write_text(question_file(title="Outside"))
+    os.symlink(outside, corpus / "escape.txt")
+    os.symlink(corpus / "loop2.txt", corpus / "loop1.txt")
+    os.symlink(corpus / "loop1.txt", corpus / "loop2.txt")
+    built = build_index(corpus, tmp_path / "ix_build")
+    report = reindex(corpus, tmp_path / "ix_reindex")
+    assert report.added == built.indexed == 1
+    assert rejected_reasons(report) == rejected_reasons(built)
+    assert set(rejected_reasons(report)) == {"empty.txt", "binary.txt", "bad_utf8.txt", "huge.txt",
+                                             "escape.txt", "loop1.txt", "loop2.txt"}
+    (corpus / "late.txt").write_text(question_file(title="Late"))  # and again, incrementally
+    again = reindex(corpus, tmp_path / "ix_reindex")
+    assert again.added == 1 and set(rejected_reasons(again)) == set(rejected_reasons(report))
+
+
+@pytest.mark.parametrize("err, text", [(errno.ENOSPC, "No space left on device"),
+                                       (errno.EROFS, "Read-only file system")])
+def test_failed_reindex_write_keeps_the_index_usable(write_corpus, tmp_path, monkeypatch, err, text):
+    from whoosh.filedb.filestore import FileStorage
+
+    from index_data.reindex import reindex
+
+    corpus = write_corpus({"a.txt": question_file(title="Alpha")})
+    reindex(corpus, tmp_path / "ix")
+    (corpus / "b.txt").write_text(question_file(title="Beta"))
+
+    def fail(self, name, *a, **kw):
+        raise OSError(err, text)
+
+    monkeypatch.setattr(FileStorage, "create_file", fail)
+    with pytest.raises(IndexWriteError, match=text):
+        reindex(corpus, tmp_path / "ix")
+    r = CliRunner().invoke(cli, ["reindex", str(corpus), "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 1 and text in r.stderr and "Traceback" not in r.stderr
+    monkeypatch.undo()
+    with Searcher(tmp_path / "ix") as s:
+        assert [h.id for h in s.search("").hits] == ["a"]  # the previous state, still answering
+    assert reindex(corpus, tmp_path / "ix").added == 1  # and the next run completes the work
