@@ -326,3 +326,31 @@ def test_failed_reindex_write_keeps_the_index_usable(write_corpus, tmp_path, mon
     with Searcher(tmp_path / "ix") as s:
         assert [h.id for h in s.search("").hits] == ["a"]  # the previous state, still answering
     assert reindex(corpus, tmp_path / "ix").added == 1  # and the next run completes the work
+
+
+def test_reindex_reports_unreadable_and_vanishing_files(write_corpus, tmp_path, monkeypatch):
+    from index_data.reindex import reindex
+
+    corpus = write_corpus({"a.txt": question_file(title="A"), "b.txt": question_file(title="B"),
+                           "c.txt": question_file(title="C"), "secret.txt": question_file(title="S")})
+    real_open = open
+
+    def guarded_open(path, *a, **kw):
+        if str(path).endswith("secret.txt"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr(corpus_mod, "open", guarded_open, raising=False)
+
+    def progress(done, total):
+        if (corpus / "b.txt").exists() and done >= 1:
+            (corpus / "b.txt").unlink()
+
+    report = reindex(corpus, tmp_path / "ix", progress=progress)
+    reasons = rejected_reasons(report)
+    assert "Permission denied" in reasons["secret.txt"]
+    assert "cannot read file" in reasons["b.txt"]
+    assert report.added == 2 and len(report.rejected) == 2
+    with Searcher(tmp_path / "ix") as s:
+        assert {"a", "c"} <= {h.id for h in s.search("").hits}
+        assert "secret" not in {h.id for h in s.search("").hits}
