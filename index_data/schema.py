@@ -24,6 +24,8 @@ from .model import Question
 
 SCHEMA_VERSION = 2
 META_FILE = "mqt-index.json"
+#: Whoosh's name for the index files (shared by the writing and the reading modules).
+INDEX_NAME = "MAIN"
 
 #: Full-text fields (stemmed, with positions for phrases).
 TEXT_FIELDS = ("title", "question", "answer")

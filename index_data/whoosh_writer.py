@@ -17,10 +17,8 @@ from whoosh.filedb.filestore import FileStorage
 
 from .analysis import STEM_TABLE_FILE, save_stem_table
 from .model import Question
-from .schema import META_FILE, document_fields, make_schema, write_meta
+from .schema import INDEX_NAME, META_FILE, document_fields, make_schema, write_meta
 
-#: Whoosh's name for the index files; also used to recognise a folder that holds an index.
-INDEX_NAME = "MAIN"
 
 
 class NewIndexWriter:

@@ -32,7 +32,7 @@ from index_data.analysis import STEM_TABLE_FILE, analyze, load_stem_table, norma
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data.schema import FACETS, TEXT_FIELDS, check_index
-from index_data.whoosh_writer import INDEX_NAME
+from index_data.schema import INDEX_NAME
 
 from . import query as q
 from .query import QueryError

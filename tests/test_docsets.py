@@ -11,7 +11,7 @@ from whoosh import index as whoosh_index
 
 from index_data.analysis import STEM_TABLE_FILE
 from index_data.build import build_index
-from index_data.whoosh_writer import INDEX_NAME
+from index_data.schema import INDEX_NAME
 from searcher import Searcher
 from searcher.whoosh_docsets import matched_docs
 
