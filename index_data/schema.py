@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from whoosh import columns
@@ -95,6 +96,13 @@ def date_number(d) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
 
+def number_date(n: int):
+    """Inverse of :func:`date_number`: 20170914 -> ``datetime.date(2017, 9, 14)``."""
+    import datetime as dt
+
+    return dt.date(n // 10000, n // 100 % 100, n % 100)
+
+
 def document_fields(q: Question, fileinfo: str = "") -> dict:
     """The field values Whoosh indexes for one question."""
     answered_by = " \n".join(q.answered_by)
@@ -155,3 +163,21 @@ def check_index(index_dir: str | os.PathLike) -> dict:
             f"the index at {index_dir} has schema version {version}, this mqt needs version "
             f"{SCHEMA_VERSION}: rebuild it with `mqt index CORPUS_DIR`")
     return meta
+
+
+def damaged_index_error(index_dir, e: BaseException) -> IndexCorruptError:
+    """The error for index files Whoosh cannot read (truncated, overwritten...)."""
+    detail = repr(str(e))[1:-1][:200]
+    return IndexCorruptError(f"cannot read the index at {index_dir} ({type(e).__name__}: {detail}): "
+                             f"it is damaged; rebuild it with `mqt index CORPUS_DIR`")
+
+
+def open_error(index_dir, e: BaseException) -> IndexVersionError | IndexCorruptError:
+    """Classify a failure to unpickle an index's schema: a class that moved or vanished (a clean
+    name in the message) means another version of mqt wrote it; anything else means damage."""
+    if isinstance(e, (AttributeError, ImportError)):
+        name = re.search(r"attribute '([^']*)'|module named '([^']*)'", str(e))
+        if name and (name[1] or name[2] or "").replace(".", "_").isidentifier():
+            return IndexVersionError(f"the index at {index_dir} was written by another version of "
+                                     f"mqt ({e}): rebuild it with `mqt index CORPUS_DIR`")
+    return damaged_index_error(index_dir, e)

@@ -24,9 +24,9 @@ from whoosh.util import fib
 from whoosh.util.filelock import try_for
 from whoosh.writing import SegmentWriter
 
-from .errors import IndexCorruptError, IndexLockedError, IndexVersionError
+from .errors import IndexCorruptError, IndexLockedError
 from .model import Question
-from .schema import document_fields
+from .schema import document_fields, open_error
 from .whoosh_writer import INDEX_NAME
 
 #: After a commit the index keeps at most this many segments (small ones are merged first):
@@ -108,8 +108,7 @@ class IndexUpdater:
         except EmptyIndexError:
             raise IndexCorruptError(f"{self.index_dir} holds no finished index") from None
         except (AttributeError, ImportError, pickle.UnpicklingError) as e:
-            raise IndexVersionError(f"the index at {self.index_dir} was written by another "
-                                    f"version of mqt ({type(e).__name__}: {e})") from None
+            raise open_error(self.index_dir, e) from None
         self._generation = self._ix.latest_generation()
 
     def remove_orphans(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from index_data.analysis import analyze, normalize_token, stopwords
 from index_data.model import STATUSES, Question
+from index_data.schema import number_date
 
 from . import query as q
 from . import ranking
@@ -220,7 +221,7 @@ class Searcher:
         raw = self._engine.stats()
 
         def day(n):
-            return dt.date(n // 10000, n // 100 % 100, n % 100) if n else None
+            return number_date(n) if n else None
 
         def head(d):
             return dict(list(d.items())[:top])

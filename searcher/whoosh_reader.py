@@ -8,11 +8,9 @@ plain Python values, so another engine can be put behind the same interface.
 from __future__ import annotations
 
 import functools
-import datetime as dt
 import json
 import os
 import pickle
-import re
 import struct
 import threading
 import time
@@ -31,8 +29,8 @@ from whoosh.util import make_binary_tree
 from index_data.analysis import STEM_TABLE_FILE, analyze, load_stem_table, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
-from index_data.schema import FACETS, TEXT_FIELDS, check_index
-from index_data.schema import INDEX_NAME
+from index_data.schema import (FACETS, INDEX_NAME, TEXT_FIELDS, check_index, damaged_index_error,
+                               number_date, open_error)
 
 from . import query as q
 from .query import QueryError
@@ -256,10 +254,7 @@ _LOW_LEVEL_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeEr
                      zlib.error, pickle.UnpicklingError, AttributeError)
 
 
-def _corrupt(index_dir, e: BaseException) -> IndexCorruptError:
-    detail = repr(str(e))[1:-1][:200]
-    return IndexCorruptError(f"cannot read the index at {index_dir} ({type(e).__name__}: {detail}): "
-                             f"it is damaged; rebuild it with `mqt index CORPUS_DIR`")
+_corrupt = damaged_index_error
 
 
 def _guarded(method):
@@ -314,16 +309,8 @@ class WhooshReader:
             ix = _open_dir(self.index_dir)
         except whoosh_index.EmptyIndexError:
             raise IndexMissingError(f"{self.index_dir} holds no finished index: rebuild it") from None
-        except (AttributeError, ImportError) as e:
-            name = re.search(r"attribute '([^']*)'|module named '([^']*)'", str(e))
-            if name and (name[1] or name[2] or "").replace(".", "_").isidentifier():
-                # a class that moved or vanished: written by another version of mqt
-                raise IndexVersionError(f"the index at {self.index_dir} was written by another "
-                                        f"version of mqt ({e}): rebuild it with `mqt index CORPUS_DIR`"
-                                        ) from None
-            raise _corrupt(self.index_dir, e) from None
         except Exception as e:
-            raise _corrupt(self.index_dir, e) from None
+            raise open_error(self.index_dir, e) from None
         load_stem_table(self.index_dir / STEM_TABLE_FILE)  # stems without importing NLTK
         self._ix = ix
         self._ino = ino
@@ -458,7 +445,7 @@ class WhooshReader:
             return ranked
 
         def day(n: int) -> int:
-            return dt.date(n // 10000, n // 100 % 100, n % 100).toordinal()
+            return number_date(n).toordinal()
 
         top = day(newest)
         out = []

@@ -24,6 +24,19 @@ def rejected_reasons(report) -> dict[str, str]:
     return {os.path.basename(r.path): r.reason for r in report.rejected}
 
 
+def deny_read(monkeypatch, name: str) -> None:
+    """Make opening corpus file ``name`` fail with EACCES, as it would for an unprivileged user
+    (chmod cannot do it when the tests run as root)."""
+    real_open = open
+
+    def guarded_open(path, *a, **kw):
+        if str(path).endswith(name):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr(corpus_mod, "open", guarded_open, raising=False)
+
+
 # ---- corpus input ------------------------------------------------------------------------------
 
 def test_huge_files_are_rejected_unread(write_corpus, tmp_path):
@@ -85,15 +98,8 @@ def test_permission_denied(write_corpus, tmp_path, monkeypatch):
     corpus = write_corpus({"secret.txt": question_file(), "ok.txt": question_file()})
     if os.geteuid() != 0:
         os.chmod(corpus / "secret.txt", 0)
-    else:  # root reads anything: make open() fail the way it would for a user
-        real_open = open
-
-        def guarded_open(path, *a, **kw):
-            if str(path).endswith("secret.txt"):
-                raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            return real_open(path, *a, **kw)
-
-        monkeypatch.setattr(corpus_mod, "open", guarded_open, raising=False)
+    else:  # root reads anything
+        deny_read(monkeypatch, "secret.txt")
     report = build_index(corpus, tmp_path / "ix")
     assert report.indexed == 1
     assert "Permission denied" in rejected_reasons(report)["secret.txt"]
@@ -333,14 +339,7 @@ def test_reindex_reports_unreadable_and_vanishing_files(write_corpus, tmp_path, 
 
     corpus = write_corpus({"a.txt": question_file(title="A"), "b.txt": question_file(title="B"),
                            "c.txt": question_file(title="C"), "secret.txt": question_file(title="S")})
-    real_open = open
-
-    def guarded_open(path, *a, **kw):
-        if str(path).endswith("secret.txt"):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, *a, **kw)
-
-    monkeypatch.setattr(corpus_mod, "open", guarded_open, raising=False)
+    deny_read(monkeypatch, "secret.txt")
 
     def progress(done, total):
         if (corpus / "b.txt").exists() and done >= 1:
