@@ -506,6 +506,38 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def index_report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
+    """The ``--index-only`` table: build figures per engine and mqt's throughput ratio."""
+    lines = [f"Corpus: {corpus_files:,} generated files ({corpus_mb:,.0f} MB), `{' '.join(args.command)}`",
+             f"Machine: {res['machine']}; run {res['when']} (load average before the run "
+             f"{res['load']}).", "",
+             "| engine | index s | docs/s | peak RSS | index size | segments |", "|---|" + "---:|" * 5]
+    for e in args.engines:
+        b = res["engines"][e]["build"]
+        segs = b.get("segments")
+        lines.append(f"| {ENGINE_NAMES[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
+                     f"{b['peak_rss'] / 2**20:,.0f} MB | {b['size'] / 2**20:,.0f} MB | "
+                     f"{segs if segs is not None else '—'} |")
+    if "mqt" in args.engines:
+        m = res["engines"]["mqt"]["build"]
+        lines.append("")
+        for e in args.engines:
+            if e != "mqt":
+                o = res["engines"][e]["build"]
+                lines.append(f"- mqt vs {ENGINE_NAMES[e]}: indexing "
+                             f"{(m['docs'] / m['seconds']) / (o['docs'] / o['seconds']):.2f}× the throughput.")
+    return "\n".join(lines) + "\n"
+
+
+def segment_count(index_dir) -> int | None:
+    """How many Whoosh segments an index holds (None when it is not a Whoosh index)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    if not any(Path(index_dir).glob("_MAIN_*.toc")):
+        return None
+    return len(FileStorage(str(index_dir), supports_mmap=False).open_index("MAIN")._segments())
+
+
 def write_results(path: Path, table: str) -> None:
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     text = path.read_text("utf-8") if path.exists() else f"# Benchmark results\n\n{start}\n{end}\n"
@@ -530,6 +562,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cold-runs", type=int, default=7)
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
                     help="markdown file whose table is replaced (- for stdout only)")
+    ap.add_argument("--index-only", action="store_true",
+                    help="only build the indexes (docs/s, peak memory, size): no queries, cold "
+                         "processes or reindex; the table is printed, RESULTS.md is left alone")
     args = ap.parse_args(argv)
     args.engines = [e for e in args.engines.split(",") if e]
     args.command = ["python", "benchmarks/bench.py", *argv]
@@ -543,19 +578,26 @@ def main(argv=None) -> int:
                load=" ".join(f"{x:.2f}" for x in os.getloadavg()), engines={})
     files = [p for p in args.corpus_dir.rglob("*.txt")]
     corpus_mb = sum(p.stat().st_size for p in files) / 1e6
-    queries = make_queries(args.corpus_dir, args.queries)
-    qfile = work / "queries.json"
-    qfile.write_text(json.dumps(queries))
-    texts = [" ".join(q["words"]) for q in queries if q["kind"] == "several"][:5]
+    if args.index_only:
+        queries, texts = [], []
+        args.results = Path("-")
+    else:
+        queries = make_queries(args.corpus_dir, args.queries)
+        qfile = work / "queries.json"
+        qfile.write_text(json.dumps(queries))
+        texts = [" ".join(q["words"]) for q in queries if q["kind"] == "several"][:5]
     try:
         for e in args.engines:
             index_dir = work / f"index-{e}"
             shutil.rmtree(index_dir, ignore_errors=True)
             print(f"[{e}] indexing {len(files):,} files ...", file=sys.stderr, flush=True)
             b, _, peak = run_child(["build", e, str(args.corpus_dir), str(index_dir), str(args.procs)])
-            b.update(peak_rss=peak, size=dir_size(index_dir))
+            b.update(peak_rss=peak, size=dir_size(index_dir), segments=segment_count(index_dir))
             print(f"[{e}] {b['docs']:,} docs in {b['seconds']:.1f} s ({b['docs'] / b['seconds']:,.0f}/s), "
                   f"peak RSS {peak / 2**20:,.0f} MB, {b['size'] / 2**20:,.0f} MB on disk", file=sys.stderr)
+            if args.index_only:
+                res["engines"][e] = dict(build=b)
+                continue
             print(f"[{e}] {len(queries)} queries ...", file=sys.stderr, flush=True)
             qres, _, _ = run_child(["query", e, str(index_dir), str(qfile)])
             for mode, r in qres.items():
@@ -564,12 +606,12 @@ def main(argv=None) -> int:
             cold = cold_runs(e, index_dir, texts, args.cold_runs)
             print(f"[{e}] cold process median {cold['median']:.2f} s", file=sys.stderr)
             res["engines"][e] = dict(build=b, query=qres, cold=cold)
-        if "mqt" in args.engines:
+        if "mqt" in args.engines and not args.index_only:
             res["reindex"] = reindex_times(args.corpus_dir, work / "index-mqt")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    table = report(res, args, len(files), corpus_mb)
+    table = (index_report if args.index_only else report)(res, args, len(files), corpus_mb)
     print(table)
     (work if args.work else HERE).mkdir(exist_ok=True)
     if str(args.results) != "-":
