@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
 
@@ -62,7 +64,14 @@ def stopwords() -> frozenset[str]:
     )
 
 
-_STEM_CACHE: dict[str, str] = {}
+class _StemCache(dict):
+    """The process-wide stem cache (word -> stem); a miss stems the word (see :func:`stem`)."""
+
+    def __missing__(self, word: str) -> str:
+        return stem(word)
+
+
+_STEM_CACHE = _StemCache()
 _STEM_CACHE_MAX = 500_000
 _stemmer = None
 
@@ -74,11 +83,8 @@ def stem(word: str) -> str:
     """
     s = _STEM_CACHE.get(word)
     if s is None:
-        global _stemmer
         if _stemmer is None:
-            from nltk.stem.snowball import EnglishStemmer
-
-            _stemmer = EnglishStemmer()
+            warm_up()
         s = _stemmer.stem(word)
         if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
             _STEM_CACHE.clear()
@@ -86,22 +92,62 @@ def stem(word: str) -> str:
     return s
 
 
+def warm_up(light: bool = False) -> None:
+    """Import the stemmer now (NLTK: ~0.1-0.6 s), e.g. in a worker process before its work.
+
+    ``light`` keeps NLTK from importing SciPy and NumPy, which stemming does not use but which
+    NLTK's package imports whenever they are installed (~65 MB and ~0.5 s): NLTK then runs
+    without them in this process, so it is for mqt's own worker processes only. If NLTK cannot
+    be imported that way, it is imported normally.
+    """
+    global _stemmer
+    if _stemmer is not None:
+        return
+    blocked = [m for m in _HEAVY_MODULES if m not in sys.modules] if light else []
+    try:
+        for m in blocked:
+            sys.modules[m] = None  # "import scipy" now raises ImportError, which NLTK handles
+        try:
+            from nltk.stem.snowball import EnglishStemmer
+        except ImportError:
+            if not blocked:
+                raise
+            for name in [n for n in sys.modules if n == "nltk" or n.startswith("nltk.")]:
+                del sys.modules[name]
+            for m in blocked:
+                del sys.modules[m]
+            blocked = []
+            from nltk.stem.snowball import EnglishStemmer
+    finally:
+        for m in blocked:
+            if sys.modules.get(m, False) is None:
+                del sys.modules[m]
+    _stemmer = EnglishStemmer()
+
+
+#: Optional dependencies NLTK imports but stemming does not use (see :func:`warm_up`).
+_HEAVY_MODULES = ("scipy", "numpy")
+
+
 #: File in an index folder mapping each indexed word to its stem (only words whose stem differs).
 STEM_TABLE_FILE = "mqt-stems.pickle"
 
 
-def save_stem_table(path, words) -> int:
+def save_stem_table(path, words, stems: dict[str, str] | None = None) -> int:
     """Write the stems of ``words`` (the index's vocabulary) for :func:`load_stem_table`.
 
     Queries and snippets then stem without importing NLTK (~0.1-0.6 s at start-up) unless they
-    meet a word the index has never seen. Returns the number of words covered.
+    meet a word the index has never seen. ``stems`` (word -> stem) saves stemming words again.
+    Returns the number of words covered.
     """
     import pickle
 
     words = list(words)
     table = {}
     for w in words:
-        s = stem(w)
+        s = stems.get(w) if stems is not None else None
+        if s is None:
+            s = stem(w)
         if s != w:
             table[w] = s
     same = [w for w in words if w not in table]
@@ -246,43 +292,72 @@ def term_spans(text: str):
         yield (s if s is not None else stem(t)), m.start(), m.end()
 
 
-#: Per analysis kind, raw token -> index term ("" when the token is dropped: empty or a stopword).
-_TERM_CACHES: dict[tuple[bool, bool], dict[str, str]] = {}
+class _TermCache(dict):
+    """Raw token -> index term for one kind of analysis ("" when the token is dropped: empty or
+    a stopword), computed on first sight. A dict subclass so that ``map(cache.__getitem__, ...)``
+    looks tokens up without a Python-level step per token."""
+
+    def __init__(self, drop_stops: bool, stem_words: bool):
+        super().__init__()
+        self.drop_stops = drop_stops
+        self.stem_words = stem_words
+
+    def __missing__(self, raw: str) -> str:
+        term = normalize_token(raw)
+        if self.drop_stops and term in stopwords():
+            term = ""
+        elif term and self.stem_words:
+            term = stem(term)
+        if len(self) >= _TERM_CACHE_MAX:
+            self.clear()
+        self[raw] = term
+        return term
+
+
+#: Per analysis kind (drop_stops, stem_words), raw token -> index term.
+_TERM_CACHES: dict[tuple[bool, bool], _TermCache] = {}
 _TERM_CACHE_MAX = 500_000
 
 
-def index_positions(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, list[int]]:
-    """Index term -> positions for ``text``: exactly what ``MqtTokenizer | StopStemFilter`` yields
-    at index time (stopwords take no position), in one regex pass with a raw-token cache.
+def index_terms(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
+    """The index terms of ``text`` in order, dropped tokens left out: exactly the token texts
+    ``MqtTokenizer | StopStemFilter`` yields at index time, in one regex pass and one cache
+    lookup per token. ``drop_stops=False`` is the name analyzer."""
+    cache = _TERM_CACHES.get((drop_stops, stem_words))
+    if cache is None:
+        cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
+    return list(filter(None, map(cache.__getitem__, _TOKEN_RE.findall(text))))
 
-    The indexing fast path (``schema.MqtText``): one dict lookup per token instead of a chain of
-    generators and a :class:`Token` per word. ``drop_stops=False`` is the name analyzer.
-    """
-    key = (drop_stops, stem_words)
-    cache = _TERM_CACHES.get(key)
-    if cache is None or len(cache) >= _TERM_CACHE_MAX:
-        cache = _TERM_CACHES[key] = {}
-    stops = stopwords() if drop_stops else frozenset()
-    stems = _STEM_CACHE
+
+def stem_terms(words: list[str]) -> list[str]:
+    """Stems of unstemmed index terms (``index_terms(text, drop_stops, False)``), so that
+    ``stem_terms(index_terms(t, d, False)) == index_terms(t, d, True)``."""
+    return list(filter(None, map(_STEM_CACHE.__getitem__, words)))
+
+
+def term_positions(terms: list[str]) -> dict[str, list[int]]:
+    """Term -> its positions in ``terms`` (what a positions field indexes)."""
     out: dict[str, list[int]] = {}
-    pos = 0
-    for raw in _TOKEN_RE.findall(text):
-        term = cache.get(raw)
-        if term is None:
-            term = normalize_token(raw)
-            if term in stops:
-                term = ""
-            elif term and stem_words:
-                term = stems.get(term) or stem(term)
-            cache[raw] = term
-        if term:
-            p = out.get(term)
-            if p is None:
-                out[term] = [pos]
-            else:
-                p.append(pos)
-            pos += 1
+    get = out.get
+    for pos, term in enumerate(terms):
+        p = get(term)
+        if p is None:
+            out[term] = [pos]
+        else:
+            p.append(pos)
     return out
+
+
+def index_positions(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, list[int]]:
+    """Index term -> positions for ``text``: what the field's analyzer yields at index time
+    (stopwords take no position). The indexing fast path of ``schema.MqtText``."""
+    return term_positions(index_terms(text, drop_stops, stem_words))
+
+
+def index_counts(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, int]:
+    """Index term -> number of occurrences in ``text``: :func:`index_positions` without the
+    positions (what a frequency-only field such as ``spell`` indexes)."""
+    return Counter(index_terms(text, drop_stops, stem_words))
 
 
 def analyze(text: str) -> list[str]:
