@@ -6,20 +6,26 @@ module. One bad file never stops a build; it is listed in the report with the re
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import pickle
 import shutil
+import threading
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
+from .analysis import warm_up
 from .corpus import decode, iter_corpus, parse_text, read_bytes
 from .errors import CorpusError, IndexWriteError, MqtError
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
 from .whoosh_update import flush_to_disk
-from .whoosh_writer import NewIndexWriter, finish_new_index, is_index_dir, swap_into_place
+from .whoosh_writer import (NewIndexWriter, SegmentBuilder, finish_new_index, is_index_dir,
+                            swap_into_place)
 
 #: Called as ``progress(done, total)`` while files are processed.
 Progress = Callable[[int, int], None]
@@ -91,39 +97,37 @@ def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
 
 def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
                    procs: int = 1, progress: Progress | None = None) -> BuildReport:
-    """:func:`build_index` for a caller that already holds the job lock."""
+    """:func:`build_index` for a caller that already holds the job lock.
+
+    With ``procs`` > 1 the corpus is cut into that many consecutive parts of about the same
+    size; this process indexes the first and one worker process each of the others, each part
+    into its own segment (documents keep corpus order across the segments).
+    """
     start = time.perf_counter()
     target = Path(index_dir)
     if target.exists() and not (target.is_dir() and (is_index_dir(target) or not any(target.iterdir()))):
         raise MqtError(f"refusing to replace {target}: it exists and is not an mqt index")
-    files = list(iter_corpus(corpus_dir))
+    files = _list_corpus(corpus_dir)
     report = BuildReport(index_dir=str(target), corpus_dir=str(corpus_dir))
+    todo, rejected = _screen(files)
+    total = len(files)
+    del files
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    seen: dict[str, str] = {}
     try:
-        with NewIndexWriter(tmp, procs=procs) as writer:
-            for n, f in enumerate(files, 1):
-                try:
-                    if f.problem:
-                        raise CorpusError(f.path, None, f.problem)
-                    if f.doc_id in seen:
-                        raise CorpusError(f.path, None, f"duplicate document id {f.doc_id!r}: "
-                                                        f"{seen[f.doc_id]} has the same file name")
-                    seen[f.doc_id] = str(f.path)  # the first file owns its id, even if rejected
-                    q, data = load_question(f.path, f.doc_id)
-                except CorpusError as e:
-                    report.rejected.append(Rejected(e.path, e.line, e.reason))
-                except Exception as e:  # a parser bug must not lose the rest of the corpus
-                    report.rejected.append(
-                        Rejected(str(f.path), None, f"unexpected error: {type(e).__name__}: {e}"))
-                else:
-                    writer.add(q, fileinfo(len(data), f.mtime_ns, data,
-                                           relative_path(f.path, corpus_dir)))
-                if progress:
-                    progress(n, len(files))
-            report.indexed = writer.count
+        parts = _split(todo, max(1, min(procs, len(todo))))
+        with NewIndexWriter(tmp, parts=len(parts)) as writer:
+            results = _run_parts(writer.parts, parts, str(corpus_dir), total, total - len(todo),
+                                 progress)
+            stems: dict[str, str] = {}
+            for r in results:
+                stems.update(r.stems)
+            writer.commit([r.segment for r in results], stems)
+        for r in results:
+            rejected += r.rejected
+        report.rejected = [r for _, r in sorted(rejected, key=lambda x: x[0])]
+        report.indexed = sum(r.indexed for r in results)
         report.seconds = time.perf_counter() - start
         finish_new_index(tmp, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                          corpus_dir=str(Path(corpus_dir).resolve()))
@@ -136,3 +140,208 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.perf_counter() - start
     return report
+
+
+class _Listed(NamedTuple):
+    """A corpus file as listed (see ``corpus.CorpusFile``), compactly."""
+
+    path: str
+    doc_id: str
+    size: int
+    mtime_ns: int
+    problem: str | None
+
+
+def _list_corpus(corpus_dir) -> list[_Listed]:
+    """``iter_corpus`` as compact tuples. The listing's Path objects (~1 KB a file) are dropped
+    as they come, and the tuples are made only once they are all gone, so that their memory is
+    returned rather than left fragmented around the tuples (100,000 files: ~30 MB, not ~100)."""
+    paths, ids, sizes, mtimes, problems = bytearray(), bytearray(), array("q"), array("q"), {}
+    for n, f in enumerate(iter_corpus(corpus_dir)):
+        paths += str(f.path).encode("utf-8", "surrogateescape") + b"\0"
+        ids += f.doc_id.encode("utf-8", "surrogateescape") + b"\0"
+        sizes.append(f.size)
+        mtimes.append(f.mtime_ns)
+        if f.problem:
+            problems[n] = f.problem
+    if not sizes:
+        return []
+    path_list = paths[:-1].decode("utf-8", "surrogateescape").split("\0")
+    id_list = ids[:-1].decode("utf-8", "surrogateescape").split("\0")
+    del paths, ids
+    return [_Listed(path, doc_id, size, mtime, problems.get(n)) for n, (path, doc_id, size, mtime)
+            in enumerate(zip(path_list, id_list, sizes, mtimes))]
+
+
+def _screen(files: list[_Listed]) -> tuple[list[tuple[int, _Listed]], list[tuple[int, Rejected]]]:
+    """Files to read, and those rejected without reading (found unusable, or a second file with
+    an id already taken), each with its position in the corpus listing."""
+    todo, rejected = [], []
+    seen: dict[str, str] = {}
+    for n, f in enumerate(files):
+        if f.problem:
+            rejected.append((n, Rejected(f.path, None, f.problem)))
+        elif f.doc_id in seen:
+            rejected.append((n, Rejected(f.path, None, f"duplicate document id {f.doc_id!r}: "
+                                                    f"{seen[f.doc_id]} has the same file name")))
+        else:
+            seen[f.doc_id] = f.path  # the first file owns its id, even if it is rejected
+            todo.append((n, f))
+    return todo, rejected
+
+
+def _split(todo: list, parts: int) -> list[list]:
+    """``todo`` cut into ``parts`` consecutive runs of about equal bytes (at least one file each)."""
+    total = sum(f.size for _, f in todo) or 1
+    out: list[list] = []
+    start, acc = 0, 0
+    for i, (_, f) in enumerate(todo):
+        acc += f.size
+        left = parts - len(out) - 1  # cuts still to make
+        if left and acc >= total * (len(out) + 1) / parts and len(todo) - (i + 1) >= left:
+            out.append(todo[start:i + 1])
+            start = i + 1
+    out.append(todo[start:])
+    return out
+
+
+@dataclass
+class PartResult:
+    """What indexing one part of the corpus gave: its segment, documents, rejected files, and
+    the stem of each word of its vocabulary (for the index's stem table)."""
+
+    segment: object
+    indexed: int
+    rejected: list[tuple[int, Rejected]]
+    stems: dict[str, str]
+
+
+def index_part(spec, files: list[tuple[int, _Listed]], corpus_dir: str,
+               done: Callable[[int], None] | None = None) -> PartResult:
+    """Read, parse and index ``files`` into the segment ``spec`` names (see ``whoosh_writer``);
+    one bad file is rejected with its reason, never stopping the rest."""
+    builder = SegmentBuilder(spec)
+    rejected: list[tuple[int, Rejected]] = []
+    try:
+        for k, (n, f) in enumerate(files, 1):
+            try:
+                q, data = load_question(f.path, f.doc_id)
+                prepared = builder.fields(q, fileinfo(len(data), f.mtime_ns, data,
+                                                      relative_path(f.path, corpus_dir)))
+            except CorpusError as e:
+                rejected.append((n, Rejected(e.path, e.line, e.reason)))
+            except Exception as e:  # a parser bug must not lose the rest of the corpus
+                rejected.append((n, Rejected(f.path, None,
+                                             f"unexpected error: {type(e).__name__}: {e}")))
+            else:
+                builder.add_prepared(prepared)
+            if done:
+                done(k)
+        segment = builder.finish()
+    except BaseException:
+        builder.cancel()
+        raise
+    return PartResult(segment, builder.count, rejected, builder.stems())
+
+
+def _run_parts(specs, parts, corpus_dir: str, total: int, screened: int,
+               progress: Progress | None) -> list[PartResult]:
+    """Index the parts, results in part order: one part here, several in worker processes
+    (this process then only waits and reports progress)."""
+    if progress and screened:
+        progress(screened, total)
+    if len(parts) == 1:
+        def done(k: int) -> None:
+            if progress:
+                progress(screened + k, total)
+        return [index_part(specs[0], parts[0], corpus_dir, done)]
+    workers: list[_Worker] = []
+    gc.freeze()  # forked workers share this process's objects: keep the collector off them
+    try:
+        for spec, part in zip(specs, parts):
+            workers.append(_Worker(spec, part, corpus_dir))
+        reported = -1
+        while True:
+            finished = all([w.finished() for w in workers])  # each raises if its worker failed
+            done = sum(w.done() for w in workers)
+            if progress and done != reported:
+                progress(screened + done, total)
+                reported = done
+            if finished:
+                return [w.result() for w in workers]
+            time.sleep(0.1)
+    finally:
+        gc.unfreeze()
+        for w in workers:
+            w.stop()
+
+
+class _Worker:
+    """One worker process indexing one part (see :func:`index_part`)."""
+
+    def __init__(self, spec, files, corpus_dir: str):
+        ctx = _mp_context()
+        self._counter = ctx.Value("q", 0, lock=False)
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_worker_main, args=(spec, files, corpus_dir, self._counter, send),
+                                 name="mqt-index-part", daemon=True)
+        self._proc.start()
+        send.close()
+        self._answer = None
+
+    def done(self) -> int:
+        return self._counter.value
+
+    def finished(self) -> bool:
+        """True once the worker has answered; raises if it failed or died."""
+        if self._answer is None and self._recv.poll():
+            try:
+                self._answer = self._recv.recv()
+            except EOFError:  # died without answering
+                pass
+        if self._answer is None:
+            if self._proc.is_alive():
+                return False
+            self._proc.join()
+            raise MqtError(f"an indexing worker process died (exit status {self._proc.exitcode}); "
+                           f"the previous index (if any) is unchanged")
+        if self._answer[0] == "error":
+            raise self._answer[1]
+        return True
+
+    def result(self) -> PartResult:
+        self._proc.join()
+        return self._answer[1]
+
+    def stop(self) -> None:
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        self._recv.close()
+
+
+def _worker_main(spec, files, corpus_dir, counter, send) -> None:
+    """Entry point of a worker process: index one part and send back the result or the error."""
+    def done(k: int) -> None:
+        counter.value = k
+    try:
+        warm_up(light=True)
+        answer = ("ok", index_part(spec, files, corpus_dir, done))
+    except BaseException as e:  # the parent re-raises it
+        try:
+            pickle.loads(pickle.dumps(e))
+        except Exception:
+            e = MqtError(f"indexing worker failed: {type(e).__name__}: {e}")
+        answer = ("error", e)
+    send.send(answer)
+    send.close()
+
+
+def _mp_context():
+    """``fork`` (fast: nothing to re-import, the file list shared) when this process runs a
+    single thread, where forking is safe; a fresh interpreter (``spawn``) otherwise."""
+    import multiprocessing
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")

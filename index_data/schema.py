@@ -30,6 +30,8 @@ INDEX_NAME = "MAIN"
 
 #: Full-text fields (stemmed, with positions for phrases).
 TEXT_FIELDS = ("title", "question", "answer")
+#: The spelling field holds these fields' text, unstemmed, joined by newlines.
+SPELL_SOURCES = TEXT_FIELDS
 #: Name/label fields matched word by word, case-insensitively, unstemmed (filters).
 NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting")
 #: Facets, counted over a whole result set from per-document columns.
@@ -111,7 +113,7 @@ def document_fields(q: Question, fileinfo: str = "") -> dict:
         record=json.dumps(q.to_dict(), ensure_ascii=False, separators=(",", ":")),
         status=q.status,
         date=date_number(q.meeting_date),
-        spell=f"{q.title}\n{q.question}\n{q.answer_text}",
+        spell="\n".join((q.title, q.question, q.answer_text)),  # SPELL_SOURCES
         fileinfo=fileinfo.encode("utf-8"),
         title=q.title,
         question=q.question,

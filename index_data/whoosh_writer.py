@@ -10,56 +10,120 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec import default_codec
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, clean_files
 
-from .analysis import STEM_TABLE_FILE, save_stem_table
+from .analysis import STEM_TABLE_FILE, save_stem_table, stem
 from .model import Question
-from .schema import INDEX_NAME, META_FILE, document_fields, make_schema, write_meta
+from .schema import INDEX_NAME, META_FILE, SPELL_SOURCES, document_fields, make_schema, write_meta
+from .whoosh_segment import FastSegmentWriter
 
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """What a process needs to write one segment of a new index (picklable: it is handed to
+    worker processes)."""
+
+    index_dir: str
+    segment: object  # a Whoosh W3Segment, named by the parent so names never collide
+    budget_mb: float
 
 
 class NewIndexWriter:
-    """Writes a brand-new index into an empty folder; use as a context manager.
+    """Writes a brand-new index into an empty folder: one segment per part of the corpus, each
+    written by a :class:`SegmentBuilder` (possibly in another process), then one commit.
 
-    >>> with NewIndexWriter(tmp_dir) as w:          # doctest: +SKIP
-    ...     w.add(question, fileinfo="2118:1700000000:abc")
+    >>> with NewIndexWriter(tmp_dir, parts=1) as w:          # doctest: +SKIP
+    ...     b = SegmentBuilder(w.parts[0])
+    ...     b.add(question, fileinfo="2118:1700000000:abc")
+    ...     w.commit([b.finish()])
     """
 
-    #: Posting-pool memory budget (Whoosh's estimate, MB) shared by all writer processes. 96 MB
-    #: kept a 2-process build of 100k files at 494 MB peak PSS (192 MB: 618 MB); see
-    #: benchmarks/RESULTS.md.
-    POOL_MB = 96
+    #: Posting-buffer memory budget (MB, by the fast writer's estimate) shared by all parts;
+    #: past it a part writes its buffered postings to a sorted run file. See benchmarks/RESULTS.md.
+    POOL_MB = 120
 
-    def __init__(self, index_dir: str | os.PathLike, *, procs: int = 1, limitmb: int | None = None):
+    def __init__(self, index_dir: str | os.PathLike, *, parts: int = 1, pool_mb: float | None = None):
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self._ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
-        if limitmb is None:
-            limitmb = max(32, self.POOL_MB // procs)
-        if procs > 1:
-            self._w = self._ix.writer(procs=procs, multisegment=True, limitmb=limitmb)
-        else:
-            self._w = self._ix.writer(limitmb=limitmb)
-        self.count = 0
+        storage = self._ix.storage
+        storage.temp_storage(f"{INDEX_NAME}.tmp")  # shared by the parts' writers
+        codec = default_codec()
+        segments: dict[str, object] = {}
+        while len(segments) < parts:
+            seg = codec.new_segment(storage, INDEX_NAME)
+            segments.setdefault(seg.segment_id(), seg)
+        budget = (self.POOL_MB if pool_mb is None else pool_mb) / max(1, parts)
+        self.parts = [SegmentSpec(str(self.index_dir), seg, budget) for seg in segments.values()]
+        self.committed = False
 
-    def add(self, q: Question, fileinfo: str = "") -> None:
-        self._w.add_document(**document_fields(q, fileinfo))
-        self.count += 1
+    def commit(self, segments, stems: dict[str, str] | None = None) -> None:
+        """Make the finished segments (in document order) the index, and save its stem table
+        (``stems``: the stem of every word of the ``spell`` field, from the builders)."""
+        segments = [s for s in segments if s.doc_count_all()]
+        lock = self._ix.lock("WRITELOCK")
+        if not lock.acquire():
+            raise OSError(f"cannot take Whoosh's write lock in {self.index_dir}")
+        try:
+            generation = self._ix.latest_generation() + 1
+            TOC(self._ix.schema, segments, generation).write(self._ix.storage, INDEX_NAME)
+            clean_files(self._ix.storage, INDEX_NAME, generation, segments)
+        finally:
+            lock.release()
+        self.committed = True
+        if stems is None:
+            write_stem_table(self._ix, self.index_dir)
+        else:
+            save_stem_table(self.index_dir / STEM_TABLE_FILE, sorted(stems), stems)
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self._w.commit()
-            write_stem_table(self._ix, self.index_dir)
-        else:
-            self._w.cancel()
+        shutil.rmtree(self.index_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
         self._ix.close()
         return False
+
+
+class SegmentBuilder:
+    """Writes one segment of a new index from parsed questions (see :class:`NewIndexWriter`)."""
+
+    def __init__(self, spec: SegmentSpec):
+        storage = FileStorage(spec.index_dir)
+        self._w = FastSegmentWriter(storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
+                                    derived=("spell", SPELL_SOURCES), vocabulary_field="spell")
+
+    @property
+    def count(self) -> int:
+        return self._w.doc_count()
+
+    def fields(self, q: Question, fileinfo: str = ""):
+        """The analysed document (raises, changing nothing, if it cannot be indexed)."""
+        return self._w.prepare(document_fields(q, fileinfo))
+
+    def add(self, q: Question, fileinfo: str = "") -> None:
+        self._w.add_prepared(self.fields(q, fileinfo))
+
+    def add_prepared(self, prepared) -> None:
+        self._w.add_prepared(prepared)
+
+    def finish(self):
+        """Write the segment's files; returns the segment for :meth:`NewIndexWriter.commit`."""
+        return self._w.finish()
+
+    def stems(self) -> dict[str, str]:
+        """The stem of each word of this segment's ``spell`` field (after :meth:`finish`), for
+        the index's stem table."""
+        return {w: stem(w) for w in self._w.vocabulary}
+
+    def cancel(self) -> None:
+        self._w.cancel()
 
 
 def write_stem_table(ix, index_dir: str | os.PathLike) -> int:

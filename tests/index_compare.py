@@ -1,0 +1,142 @@
+"""Compare two Whoosh indexes of the same schema: documents, stored fields, columns, field lengths,
+and for every field and term the statistics and the postings, block by block.
+
+Used by tests/test_fast_segment.py to check that the fast segment writer writes what Whoosh's own
+``SegmentWriter`` writes for the same documents.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE
+from whoosh.util.numlists import delta_decode
+
+
+def open_reader(index_dir, indexname="MAIN"):
+    return FileStorage(str(index_dir), supports_mmap=False).open_index(indexname).reader()
+
+
+def id_order(reader, field="id"):
+    """Global docnums ordered by the unique ``id`` stored field (to compare indexes whose
+    document numbers differ)."""
+    return sorted(range(reader.doc_count_all()), key=lambda d: reader.stored_fields(d)[field])
+
+
+def _blocks(leaf, fieldname, btext):
+    """Each block of a term's posting list in one segment: (info tuple, ids, weights, values)."""
+    ti = leaf.term_info(fieldname, btext)
+    if ti.is_inlined():
+        return [("inlined", ti.inlined_postings())]
+    offset, length = ti.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as struct.unpack's tuple
+        length = length[0]
+    postfile = leaf._terms._postfile
+    out = []
+    pos = offset + 4  # after the magic
+    assert postfile.get(offset, 4) == b"W3Bl"
+    end = offset + length
+    while pos < end:
+        blen = postfile.get_int(pos)
+        last = blen < 0
+        blen = abs(blen)
+        raw = postfile.get(pos + _INT_SIZE, blen)
+        info = pickle.loads(raw)
+        infolen = len(pickle.dumps(info, 2))
+        data = pickle.loads(zlib.decompress(raw[infolen:]))
+        ids, weights, values = data
+        out.append((info, list(delta_decode(ids)), weights, values, last))
+        pos += _INT_SIZE + blen
+    assert pos == end
+    return out
+
+
+def compare_indexes(a_dir, b_dir, *, same_docnums=True, blocks=True) -> dict:
+    """Assert that two indexes hold the same thing; returns counts of what was compared.
+
+    With ``same_docnums`` the documents must have the same numbers; otherwise they are matched by
+    their ``id`` and only the term statistics and decoded postings (renumbered) are compared.
+    With ``blocks`` (both single-segment, same numbers) the posting blocks themselves must match:
+    block boundaries, block statistics and decoded contents.
+    """
+    ra, rb = open_reader(a_dir), open_reader(b_dir)
+    try:
+        return _compare(ra, rb, same_docnums, blocks)
+    finally:
+        ra.close()
+        rb.close()
+
+
+def _compare(ra, rb, same_docnums, blocks):
+    counts = dict(docs=0, terms=0, postings=0, blocks=0)
+    assert ra.schema.names() == rb.schema.names()
+    schema = ra.schema
+    n = ra.doc_count_all()
+    assert n == rb.doc_count_all() and ra.doc_count() == rb.doc_count()
+    counts["docs"] = n
+    if same_docnums:
+        mapping = list(range(n))
+    else:
+        oa, ob = id_order(ra), id_order(rb)
+        mapping = [0] * n  # a docnum -> b docnum
+        for x, y in zip(oa, ob):
+            mapping[x] = y
+    # stored fields, columns and field lengths, document by document
+    for name in schema.names():
+        field = schema[name]
+        if field.column_type:
+            ca, cb = ra.column_reader(name), rb.column_reader(name)
+            for d in range(n):
+                assert ca[d] == cb[mapping[d]], (name, d)
+        if field.scorable:
+            assert ra.field_length(name) == rb.field_length(name), name
+            assert (Searcher(ra, closereader=False).avg_field_length(name)
+                    == Searcher(rb, closereader=False).avg_field_length(name)), name
+            assert ra.max_field_length(name) == rb.max_field_length(name), name
+            assert ra.min_field_length(name) == rb.min_field_length(name), name
+            for d in range(n):
+                assert ra.doc_field_length(d, name) == rb.doc_field_length(mapping[d], name), (name, d)
+    for d in range(n):
+        assert ra.stored_fields(d) == rb.stored_fields(mapping[d]), d
+    # terms: the same lexicon per field, the same statistics and postings per term
+    assert sorted(ra.indexed_field_names()) == sorted(rb.indexed_field_names())
+    for name in ra.indexed_field_names():
+        fmt = schema[name].format
+        la, lb = list(ra.lexicon(name)), list(rb.lexicon(name))
+        assert la == lb, name
+        for btext in la:
+            ta, tb = ra.term_info(name, btext), rb.term_info(name, btext)
+            for stat in ("doc_frequency", "weight", "min_length", "max_length", "max_weight"):
+                assert getattr(ta, stat)() == getattr(tb, stat)(), (name, btext, stat)
+            assert ra.frequency(name, btext) == rb.frequency(name, btext)
+            assert ra.doc_frequency(name, btext) == rb.doc_frequency(name, btext)
+            pa = _postings(ra, name, btext, fmt)
+            pb = _postings(rb, name, btext, fmt)
+            if same_docnums:
+                assert ta.min_id() == tb.min_id() and ta.max_id() == tb.max_id(), (name, btext)
+                assert pa == pb, (name, btext)
+            else:
+                assert sorted((mapping[d], w, v) for d, w, v in pa) == sorted(pb), (name, btext)
+            counts["terms"] += 1
+            counts["postings"] += len(pa)
+        if blocks and same_docnums:
+            (leaf_a, _), = ra.leaf_readers()
+            (leaf_b, _), = rb.leaf_readers()
+            for btext in la:
+                ba, bb = _blocks(leaf_a, name, btext), _blocks(leaf_b, name, btext)
+                assert ba == bb, (name, btext)
+                counts["blocks"] += len(ba)
+    return counts
+
+
+def _postings(reader, name, btext, fmt):
+    m = reader.postings(name, btext)
+    out = []
+    while m.is_active():
+        out.append((m.id(), m.weight(), m.value()))
+        m.next()
+    return out
+

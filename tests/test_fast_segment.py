@@ -1,0 +1,169 @@
+"""The fast segment writer writes the index Whoosh's own writer writes for the same documents.
+
+A generated corpus (a few hundred files, unanswered questions among them) plus the test fixtures
+is indexed three ways and compared, field by field and term by term (see ``index_compare``),
+with the index plain Whoosh writes (``ix.writer()``, the same schema, the same documents in the
+same order):
+
+- ``build_index(procs=1)``: one segment, block for block the same posting lists;
+- ``build_index(procs=2)``: two segments (worker processes), the same documents with the same
+  numbers, the same statistics and postings;
+- the segment writer with a tiny memory budget, so its postings go through many sorted run files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import random
+import shutil
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+from whoosh.codec import default_codec
+from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import TOC
+
+from conftest import ROOT, SEED, _library_docs
+from index_compare import compare_indexes, open_reader
+from index_data.analysis import index_counts, index_terms
+from index_data.build import _list_corpus, build_index, fileinfo, load_question, relative_path
+from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
+from index_data.whoosh_segment import FastSegmentWriter, _TermIndexWriter
+
+_spec = importlib.util.spec_from_file_location("mqt_bench_generate3", ROOT / "benchmarks" / "generate.py")
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fastseg") / "corpus"
+    generate.generate(root, 260, seed=7)
+    shutil.copy(SEED, root / SEED.name)
+    for name, text in _library_docs().items():
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "broken.txt").write_text("no meeting line\n\nat all\n", encoding="utf-8")
+    return root
+
+
+def _documents(corpus):
+    """The fields of every good file, in build order, as build_index gives them to the writer."""
+    docs = []
+    for f in _list_corpus(corpus):
+        try:
+            q, data = load_question(f.path, f.doc_id)
+        except Exception:
+            continue
+        docs.append(document_fields(q, fileinfo(len(data), f.mtime_ns, data,
+                                                relative_path(f.path, corpus))))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def whoosh_index_dir(corpus, tmp_path_factory):
+    """The reference: Whoosh's own writer, one segment."""
+    d = tmp_path_factory.mktemp("whoosh_ix")
+    ix = whoosh_index.create_in(str(d), make_schema(), indexname=INDEX_NAME)
+    with ix.writer() as w:
+        for doc in _documents(corpus):
+            w.add_document(**doc)
+    return d
+
+
+def test_documents_cover_the_cases(corpus, whoosh_index_dir):
+    with open_reader(whoosh_index_dir) as r:
+        n = r.doc_count_all()
+        statuses = Counter(r.stored_fields(d)["record"].split('"status":"')[1][:4] for d in range(n))
+    assert n == 260 + 1 + 21 and statuses["unan"] > 5 and statuses["answ"] > 200
+
+
+def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
+    report = build_index(corpus, tmp_path / "ix", procs=1)
+    assert [r.path.rsplit("/", 1)[1] for r in report.rejected] == ["broken.txt"]
+    counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=True)
+    assert counts["docs"] == 282 and counts["terms"] > 10_000 and counts["blocks"] >= counts["terms"]
+    assert counts["postings"] > 80_000
+
+
+def test_two_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
+    build_index(corpus, tmp_path / "ix", procs=2)
+    with open_reader(tmp_path / "ix") as r:
+        assert len(list(r.leaf_readers())) == 2
+    counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=False)
+    assert counts["docs"] == 282
+
+
+def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
+    segment = default_codec().new_segment(ix.storage, INDEX_NAME)
+    w = FastSegmentWriter(ix.storage, ix.schema, segment, budget_mb=0.25,
+                          derived=("spell", SPELL_SOURCES), vocabulary_field="spell")
+    for doc in _documents(corpus):
+        w.add_document(**doc)
+    seg = w.finish()
+    assert w.runs_written > 10
+    TOC(ix.schema, [seg], 1).write(ix.storage, INDEX_NAME)
+    compare_indexes(whoosh_index_dir, tmp_path, blocks=True)
+    with open_reader(tmp_path) as r:
+        assert w.vocabulary == [t.decode("utf-8") for t in r.lexicon("spell")]
+
+
+def test_without_shared_tokenisation_the_same(corpus, whoosh_index_dir, tmp_path):
+    """The spelling field analysed on its own (no ``derived``) gives the same index."""
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
+    segment = default_codec().new_segment(ix.storage, INDEX_NAME)
+    w = FastSegmentWriter(ix.storage, ix.schema, segment)
+    for doc in _documents(corpus):
+        w.add_document(**doc)
+    TOC(ix.schema, [w.finish()], 1).write(ix.storage, INDEX_NAME)
+    compare_indexes(whoosh_index_dir, tmp_path, blocks=True)
+
+
+def test_a_document_that_cannot_be_analysed_changes_nothing(tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
+    segment = default_codec().new_segment(ix.storage, INDEX_NAME)
+    w = FastSegmentWriter(ix.storage, ix.schema, segment)
+    with pytest.raises(ValueError, match="unknown field"):
+        w.prepare({"id": "a", "nosuchfield": "x"})
+    with pytest.raises(ValueError, match="not unicode"):
+        w.prepare({"id": "a", "title": 12})
+    with pytest.raises(ValueError, match="does not fit"):
+        w.prepare({"id": "a", "title": ["a list", "of words"]})
+    assert w.doc_count() == 0
+    w.add_document(id="b", title="Fine")
+    assert w.doc_count() == 1
+    w.cancel()
+
+
+def test_term_index_writer_writes_whooshs_bytes():
+    rng = random.Random(4)
+    keys = sorted({bytes(rng.randrange(256) for _ in range(rng.randint(1, 12))) for _ in range(20000)})
+    out = []
+    for cls in (OrderedHashWriter, _TermIndexWriter):
+        buf = io.BytesIO()
+        f = StructFile(buf)
+        f.close = lambda: None  # keep the bytes readable
+        w = cls(f)
+        w.extras["fieldmap"] = {"title": 0}
+        for k in keys:
+            w.add(k, k[::-1] * 3)
+        w.close()
+        out.append(buf.getvalue())
+    assert len(out[0]) > 500_000 and out[0] == out[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["The", "crimes", "Mayor's", "1,000", "O’Neil", "é", "’", "'", ",",
+                                 ".", "-", " ", "\n", "19", "x", "s", "£1.2bn"]),
+                max_size=30).map("".join) | st.text(max_size=30),
+       st.text(max_size=30), st.text(max_size=30))
+def test_spelling_words_come_from_the_sources(a, b, c):
+    """What the writer relies on to analyse ``spell`` from title, question and answer: the
+    joined text has exactly the sources' words (a newline never joins or splits a token)."""
+    assert index_counts("\n".join((a, b, c)), True, False) == Counter(
+        index_terms(a, True, False) + index_terms(b, True, False) + index_terms(c, True, False))
