@@ -67,7 +67,12 @@ def fileinfo(size: int, mtime_ns: int, data: bytes, relpath: str = "") -> str:
 
 def relative_path(path: str | os.PathLike, corpus_dir: str | os.PathLike) -> str:
     """A corpus file's path relative to the corpus folder, with ``/`` separators."""
-    return Path(os.path.relpath(path, corpus_dir)).as_posix()
+    p, root = os.fspath(path), os.fspath(corpus_dir)
+    if os.sep == "/" and root and not root.endswith("/") and p.startswith(root + "/"):
+        rest = p[len(root) + 1:]  # what relpath gives when the rest is plain names (no work)
+        if rest and "//" not in rest and "/." not in "/" + rest:
+            return rest
+    return Path(os.path.relpath(p, root)).as_posix()
 
 
 def load_question(path: Path, doc_id: str) -> tuple[Question, bytes]:

@@ -8,7 +8,7 @@ so they can be stored in the index and printed as JSON.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 ANSWERED = "answered"
 UNANSWERED = "unanswered"
@@ -60,12 +60,22 @@ class Question:
         return tuple(seen)
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict (dates as ISO strings)."""
-        d = asdict(self)
-        d["meeting_date"] = self.meeting_date.isoformat()
-        d["session_date"] = self.session_date.isoformat() if self.session_date else None
-        d["answers"] = [asdict(a) for a in self.answers]
-        return d
+        """A JSON-ready dict (dates as ISO strings), keys in field order (what ``asdict`` gives,
+        written out: ``asdict`` deep-copies and costs ~20 µs a question when indexing)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "meeting": self.meeting,
+            "meeting_date": self.meeting_date.isoformat(),
+            "session_date": self.session_date.isoformat() if self.session_date else None,
+            "asker": self.asker,
+            "party": self.party,
+            "asked_of": self.asked_of,
+            "question": self.question,
+            "answers": [{"answered_by": a.answered_by, "text": a.text} for a in self.answers],
+            "status": self.status,
+            "source_path": self.source_path,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Question":

@@ -29,7 +29,7 @@ from operator import sub
 from struct import Struct
 
 from whoosh import formats
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.system import emptybytes
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -113,6 +113,7 @@ class FastSegmentWriter:
         # Field length bytes per document (what the length columns hold) for scorable fields.
         self._lengths: dict[str, array] = {name: array("B") for name, f, kind, _, _, _ in self._plan
                                             if kind and f.scorable}
+        self._totals = dict.fromkeys(self._lengths, 0)
         self._used = 0
         #: The terms of ``vocabulary_field`` (str), filled when the postings are written.
         self.vocabulary_field = vocabulary_field
@@ -218,8 +219,8 @@ class FastSegmentWriter:
                     if field.scorable:
                         length = sum(freq for _, freq, _, _ in post)
                 analysed.append((name, kind, post, length))
-            if stored or length or column:
-                perdoc.append((name, field, value if stored else None, length,
+            if stored or column:
+                perdoc.append((name, field, value if stored else None,
                                column, field.to_column_value(value) if column else None))
         return analysed, perdoc
 
@@ -230,9 +231,9 @@ class FastSegmentWriter:
         analysed, perdoc = prepared
         docnum = self.docnum
         self._perdoc.start_doc(docnum)
-        for name, field, sv, length, column, cv in perdoc:
-            if sv is not None or length:
-                self._perdoc.add_field(name, field, sv, length)
+        for name, field, sv, column, cv in perdoc:
+            if sv is not None:
+                self._perdoc.add_field(name, field, sv, 0)  # lengths: see _write_lengths
             if column is not None and cv is not None:
                 self._perdoc.add_column_value(name, column, cv)
         self._perdoc.finish_doc()
@@ -240,7 +241,8 @@ class FastSegmentWriter:
         for name, kind, post, length in analysed:
             lens = self._lengths.get(name)
             if lens is not None:
-                lens.append(length_to_byte(length) if length else 0)
+                lens.append(_L2B[length] if length < len(_L2B) else length_to_byte(length))
+                self._totals[name] += length
             buf = self._buffers[name]
             if kind == FREQ:
                 new = 0
@@ -383,7 +385,8 @@ class FastSegmentWriter:
         """Write the postings and close every file; returns the new (Whoosh) segment."""
         if self.is_closed:
             raise ValueError("this segment writer is finished")
-        self._perdoc.close()  # stored fields, columns and length columns; sets field totals
+        self._write_lengths()
+        self._perdoc.close()  # stored fields and columns; sets the segment's field totals
         self._write_postings()
         self._cleanup()
         self.segment.set_doc_count(self.docnum)
@@ -410,6 +413,19 @@ class FastSegmentWriter:
         self._runs = []
         self._buffers = {k: {} for k in self._buffers}
         self.is_closed = True
+
+    def _write_lengths(self) -> None:
+        """The field-length columns and totals, as W3PerDocWriter.add_field writes them one
+        document at a time: a length byte per document up to the last non-zero one (the column
+        only if some document has one), and each field's total length."""
+        for name, lens in self._lengths.items():
+            data = lens.tobytes().rstrip(b"\0")
+            if data:
+                column = _lenfield(name)
+                self._perdoc._create_column(column, LENGTHS_COLUMN)
+                self._perdoc._get_column(column)._dbfile.write(data)
+            if self._totals[name]:
+                self._perdoc._fieldlengths[name] += self._totals[name]
 
     def _write_postings(self) -> None:
         """Posting lists (.pst) and the term index (.trm), as W3FieldWriter writes them."""
@@ -596,6 +612,7 @@ def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
 
 
 _B2L = [byte_to_length(b) for b in range(256)]
+_L2B = [length_to_byte(n) for n in range(4096)]
 
 
 class _TermIndexWriter(OrderedHashWriter):

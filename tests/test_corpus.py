@@ -52,6 +52,21 @@ def test_round_trip_through_dict():
     assert Question.from_dict(q.to_dict()) == q
 
 
+@pytest.mark.parametrize("text", [SEED.read_text("utf-8"), question_file(answers=()),
+                                  question_file(session_date=None, party=None),
+                                  question_file(answers=(("The Mayor", "One."), ("Deputy Mayor", "Two.")))])
+def test_to_dict_is_asdict_with_iso_dates(text):
+    """The stored record: every field in declaration order (json.dumps keeps that order)."""
+    import dataclasses
+
+    q = parse(text)
+    want = dataclasses.asdict(q)
+    want["meeting_date"] = q.meeting_date.isoformat()
+    want["session_date"] = q.session_date.isoformat() if q.session_date else None
+    want["answers"] = [dataclasses.asdict(a) for a in q.answers]
+    assert list(q.to_dict().items()) == list(want.items())
+
+
 def test_no_answer_section_is_unanswered():
     q = parse(question_file(answers=()))
     assert q.answers == () and q.status == "unanswered"
