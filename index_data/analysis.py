@@ -26,6 +26,7 @@ import sys
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 from importlib import resources
 
 from whoosh.analysis import Filter, Token, Tokenizer
@@ -293,40 +294,51 @@ def term_spans(text: str):
 
 
 class _TermCache(dict):
-    """Raw token -> index term for one kind of analysis ("" when the token is dropped: empty or
-    a stopword), computed on first sight. A dict subclass so that ``map(cache.__getitem__, ...)``
-    looks tokens up without a Python-level step per token."""
+    """Whitespace-separated chunk of text -> its index terms (a tuple) for one kind of analysis,
+    computed on first sight. A dict subclass so that ``map(cache.__getitem__, text.split())``
+    looks chunks up without a Python-level step per chunk.
+
+    Splitting on whitespace first gives the same tokens as running the token pattern over the
+    whole text (no token contains whitespace: ``tests/test_analysis.py`` checks every
+    character), and ``str.split`` is ~6x faster than the pattern; most chunks are one word.
+    """
 
     def __init__(self, drop_stops: bool, stem_words: bool):
         super().__init__()
         self.drop_stops = drop_stops
         self.stem_words = stem_words
 
-    def __missing__(self, raw: str) -> str:
-        term = normalize_token(raw)
-        if self.drop_stops and term in stopwords():
-            term = ""
-        elif term and self.stem_words:
-            term = stem(term)
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        stops = stopwords() if self.drop_stops else ()
+        terms = []
+        for raw in _TOKEN_RE.findall(chunk):
+            term = normalize_token(raw)
+            if not term or term in stops:
+                continue
+            if self.stem_words:
+                term = stem(term)
+                if not term:
+                    continue
+            terms.append(term)
         if len(self) >= _TERM_CACHE_MAX:
             self.clear()
-        self[raw] = term
-        return term
+        out = self[chunk] = tuple(terms)
+        return out
 
 
-#: Per analysis kind (drop_stops, stem_words), raw token -> index term.
+#: Per analysis kind (drop_stops, stem_words), text chunk -> index terms.
 _TERM_CACHES: dict[tuple[bool, bool], _TermCache] = {}
 _TERM_CACHE_MAX = 500_000
 
 
 def index_terms(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
     """The index terms of ``text`` in order, dropped tokens left out: exactly the token texts
-    ``MqtTokenizer | StopStemFilter`` yields at index time, in one regex pass and one cache
-    lookup per token. ``drop_stops=False`` is the name analyzer."""
+    ``MqtTokenizer | StopStemFilter`` yields at index time, with one cache lookup per
+    whitespace-separated chunk. ``drop_stops=False`` is the name analyzer."""
     cache = _TERM_CACHES.get((drop_stops, stem_words))
     if cache is None:
         cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
-    return list(filter(None, map(cache.__getitem__, _TOKEN_RE.findall(text))))
+    return list(chain.from_iterable(map(cache.__getitem__, text.split())))
 
 
 def stem_terms(words: list[str]) -> list[str]:

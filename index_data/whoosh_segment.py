@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import zlib
+from pickle import dumps
 from array import array
 from collections import Counter
 from hashlib import md5
@@ -61,15 +62,13 @@ _BLOCK = 128  # W3Codec's default blocklimit: postings per block
 _COMPRESSION = 3  # W3Codec's default zlib level (W3PostingsWriter compresses every block)
 
 
-def _dumps(obj) -> bytes:
-    return pickle.dumps(obj, 2)
 
 
 def _positions_value(poslist: list[int]) -> bytes:
     """``formats.Positions.encode(poslist)``: the count, then the pickled position deltas."""
     deltas = [poslist[0]]
     deltas += map(sub, poslist[1:], poslist)
-    return _UINT.pack(len(deltas)) + _dumps(deltas)
+    return _UINT.pack(len(deltas)) + dumps(deltas, 2)
 
 
 class _OnePosition(dict):
@@ -510,7 +509,10 @@ def _concat(kind, parts):
 def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
     """Append one term's posting list (magic, then blocks) to ``out``; return the packed term
     statistics (``W3TermInfo.to_bytes`` without the extent), exactly as W3PostingsWriter and
-    W3TermInfo compute them."""
+    W3TermInfo compute them.
+
+    Field lengths are handled as length bytes: W3PostingsWriter keeps ``byte_to_length`` of the
+    column's byte and writes ``length_to_byte`` of that, which is the byte itself."""
     positions = counts = None
     if kind == FREQ:
         ids = payload[0::2]
@@ -527,39 +529,51 @@ def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
     n = len(ids)
     out += _MAGIC
     weight = 0
-    minlength = None
-    maxlength = 0
+    minlb = 256  # smallest non-zero length byte so far (256: none)
+    maxlb = 0
     maxweight = 0
-    for start in range(0, n, _BLOCK):
+    start = 0
+    while start < n:
         end = start + _BLOCK
         if end >= n:
             end = n
-        bids = ids[start:end] if n > _BLOCK else ids
         k = end - start
+        bids = ids[start:end] if n > _BLOCK else ids
         # weights (float32 in the block; the block maximum is the unrounded weight) and values
         if counts is not None:
-            bcounts = counts[start:end] if n > _BLOCK else counts
-            c0 = bcounts[0]
-            if bcounts.count(c0) == k:
+            if k == 1:
+                c0 = counts[start]
                 wmini = None if c0 == 1 else float(c0)
+                wsum = bmax = float(c0)
+                if positions is None:
+                    vmini = _UINT.pack(c0)
+                else:
+                    vmini = ((_ONE_POSITION[positions[off]],) if c0 == 1 else
+                             (_positions_value(positions[off:off + c0].tolist()),))
+                    off += c0
             else:
-                wmini = tuple(array("f", bcounts))
-            wsum = float(sum(bcounts))  # = sum of the float32 weights: small integers are exact
-            bmax = float(max(bcounts))
-            if positions is None:
-                vmini = _uint_struct(k).pack(*bcounts)
-            elif wmini is None:  # one position each: the common case, from a cache
-                vmini = tuple(map(_ONE_POSITION.__getitem__, positions[off:off + k]))
-                off += k
-            else:
-                vals = []
-                for c in bcounts:
-                    if c == 1:
-                        vals.append(_ONE_POSITION[positions[off]])
-                    else:
-                        vals.append(_positions_value(positions[off:off + c].tolist()))
-                    off += c
-                vmini = tuple(vals)
+                bcounts = counts[start:end] if n > _BLOCK else counts
+                c0 = bcounts[0]
+                if bcounts.count(c0) == k:
+                    wmini = None if c0 == 1 else float(c0)
+                else:
+                    wmini = tuple(array("f", bcounts))
+                wsum = float(sum(bcounts))  # = the sum of the float32 weights (small integers)
+                bmax = float(max(bcounts))
+                if positions is None:
+                    vmini = _uint_struct(k).pack(*bcounts)
+                elif wmini is None:  # one position each: the common case, from a cache
+                    vmini = tuple(map(_ONE_POSITION.__getitem__, positions[off:off + k]))
+                    off += k
+                else:
+                    vals = []
+                    for c in bcounts:
+                        if c == 1:
+                            vals.append(_ONE_POSITION[positions[off]])
+                        else:
+                            vals.append(_positions_value(positions[off:off + c].tolist()))
+                        off += c
+                    vmini = tuple(vals)
         elif kind == EXIST:
             wmini = vmini = None
             wsum = float(k)
@@ -575,7 +589,7 @@ def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
                     bmax = w
             wmini = _mini_weights(wts)
             vmini = _mini_values([p[2] for p in posts if p[2]], fixed)
-        # field lengths: the smallest and largest length byte among the block's documents
+        # field lengths: the smallest (non-zero) and largest length byte of the block's documents
         if lens is not None:
             if k == 1:
                 lo = hi = lens[bids[0]]
@@ -584,34 +598,31 @@ def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
                 lo, hi = min(lbs), max(lbs)
                 if lo == 0:  # a document with no length (cannot happen for a posting's field)
                     lo = min([b for b in lbs if b], default=0)
-            bminlen = _B2L[lo] if lo else None
-            bmaxlen = _B2L[hi] if hi else 0
+            if lo and lo < minlb:
+                minlb = lo
+            if hi > maxlb:
+                maxlb = hi
         else:
-            bminlen, bmaxlen = None, 0
+            lo = hi = 0
         # term statistics (W3TermInfo.add_block)
         weight += wsum
-        if minlength is None:
-            minlength = bminlen
-        elif bminlen is not None and bminlen < minlength:
-            minlength = bminlen
-        if bmaxlen > maxlength:
-            maxlength = bmaxlen
         if bmax > maxweight:
             maxweight = bmax
         # the block (W3PostingsWriter._write_block)
-        deltas = (bids[0],) if k == 1 else tuple(map(sub, bids, chain((0,), bids)))
-        data = zlib.compress(_dumps((deltas, wmini, vmini)), _COMPRESSION)
-        infob = _dumps((k, bids[-1], bmax, _COMPRESSION, length_to_byte(bminlen),
-                        length_to_byte(bmaxlen)))
-        blen = len(infob) + len(data)
-        out += _INT.pack(-blen if end == n else blen)
+        data = zlib.compress(dumps(((bids[0],) if k == 1 else tuple(map(sub, bids, chain((0,), bids))),
+                                    wmini, vmini), 2), _COMPRESSION)
+        infob = dumps((k, bids[-1], bmax, _COMPRESSION, lo, hi), 2)
+        out += _INT.pack(-(len(infob) + len(data)) if end == n else len(infob) + len(data))
         out += infob
         out += data
-    return _TERMINFO.pack(0, weight, n, 0 if minlength is None else length_to_byte(minlength),
-                          length_to_byte(maxlength), maxweight, ids[0], ids[-1])
+        start = end
+    return _TERMINFO.pack(0, weight, n, minlb if minlb < 256 else 0, maxlb, maxweight,
+                          ids[0], ids[-1])
 
 
 _B2L = [byte_to_length(b) for b in range(256)]
+# A length byte survives Whoosh's byte -> length -> byte round trip (see _write_posting_list).
+assert all(length_to_byte(_B2L[b]) == b for b in range(256))
 _L2B = [length_to_byte(n) for n in range(4096)]
 
 

@@ -43,3 +43,28 @@ def test_char_offsets_point_at_the_original_text():
     text = "Hate crimes, COVID-19!"
     spans = [(t.text, text[t.startchar:t.endchar]) for t in text_analyzer()(text, chars=True)]
     assert spans == [("hate", "Hate"), ("crime", "crimes"), ("covid", "COVID"), ("19", "19")]
+
+
+def test_no_token_contains_whitespace():
+    """Indexing splits text on whitespace before the token pattern (``analysis._TermCache``):
+    that is the same only if no character ``str.split`` splits on can be part of a token."""
+    import sys
+
+    from index_data.analysis import _TOKEN_RE
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if f"a{c}b".split() == ["a", "b"]]
+    assert len(spaces) > 20 and "\u00a0" in spaces and "\u3000" in spaces
+    for c in spaces:
+        for left, right in (("a", "b"), ("1", "2"), ("a'", "b"), ("1,", "2"), ("1.", "5")):
+            assert _TOKEN_RE.findall(left + c + right) == _TOKEN_RE.findall(left) + _TOKEN_RE.findall(right)
+
+
+def test_index_terms_equal_the_analyzers_tokens():
+    from index_data.analysis import index_terms, name_analyzer, spelling_analyzer
+
+    text = ("The Mayor's £1.2bn plan,\u00a0for 1,000 homes\u2028in 2017/18: COVID-19 (O’Connell) "
+            "Siân's ULEZ\u3000crimes\tcrimes.")
+    for analyzer, flags in ((text_analyzer(), (True, True)), (spelling_analyzer(), (True, False)),
+                            (name_analyzer(), (False, False))):
+        want = [t.text for t in analyzer(text)]
+        assert index_terms(text, *flags) == want and len(want) > 10
