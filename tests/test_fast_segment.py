@@ -31,7 +31,7 @@ from whoosh.index import TOC
 from conftest import ROOT, SEED, _library_docs
 from index_compare import compare_indexes, open_reader
 from index_data.analysis import index_counts, index_terms
-from index_data.build import _list_corpus, build_index, fileinfo, load_question, relative_path
+from index_data.build import _Listing, build_index, fileinfo, load_question, relative_path
 from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
 from index_data.whoosh_segment import FastSegmentWriter, _TermIndexWriter
 
@@ -54,13 +54,14 @@ def corpus(tmp_path_factory):
 def _documents(corpus):
     """The fields of every good file, in build order, as build_index gives them to the writer."""
     docs = []
-    for f in _list_corpus(corpus):
+    listing = _Listing(corpus)
+    for n, path in enumerate(listing.paths):
         try:
-            q, data = load_question(f.path, f.doc_id)
+            q, data = load_question(path, listing.doc_id(n))
         except Exception:
             continue
-        docs.append(document_fields(q, fileinfo(len(data), f.mtime_ns, data,
-                                                relative_path(f.path, corpus))))
+        docs.append(document_fields(q, fileinfo(len(data), listing.mtimes[n], data,
+                                                relative_path(path, corpus))))
     return docs
 
 
