@@ -59,6 +59,10 @@ _POSTING_COST = {FREQ: 9, POS: 9, EXIST: 5, GENERIC: 110}
 _POSITION_COST = 4.5
 
 _BLOCK = 128  # W3Codec's default blocklimit: postings per block
+#: A field's value cache is given up if its first this-many misses come in fewer than twice
+#: as many documents; it is emptied when it holds more than _VALUE_CACHE_MAX values.
+_VALUE_CACHE_TRIAL = 1000
+_VALUE_CACHE_MAX = 20_000
 _COMPRESSION = 3  # W3Codec's default zlib level (W3PostingsWriter compresses every block)
 
 
@@ -107,6 +111,9 @@ class FastSegmentWriter:
         self._plan = self._make_plan(schema)
         self._kinds = {name: kind for name, _, kind, _, _, _ in self._plan}
         self._plan_by_name = {row[0]: row for row in self._plan}
+        # Per indexed field, value -> its analysis, while values repeat (names, dates, status).
+        self._value_caches: dict[str, dict | None] = {row[0]: {} for row in self._plan if row[2]}
+        self._misses: dict[str, int] = {}
         self._derived = derived if self._can_derive(derived) else None
         self._buffers: dict[str, dict] = {name: {} for name, _, kind, _, _, _ in self._plan if kind}
         # Field length bytes per document (what the length columns hold) for scorable fields.
@@ -190,38 +197,55 @@ class FastSegmentWriter:
                 continue
             length = 0
             if kind:
-                if flags is not None and isinstance(value, str):
-                    if words is not None and name == dname:
-                        post = Counter(chain.from_iterable(words.values()))
-                        length = sum(map(len, words.values()))
-                    elif words is not None and name in words:
-                        terms = stem_terms(words[name])
-                        post = term_positions(terms)
-                        length = len(terms)
-                    elif kind == FREQ:
-                        terms = index_terms(value, *flags)
-                        post = Counter(terms)
-                        length = len(terms)
-                    else:
-                        terms = index_terms(value, *flags)
-                        post = term_positions(terms)
-                        length = len(terms)
+                if words is not None and name == dname:
+                    post = Counter(chain.from_iterable(words.values()))
+                    length = sum(map(len, words.values()))
+                elif words is not None and name in words:
+                    terms = stem_terms(words[name])
+                    post = term_positions(terms)
+                    length = len(terms)
                 else:
-                    post = list(field.index(value))
-                    if kind in (FREQ, POS):  # a non-string value for an MqtText field
-                        kind = GENERIC
-                    elif kind == EXIST and not all(w == 1.0 and not v for _, _, w, v in post):
-                        kind = GENERIC
-                    if kind == GENERIC and self._kinds[name] != GENERIC:
-                        raise ValueError(f"field {name!r}: value {value!r} does not fit the "
-                                         f"fast writer's postings for this field")
-                    if field.scorable:
-                        length = sum(freq for _, freq, _, _ in post)
+                    cache = self._value_caches.get(name)
+                    if cache is not None and type(value) in (str, int):
+                        hit = cache.get(value)
+                        if hit is None:
+                            hit = cache[value] = self._analyse(name, field, kind, flags, value)
+                            self._value_cache_misses(name, cache)
+                        kind, post, length = hit
+                    else:
+                        kind, post, length = self._analyse(name, field, kind, flags, value)
                 analysed.append((name, kind, post, length))
             if stored or column:
                 perdoc.append((name, field, value if stored else None,
                                column, field.to_column_value(value) if column else None))
         return analysed, perdoc
+
+    def _analyse(self, name, field, kind, flags, value):
+        """(kind, postings, length) of one field value (see :meth:`prepare`)."""
+        if flags is not None and isinstance(value, str):
+            terms = index_terms(value, *flags)
+            post = Counter(terms) if kind == FREQ else term_positions(terms)
+            return kind, post, len(terms)
+        post = list(field.index(value))
+        if kind in (FREQ, POS):  # a non-string value for an MqtText field
+            kind = GENERIC
+        elif kind == EXIST and not all(w == 1.0 and not v for _, _, w, v in post):
+            kind = GENERIC
+        if kind == GENERIC and self._kinds[name] != GENERIC:
+            raise ValueError(f"field {name!r}: value {value!r} does not fit the "
+                             f"fast writer's postings for this field")
+        return kind, post, sum(freq for _, freq, _, _ in post) if field.scorable else 0
+
+    def _value_cache_misses(self, name, cache) -> None:
+        """Count a miss of a field's value cache; give the cache up for a field whose values
+        rarely repeat (ids, text), and keep it bounded."""
+        misses = self._misses[name] = self._misses.get(name, 0) + 1
+        if misses == _VALUE_CACHE_TRIAL and self.docnum > 2 * misses:
+            return  # repeats often enough: keep it
+        if misses == _VALUE_CACHE_TRIAL:
+            self._value_caches[name] = None
+        elif len(cache) > _VALUE_CACHE_MAX:
+            cache.clear()
 
     def add_prepared(self, prepared) -> None:
         """Add a document analysed by :meth:`prepare` as the next document of the segment."""
