@@ -1,0 +1,97 @@
+"""Building with worker processes (``procs`` > 1): corpus order, reports, progress and failures.
+
+The equivalence of what the workers write with Whoosh's own writer is in test_fast_segment.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from conftest import question_file
+from index_data import IndexWriteError, MqtError, build_index
+from index_data.analysis import STEM_TABLE_FILE, load_stem_table
+from index_data import build as build_module
+from searcher import Searcher
+
+
+def _corpus(write_corpus, n=40):
+    files = {f"q{i:03d}.txt": question_file(title=f"Question {i} about housing and crimes",
+                                            answers=() if i % 5 == 0 else
+                                            (("The Mayor", f"Answer {i}: rents rose."),))
+             for i in range(n)}
+    files["q007.txt"] = "not a question file\n"
+    files["q031.txt"] = b"\x00binary"
+    files["sub/q002.txt"] = question_file(title="Duplicate id")
+    return write_corpus(files)
+
+
+def test_parts_keep_corpus_order_and_report_like_one_process(write_corpus, tmp_path):
+    corpus = _corpus(write_corpus)
+    one = build_index(corpus, tmp_path / "one", procs=1)
+    three = build_index(corpus, tmp_path / "three", procs=3)
+    assert one.indexed == three.indexed == 38
+    assert [(r.path, r.line, r.reason) for r in three.rejected] == \
+        [(r.path, r.line, r.reason) for r in one.rejected]
+    assert [r.path.rsplit("/", 2)[-1] for r in three.rejected] == ["q007.txt", "q031.txt", "q002.txt"]
+    with Searcher(tmp_path / "one") as a, Searcher(tmp_path / "three") as b:
+        assert b.stats().segments == 3
+        for text in ("housing", "question 12", "rents", "", "status:unanswered"):
+            pa, pb = a.search(text, limit=50), b.search(text, limit=50)
+            assert pb.total == pa.total and [h.id for h in pb.hits] == [h.id for h in pa.hits]
+    # the stem table covers the whole vocabulary, whichever process indexed a word
+    table_one = (tmp_path / "one" / STEM_TABLE_FILE).read_bytes()
+    table_three = (tmp_path / "three" / STEM_TABLE_FILE).read_bytes()
+    assert table_one == table_three and load_stem_table(tmp_path / "three" / STEM_TABLE_FILE)
+
+
+def test_progress_counts_every_file_once(write_corpus, tmp_path):
+    corpus = _corpus(write_corpus)
+    seen = []
+    build_index(corpus, tmp_path / "ix", procs=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (41, 41)
+    assert all(b[0] >= a[0] for a, b in zip(seen, seen[1:])) and {t for _, t in seen} == {41}
+
+
+def test_a_failing_worker_keeps_the_old_index(write_corpus, tmp_path, monkeypatch):
+    corpus = _corpus(write_corpus)
+    build_index(corpus, tmp_path / "ix")
+    parent = os.getpid()
+
+    def full(self):
+        if os.getpid() != parent:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self)
+
+    original = build_module.SegmentBuilder.finish
+    monkeypatch.setattr(build_module.SegmentBuilder, "finish", full)
+    monkeypatch.setattr(build_module, "_mp_context", _fork_context)
+    with pytest.raises(IndexWriteError, match="No space left on device"):
+        build_index(corpus, tmp_path / "ix", procs=2)
+    with Searcher(tmp_path / "ix") as s:
+        assert s.search("").total == 38
+    assert not [p for p in tmp_path.iterdir() if "building" in p.name]
+
+
+def test_a_worker_that_dies_is_reported(write_corpus, tmp_path, monkeypatch):
+    corpus = _corpus(write_corpus)
+    parent = os.getpid()
+
+    def die(self, prepared):
+        if os.getpid() != parent:
+            os._exit(7)
+
+    monkeypatch.setattr(build_module.SegmentBuilder, "add_prepared", die)
+    monkeypatch.setattr(build_module, "_mp_context", _fork_context)
+    with pytest.raises(MqtError, match="worker process died .exit status 7"):
+        build_index(corpus, tmp_path / "ix", procs=2)
+    assert not (tmp_path / "ix").exists()
+    assert not [p for p in tmp_path.iterdir() if "building" in p.name]
+
+
+def _fork_context():
+    import multiprocessing
+
+    return multiprocessing.get_context("fork")
