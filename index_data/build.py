@@ -11,6 +11,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import sys
 import threading
 import time
 from array import array
@@ -341,10 +342,10 @@ def _worker_main(spec, listing, files, corpus_dir, counter, send) -> None:
 
 
 def _mp_context():
-    """``fork`` (fast: nothing to re-import, the file list shared) when this process runs a
-    single thread, where forking is safe; a fresh interpreter (``spawn``) otherwise."""
+    """``fork`` on Linux when this process runs a single thread, where forking is safe (fast:
+    nothing to re-import, the listing shared); a fresh interpreter (``spawn``) otherwise."""
     import multiprocessing
 
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")

@@ -91,6 +91,21 @@ def test_a_worker_that_dies_is_reported(write_corpus, tmp_path, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if "building" in p.name]
 
 
+def test_workers_started_afresh_give_the_same_index(write_corpus, tmp_path, monkeypatch):
+    """Where forking is not used (other systems, or threads running), workers are spawned."""
+    import multiprocessing
+
+    corpus = _corpus(write_corpus, n=12)
+    build_index(corpus, tmp_path / "fork", procs=2)
+    monkeypatch.setattr(build_module, "_mp_context", lambda: multiprocessing.get_context("spawn"))
+    report = build_index(corpus, tmp_path / "spawn", procs=2)
+    assert report.indexed == 11 and len(report.rejected) == 3
+    with Searcher(tmp_path / "fork") as a, Searcher(tmp_path / "spawn") as b:
+        assert b.stats().segments == 2
+        assert [h.id for h in a.search("housing", limit=20).hits] == \
+            [h.id for h in b.search("housing", limit=20).hits]
+
+
 def _fork_context():
     import multiprocessing
 
