@@ -237,9 +237,8 @@ def parse_text(text: str, path: str | os.PathLike, doc_id: str | None = None) ->
         status = HOLDING
     else:
         status = ANSWERED
-    p = Path(path)
     return Question(
-        id=doc_id or doc_id_for(p),
+        id=doc_id or doc_id_for(path),
         title=title,
         meeting=meeting,
         meeting_date=meeting_date,

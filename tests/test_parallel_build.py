@@ -110,3 +110,15 @@ def _fork_context():
     import multiprocessing
 
     return multiprocessing.get_context("fork")
+
+
+def test_listing_ids_are_corpus_ids(write_corpus):
+    from index_data.build import _Listing
+    from index_data.corpus import iter_corpus
+
+    corpus = write_corpus({"a.txt": question_file(), "sub/B.TXT": question_file(),
+                           "sub/deeper/c.d.txt": question_file(), "x.txt.txt": question_file()})
+    listing = _Listing(corpus)
+    want = [(str(f.path), f.doc_id, f.size, f.mtime_ns) for f in iter_corpus(corpus)]
+    assert [(p, listing.doc_id(n), listing.sizes[n], listing.mtimes[n])
+            for n, p in enumerate(listing.paths)] == want and len(want) == 4
