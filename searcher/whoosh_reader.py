@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
@@ -281,7 +282,11 @@ def _open_dir(index_dir: Path, attempts: int = 20):
     Whoosh listing the folder and opening the file (Whoosh retries this for readers, not here)."""
     for attempt in range(attempts):
         try:
-            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME, readonly=True)
+            # Not memory-mapped: Whoosh copies each mapped sub-file of a compound segment into a
+            # BytesIO when it opens it (0.4 s and ~500 MB for a 100k index); plain reads fetch
+            # only what a query touches.
+            storage = FileStorage(str(index_dir), readonly=True, supports_mmap=False)
+            return storage.open_index(INDEX_NAME)
         except FileNotFoundError:
             if attempt == attempts - 1 or not index_dir.is_dir():
                 raise

@@ -293,3 +293,16 @@ def test_phrase_positions_and_slop(write_corpus, tmp_path):
             assert got == want, text
             want_scores = dict(_whoosh_all(ws, q))
             assert dict(zip(docs.tolist(), scores.tolist())) == pytest.approx(want_scores), text
+
+
+def test_a_search_process_loads_no_writing_code(index_dir):
+    """``mqt search`` pays only for the query side: the index-writing modules stay unimported
+    until used (``index_data.build_index`` still works through the lazy package attribute)."""
+    code = ("import sys; from searcher import Searcher; s = Searcher(sys.argv[1]); "
+            "p = s.search('housing', facets=True); assert p.total > 0; "
+            "print(sorted(m for m in ('index_data.build', 'index_data.reindex', "
+            "'index_data.whoosh_update', 'multiprocessing') if m in sys.modules)); "
+            "import index_data; print(index_data.build_index.__module__)")
+    out = subprocess.run([sys.executable, "-c", code, str(index_dir)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.split("\n")[:2] == ["[]", "index_data.build"]
