@@ -76,14 +76,40 @@ def _blocks(raw: bytes):
         count, maxid, _maxw, comp, _mn, _mx = pickle.load(buf)
         start, stop = buf.tell(), pos + blen
 
-        def data(start=start, stop=stop, comp=comp):
+        def data(start=start, stop=stop, comp=comp, count=count, values=True):
             chunk = raw[start:stop]
-            return pickle.loads(zlib.decompress(chunk) if comp else chunk)
+            if comp:
+                chunk = zlib.decompress(chunk)
+            if not values:
+                head = _without_values(chunk, count)
+                if head is not None:
+                    return head
+            return pickle.loads(chunk)
 
         yield count, maxid, data
         pos = stop
         if last:
             break
+
+
+#: Where a block's value strings (positions) start in its pickle: protocol 2 writes each bytes
+#: object as a call to ``_codecs.encode``, and the values tuple opens with a MARK before it.
+_VALUES_START = b"(c_codecs\nencode\n"
+
+
+def _without_values(chunk: bytes, count: int):
+    """A block's ``(ids, weights, ())``, unpickled without its value strings: they cost ~90% of
+    the unpickling and scoring never reads them. None when the block is not shaped so."""
+    at = chunk.find(_VALUES_START)
+    if at < 0:
+        return None
+    try:
+        ids, ws, vs = pickle.loads(chunk[:at] + b")\x87.")  # EMPTY_TUPLE, TUPLE3, STOP
+    except Exception:
+        return None
+    if len(ids) != count or not (ws is None or isinstance(ws, float) or len(ws) == count):
+        return None
+    return ids, ws, vs
 
 
 def _decode_blocks(raw: bytes):
@@ -92,7 +118,7 @@ def _decode_blocks(raw: bytes):
     weights: list[float] = []
     prev_last = 0
     for count, maxid, data in _blocks(raw):
-        ids, ws, _values = data()
+        ids, ws, _values = data(values=False)
         deltas.append(ids[0] - prev_last)  # each block's first id is absolute: make it a delta
         deltas.extend(ids[1:])
         prev_last = maxid

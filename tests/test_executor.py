@@ -306,3 +306,26 @@ def test_a_search_process_loads_no_writing_code(index_dir):
     out = subprocess.run([sys.executable, "-c", code, str(index_dir)], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.split("\n")[:2] == ["[]", "index_data.build"]
+
+
+def test_decoded_postings_equal_whoosh_postings(index_dir):
+    """Posting lists decoded in one go (values skipped) hold Whoosh's ids and weights."""
+    from searcher.whoosh_executor import _iter_postings, segment_arrays
+
+    with Searcher(index_dir) as s:
+        ws = s._engine._current()
+        checked = 0
+        for sub, _offset in ws.leaf_searchers():
+            reader = sub.reader()
+            seg = segment_arrays(reader)
+            for field in ("title", "question", "answer", "spell"):
+                terms = sorted(reader.most_frequent_terms(field, 40)) + [(1, t) for t in
+                                                                         list(reader.lexicon(field))[:20]]
+                for _n, term in terms:
+                    term = term.decode() if isinstance(term, bytes) else term
+                    ids, weights = seg.postings(field, term)
+                    want = list(_iter_postings(reader.postings(field, term)))
+                    assert ids.tolist() == [d for d, _ in want], (field, term)
+                    assert weights.tolist() == [w for _, w in want], (field, term)
+                    checked += len(want)
+        assert checked > 5000
