@@ -283,9 +283,7 @@ class SegmentArrays:
         """A numeric column's value for every document (0 where a document has none)."""
         values = self._columns.get(fieldname)
         if values is None:
-            values = np.array(list(self.reader.column_reader(fieldname)), dtype=np.int64) \
-                if self.n else np.zeros(0, dtype=np.int64)
-            self._columns[fieldname] = values
+            values = self._columns[fieldname] = numeric_column(self.reader, fieldname)
         return values
 
     # -- field lengths --
@@ -326,6 +324,37 @@ class SegmentArrays:
                 self._norms.clear()
             self._norms[key] = out
         return out
+
+
+def numeric_column(reader, fieldname: str) -> np.ndarray:
+    """One segment's unsigned-int column (``date``) as an int64 array, read in one go rather than
+    a file read per document (0.26 s for 100k dates)."""
+    from whoosh.columns import NumericColumn
+
+    n = reader.doc_count_all()
+    field = reader.schema[fieldname]
+    cr = reader.column_reader(fieldname, translate=False) if n else None
+    if (isinstance(cr, NumericColumn.Reader) and getattr(field, "signed", True) is False
+            and getattr(field, "numtype", None) is int and not getattr(field, "decimal_places", 0)):
+        raw = cr._dbfile.get(cr._basepos, cr._count * cr._fixedlen) if cr._count else b""
+        out = np.full(n, cr._default, dtype=np.int64)
+        out[:cr._count] = np.frombuffer(raw, dtype=np.dtype(cr._typecode).newbyteorder(">"))
+        return out
+    return np.array(list(reader.column_reader(fieldname)) if n else [], dtype=np.int64)
+
+
+def bytes_column(reader, fieldname: str) -> list[bytes]:
+    """One segment's variable-bytes column (facet values) as a list, sliced from one read."""
+    from whoosh.columns import VarBytesColumn
+
+    n = reader.doc_count_all()
+    cr = reader.column_reader(fieldname, translate=False) if n else None
+    if isinstance(cr, VarBytesColumn.Reader) and len(cr._lengths) == n:
+        offsets, lengths = cr._offsets.tolist(), cr._lengths.tolist()
+        size = max((o + ln for o, ln in zip(offsets, lengths)), default=0)
+        blob = cr._dbfile.get(cr._basepos, size) if size else b""
+        return [blob[o:o + ln] for o, ln in zip(offsets, lengths)]
+    return list(reader.column_reader(fieldname)) if n else []
 
 
 def _unfiltered(m):

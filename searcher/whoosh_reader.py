@@ -34,7 +34,7 @@ from index_data.schema import (FACETS, INDEX_NAME, TEXT_FIELDS, check_index, dam
 from . import query as q
 from .query import QueryError
 from . import ranking, whoosh_ranking
-from .whoosh_executor import execute, top_by_date, top_k
+from .whoosh_executor import bytes_column, execute, numeric_column, top_by_date, top_k
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -431,7 +431,7 @@ class WhooshReader:
 
     def _recency(self, s, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Scores nudged up for recent meetings (see ``ranking.RECENCY_WEIGHT``), re-sorted."""
-        dates = s.reader().column_reader("date")
+        dates = self._date_column(s).tolist()
         newest = max((dates[d] for d, _ in ranked), default=0)
         if not newest:
             return ranked
@@ -454,16 +454,13 @@ class WhooshReader:
         key = (id(s.reader()), s.reader().generation())
         cols = self._columns.get(key)
         if cols is None:
-            reader = s.reader()
-            empty = reader.doc_count_all() == 0  # an empty index has no columns at all
+            leaves = [sub.reader() for sub, _offset in s.leaf_searchers()]
             cols = {}
             for name in FACETS:
-                if empty:
-                    values: list = []
-                elif name == "year":
-                    values = [str(v // 10000) if v else "" for v in reader.column_reader("date")]
+                if name == "year":
+                    values: list = [str(v // 10000) if v else "" for v in self._date_column(s).tolist()]
                 else:
-                    values = [v.decode("utf-8") for v in reader.column_reader(f"facet_{name}")]
+                    values = [v.decode("utf-8") for r in leaves for v in bytes_column(r, f"facet_{name}")]
                 codes: dict[str, int] = {"": 0}
                 arr = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int32,
                                   count=len(values))
@@ -476,10 +473,8 @@ class WhooshReader:
         key = (id(s.reader()), s.reader().generation())
         cached = getattr(self, "_dates", None)
         if cached is None or cached[0] != key:
-            reader = s.reader()
-            dates = np.array(list(reader.column_reader("date")) if reader.doc_count_all() else [],
-                             dtype=np.int64)
-            cached = self._dates = (key, dates)
+            parts = [numeric_column(sub.reader(), "date") for sub, _offset in s.leaf_searchers()]
+            cached = self._dates = (key, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
         return cached[1]
 
     def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
@@ -534,7 +529,7 @@ class WhooshReader:
         live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)] \
             if reader.has_deletions() else range(reader.doc_count_all())
         facets = self.facet_counts(s, live)
-        dates = list(reader.column_reader("date")) if reader.doc_count_all() else []
+        dates = self._date_column(s).tolist()
         dates = [dates[d] for d in live if dates[d]]
         size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
         return dict(documents=s.doc_count(), first_date=min(dates) if dates else None,

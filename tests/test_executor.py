@@ -329,3 +329,17 @@ def test_decoded_postings_equal_whoosh_postings(index_dir):
                     assert weights.tolist() == [w for _, w in want], (field, term)
                     checked += len(want)
         assert checked > 5000
+
+
+def test_columns_read_in_one_go_equal_whoosh_columns(index_dir):
+    from searcher.whoosh_executor import bytes_column, numeric_column
+
+    with Searcher(index_dir) as s:
+        ws = s._engine._current()
+        for sub, _offset in ws.leaf_searchers():
+            reader = sub.reader()
+            assert numeric_column(reader, "date").tolist() == list(reader.column_reader("date"))
+            for name in ("party", "asker", "asked_of", "status", "meeting"):
+                got = bytes_column(reader, f"facet_{name}")
+                assert got == list(reader.column_reader(f"facet_{name}")), name
+                assert len(set(got)) > 1 or name == "status"
