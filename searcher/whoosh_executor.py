@@ -32,11 +32,13 @@ from .whoosh_ranking import FieldsTerm, robertson_idf
 
 _INT = struct.Struct("!i")
 _MAGIC = b"W3Bl"
-#: Decoded posting lists kept per open segment, counted in postings (8 bytes each).
+#: Decoded posting lists kept per open segment, counted in postings (8 bytes each): 40 per
+#: document, at least 0.5M (4 MB) and at most 4M (32 MB).
 POSTINGS_BUDGET_PER_DOC = 40
 MIN_POSTINGS_BUDGET = 500_000
-#: Filter masks (party, dates, ...) kept per open segment.
-MAX_CACHED_FILTERS = 64
+MAX_POSTINGS_BUDGET = 4_000_000
+#: Filter masks (party, dates, ...) kept per open segment (a byte per document each).
+MAX_CACHED_FILTERS = 32
 _LENGTH_TABLE = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
 
 
@@ -199,7 +201,7 @@ class SegmentArrays:
     def __init__(self, reader):
         self.reader = reader
         self.n = reader.doc_count_all()
-        self.budget = max(MIN_POSTINGS_BUDGET, POSTINGS_BUDGET_PER_DOC * self.n)
+        self.budget = min(MAX_POSTINGS_BUDGET, max(MIN_POSTINGS_BUDGET, POSTINGS_BUDGET_PER_DOC * self.n))
         self._postings: OrderedDict = OrderedDict()
         self._held = 0
         self._lengths: dict[str, np.ndarray] = {}
