@@ -343,3 +343,21 @@ def test_columns_read_in_one_go_equal_whoosh_columns(index_dir):
                 got = bytes_column(reader, f"facet_{name}")
                 assert got == list(reader.column_reader(f"facet_{name}")), name
                 assert len(set(got)) > 1 or name == "status"
+
+
+def test_posting_cache_stays_within_its_budget(index_dir, monkeypatch):
+    """A tiny cache evicts old posting lists (keeping at least the last) and answers the same."""
+    import searcher.whoosh_executor as ex
+
+    with Searcher(index_dir) as s:
+        want = [s.search(t, limit=50).to_dict()["hits"] for t in QUERIES]
+    monkeypatch.setattr(ex, "MIN_POSTINGS_BUDGET", 50)
+    monkeypatch.setattr(ex, "POSTINGS_BUDGET_PER_DOC", 0)
+    with Searcher(index_dir) as s:
+        got = [s.search(t, limit=50).to_dict()["hits"] for t in QUERIES]
+        segs = [ex.segment_arrays(sub.reader()) for sub, _ in s._engine._current().leaf_searchers()]
+    assert got == want
+    for seg in segs:
+        assert seg.budget == 50
+        assert seg._held <= 50 or len(seg._postings) == 1
+        assert seg._held == sum(len(ids) for ids, _w in seg._postings.values())
