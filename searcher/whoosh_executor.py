@@ -429,6 +429,9 @@ class _Evaluator:
             return self.phrase(q)
         if t is wq.NumericRange:
             return self.numeric_range(q)
+        if t is wq.Every and q.fieldname in (None, "", "*"):
+            # every document (``-housing``, filters alone), at Whoosh's ListMatcher weight
+            return _Result(np.ones(self.n, dtype=bool), np.full(self.n, float(q.boost or 1.0)))
         return self.fallback(q)
 
     # -- leaves --

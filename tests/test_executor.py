@@ -103,6 +103,9 @@ def test_not_excludes_every_document_with_the_word(index_dir):
         got = execute(ws, engine.compile(s_tree("housing -crime")).query)[0]
         assert len(base) > len(got) > 0
         assert set(got.tolist()) == set(base.tolist()) - set(bad.tolist())
+        everything = execute(ws, engine.compile(s_tree("-housing")).query)
+        assert set(everything[0].tolist()) == set(range(ws.doc_count_all())) - set(base.tolist())
+        assert set(everything[1].tolist()) == {1.0}  # Whoosh's Every scores its boost, 1.0
         page = s.search("housing -crime", limit=1000)
         assert page.total == len(got)
         assert all("crime" not in (h.title + " ".join(h.snippets.question + h.snippets.answer)).lower()
