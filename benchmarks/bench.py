@@ -401,11 +401,11 @@ def child(argv: list[str]) -> None:
         queries = json.loads(Path(qfile).read_text())
         print(json.dumps(run_queries(engine, index_dir, queries)))
     elif what == "reindex":
-        from index_data import reindex as mod  # noqa: F401  (only run when it exists)
+        from index_data.reindex import reindex  # (only run when it exists)
 
         corpus_dir, index_dir = argv[2], argv[3]
         t = time.perf_counter()
-        mod.reindex(corpus_dir, index_dir)
+        reindex(corpus_dir, index_dir)
         print(json.dumps(dict(seconds=time.perf_counter() - t)))
     else:
         raise SystemExit(f"unknown child task {what}")

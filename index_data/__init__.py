@@ -9,13 +9,27 @@
 1
 """
 
-from .build import BuildReport, Rejected, build_index
 from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
                      IndexVersionError, IndexWriteError, MqtError)
 from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question
-from .reindex import ReindexReport, reindex
 from .schema import SCHEMA_VERSION
+
+#: Imported on first use: the writing side (Whoosh's writer, multiprocessing, hashing) costs a
+#: one-query ``mqt search`` process ~70 ms it never needs.
+_LAZY = {"BuildReport": "build", "Rejected": "build", "build_index": "build",
+         "ReindexReport": "reindex", "reindex": "reindex"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'index_data' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 __version__ = "0.1.0"
 

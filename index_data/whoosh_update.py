@@ -102,7 +102,9 @@ class IndexUpdater:
     def __init__(self, index_dir: str | os.PathLike, *, durable: bool = True):
         self.index_dir = Path(index_dir)
         storage_cls = DurableFileStorage if durable else FileStorage
-        self._storage = storage_cls(str(self.index_dir))
+        # Not memory-mapped: Whoosh copies each mapped sub-file of a compound segment into memory
+        # when it opens it (the whole index, for the columns a no-op run reads).
+        self._storage = storage_cls(str(self.index_dir), supports_mmap=False)
         try:
             self._ix = self._storage.open_index(INDEX_NAME)
         except EmptyIndexError:
