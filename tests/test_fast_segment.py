@@ -18,20 +18,24 @@ import io
 import random
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
+from whoosh.analysis import StemmingAnalyzer
 from whoosh.codec import default_codec
+from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC
 
 from conftest import ROOT, SEED, _library_docs
-from index_compare import compare_indexes, open_reader
+from index_compare import compare_indexes, compare_live, open_reader
 from index_data.analysis import index_counts, index_terms
 from index_data.build import _Listing, build_index, fileinfo, load_question, relative_path
+from index_data.reindex import reindex
 from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
 from index_data.whoosh_segment import FastSegmentWriter, _TermIndexWriter
 
@@ -65,15 +69,19 @@ def _documents(corpus):
     return docs
 
 
-@pytest.fixture(scope="module")
-def whoosh_index_dir(corpus, tmp_path_factory):
+def _whoosh_index(corpus, d):
     """The reference: Whoosh's own writer, one segment."""
-    d = tmp_path_factory.mktemp("whoosh_ix")
+    d.mkdir(exist_ok=True)
     ix = whoosh_index.create_in(str(d), make_schema(), indexname=INDEX_NAME)
     with ix.writer() as w:
         for doc in _documents(corpus):
             w.add_document(**doc)
     return d
+
+
+@pytest.fixture(scope="module")
+def whoosh_index_dir(corpus, tmp_path_factory):
+    return _whoosh_index(corpus, tmp_path_factory.mktemp("whoosh_ix"))
 
 
 def test_documents_cover_the_cases(corpus, whoosh_index_dir):
@@ -97,6 +105,39 @@ def test_two_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
         assert len(list(r.leaf_readers())) == 2
     counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=False)
     assert counts["docs"] == 282
+
+
+def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path):
+    """Whoosh's own writer (the incremental reindex) on top of two fast-written segments:
+    deletions, rewritten and new files, then a merge of everything into one segment, give the
+    index Whoosh writes for the final corpus."""
+    root = tmp_path / "corpus"
+    shutil.copytree(corpus, root)
+    ix_dir = tmp_path / "ix"
+    build_index(root, ix_dir, procs=2)
+    extra = generate.generate(tmp_path / "extra", 5030, seed=99, start=5000)
+    files = sorted(p for p in root.iterdir() if p.name[0].isdigit())
+    rng = random.Random(3)
+    for p in rng.sample(files, 15):
+        p.unlink()
+    left = sorted(p for p in root.iterdir() if p.name[0].isdigit())
+    new = sorted(Path(extra).iterdir())
+    for p, src in zip(rng.sample(left, 12), new[:12]):
+        p.write_bytes(src.read_bytes())  # same id, other text
+    for src in new[12:]:
+        shutil.copy(src, root / src.name)
+    report = reindex(root, ix_dir)
+    assert (report.added, report.updated, report.deleted) == (18, 12, 15)
+    ref = _whoosh_index(root, tmp_path / "ref")
+    with open_reader(ix_dir) as r:
+        assert len(list(r.leaf_readers())) == 3 and r.has_deletions()
+    counts = compare_live(ref, ix_dir)
+    assert counts["docs"] == 282 - 15 + 18 and counts["terms"] > 10_000
+    reindex(root, ix_dir, optimize=True)
+    with open_reader(ix_dir) as r:
+        assert len(list(r.leaf_readers())) == 1 and not r.has_deletions()
+    counts = compare_indexes(ref, ix_dir, same_docnums=False, blocks=False, merged=True)
+    assert counts["docs"] == 285 and counts["terms"] > 10_000
 
 
 def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path):

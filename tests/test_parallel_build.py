@@ -89,6 +89,15 @@ def test_a_worker_that_dies_is_reported(write_corpus, tmp_path, monkeypatch):
         build_index(corpus, tmp_path / "ix", procs=2)
     assert not (tmp_path / "ix").exists()
     assert not [p for p in tmp_path.iterdir() if "building" in p.name]
+    monkeypatch.undo()
+    build_index(corpus, tmp_path / "ix")
+    monkeypatch.setattr(build_module.SegmentBuilder, "add_prepared", die)
+    monkeypatch.setattr(build_module, "_mp_context", _fork_context)
+    with pytest.raises(MqtError, match="worker process died .exit status 7"):
+        build_index(corpus, tmp_path / "ix", procs=2)
+    with Searcher(tmp_path / "ix") as s:  # the old index, whole
+        assert s.search("").total == 38
+    assert not [p for p in tmp_path.iterdir() if "building" in p.name]
 
 
 def test_workers_started_afresh_give_the_same_index(write_corpus, tmp_path, monkeypatch):
