@@ -99,6 +99,7 @@ class FastSegmentWriter:
     def __init__(self, storage, schema, segment, *, budget_mb: float = 64, compound: bool = True,
                  derived: tuple[str, tuple[str, ...]] | None = None,
                  vocabulary_field: str | None = None):
+        self._plan = self._make_plan(schema)  # first: it may refuse the schema
         self.storage = storage
         self.schema = schema
         self.segment = segment
@@ -108,7 +109,6 @@ class FastSegmentWriter:
         self._tempstorage = storage.temp_storage(f"{segment.indexname}.tmp")
         self._perdoc = self.codec.per_document_writer(storage, segment)
         self.docnum = 0
-        self._plan = self._make_plan(schema)
         self._kinds = {name: kind for name, _, kind, _, _, _ in self._plan}
         self._plan_by_name = {row[0]: row for row in self._plan}
         # Per indexed field, value -> its analysis, while values repeat (names, dates, status).
@@ -139,6 +139,13 @@ class FastSegmentWriter:
         for name in sorted(schema.names()):
             field = schema[name]
             fmt = field.format
+            # What Whoosh's add_document also writes but this writer does not: refuse the
+            # schema rather than write an index without them.
+            if field.vector:
+                raise ValueError(f"field {name!r}: term vectors are not supported by the fast writer")
+            if field.separate_spelling():
+                raise ValueError(f"field {name!r}: a separate spelling field is not supported by "
+                                 f"the fast writer")
             kind = 0
             if field.indexed:
                 if isinstance(field, MqtText) and fmt.field_boost == 1.0 and type(fmt) in (

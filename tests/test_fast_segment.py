@@ -8,7 +8,9 @@ same order):
 - ``build_index(procs=1)``: one segment, block for block the same posting lists;
 - ``build_index(procs=2)``: two segments (worker processes), the same documents with the same
   numbers, the same statistics and postings;
-- the segment writer with a tiny memory budget, so its postings go through many sorted run files.
+- the segment writer with a tiny memory budget, so its postings go through many sorted run files;
+- ``reindex`` (Whoosh's own writer) on top of the two fast-written segments, before and after it
+  merges them (live documents compared, matched by id).
 """
 
 from __future__ import annotations
@@ -180,6 +182,15 @@ def test_a_document_that_cannot_be_analysed_changes_nothing(tmp_path):
     w.add_document(id="b", title="Fine")
     assert w.doc_count() == 1
     w.cancel()
+
+
+@pytest.mark.parametrize("field", [TEXT(vector=True), TEXT(analyzer=StemmingAnalyzer(), spelling=True)])
+def test_a_schema_with_what_the_writer_cannot_write_is_refused(tmp_path, field):
+    """Term vectors and separate spelling words are written by Whoosh's add_document only."""
+    schema = Schema(id=ID(stored=True), body=field)
+    ix = whoosh_index.create_in(str(tmp_path), schema, indexname=INDEX_NAME)
+    with pytest.raises(ValueError, match="field 'body'.*not supported by the fast writer"):
+        FastSegmentWriter(ix.storage, schema, default_codec().new_segment(ix.storage, INDEX_NAME))
 
 
 def test_term_index_writer_writes_whooshs_bytes():
