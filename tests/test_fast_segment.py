@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.codec import default_codec
-from whoosh.fields import ID, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC
@@ -220,3 +220,39 @@ def test_spelling_words_come_from_the_sources(a, b, c):
     joined text has exactly the sources' words (a newline never joins or splits a token)."""
     assert index_counts("\n".join((a, b, c)), True, False) == Counter(
         index_terms(a, True, False) + index_terms(b, True, False) + index_terms(c, True, False))
+
+
+def test_generic_postings_equal_whoosh(tmp_path):
+    """Fields outside mqt's fast paths (Whoosh's own TEXT and KEYWORD analysis, a field boost,
+    numbers, a sortable column) go through the generic postings and give Whoosh's index too."""
+    schema = Schema(id=ID(stored=True, unique=True), body=TEXT(stored=True),
+                    title=TEXT(field_boost=2.0), tags=KEYWORD(scorable=True, commas=True, lowercase=True),
+                    n=NUMERIC(int, stored=True, sortable=True), kind=ID)
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(60)] + ["café", "naïve", "zürich"]
+    docs = []
+    for i in range(700):
+        docs.append(dict(id=f"d{i:04d}", body=" ".join(rng.choices(words, k=rng.randint(0, 40))
+                                                       + [f"rare{i // 3}"] * (i % 3 + 1)),
+                         title=" ".join(rng.choices(words[:10], k=rng.randint(1, 4))),
+                         tags=",".join(rng.choices(["Red", "green", "blue sky", "x"], k=rng.randint(0, 5))),
+                         n=rng.randint(-50, 10**6), kind=rng.choice(["a", "b"])))
+        if i % 7 == 0:
+            del docs[-1]["title"]
+    dirs = []
+    for fast in (False, True):
+        d = tmp_path / ("fast" if fast else "whoosh")
+        d.mkdir()
+        ix = whoosh_index.create_in(str(d), schema, indexname=INDEX_NAME)
+        if fast:
+            w = FastSegmentWriter(ix.storage, schema, default_codec().new_segment(ix.storage, INDEX_NAME))
+            for doc in docs:
+                w.add_document(**doc)
+            TOC(schema, [w.finish()], 1).write(ix.storage, INDEX_NAME)
+        else:
+            with ix.writer() as w:
+                for doc in docs:
+                    w.add_document(**doc)
+        dirs.append(d)
+    counts = compare_indexes(*dirs, blocks=True)
+    assert counts["docs"] == 700 and counts["blocks"] > counts["terms"] > 100
