@@ -311,6 +311,16 @@ def test_a_search_process_loads_no_writing_code(index_dir):
     assert out.stdout.split("\n")[:2] == ["[]", "index_data.build"]
 
 
+def test_reindex_is_the_function_after_its_module_is_imported():
+    """``from index_data import reindex`` gives the function even once ``index_data.reindex``
+    (the module) was imported, which sets the package attribute of that name."""
+    code = ("import index_data.reindex; from index_data import reindex; import index_data; "
+            "print(reindex.__module__, type(reindex).__name__, type(index_data.reindex).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.split() == ["index_data.reindex", "function", "function"]
+
+
 def test_decoded_postings_equal_whoosh_postings(index_dir):
     """Posting lists decoded in one go (values skipped) hold Whoosh's ids and weights."""
     from searcher.whoosh_executor import _iter_postings, segment_arrays
