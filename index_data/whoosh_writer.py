@@ -15,8 +15,10 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
+from . import termvectors
 from .analysis import STEM_TABLE_FILE, save_stem_table
 from .model import Question
+from .whoosh_columns import bytes_column
 from .schema import INDEX_NAME, META_FILE, document_fields, make_schema, write_meta
 
 
@@ -56,6 +58,7 @@ class NewIndexWriter:
         if exc_type is None:
             self._w.commit()
             write_stem_table(self._ix, self.index_dir)
+            write_df_tables(self.index_dir)
         else:
             self._w.cancel()
         self._ix.close()
@@ -71,6 +74,25 @@ def write_stem_table(ix, index_dir: str | os.PathLike) -> int:
     with storage.open_index(INDEX_NAME).reader() as reader:
         words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon("spell")]
     return save_stem_table(Path(index_dir) / STEM_TABLE_FILE, words)
+
+
+def write_df_tables(index_dir: str | os.PathLike) -> int:
+    """Save the term-vector document frequencies of each segment that has none yet and delete
+    those of merged-away segments (call after each commit; see ``termvectors``). Returns how many
+    were written. A search that finds a table missing computes it, so failing here loses speed,
+    never results."""
+    storage = FileStorage(str(index_dir), supports_mmap=False)
+    written = 0
+    with storage.open_index(INDEX_NAME).reader() as reader:
+        leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
+        ids = [r.segment().segment_id() for r in leaves]
+        for r, segid in zip(leaves, ids):
+            if not termvectors.df_path(index_dir, segid).exists():
+                termvectors.save_df_table(index_dir, segid,
+                                          termvectors.df_table(bytes_column(r, termvectors.FIELD)))
+                written += 1
+    termvectors.prune_df_tables(index_dir, ids)
+    return written
 
 
 def is_index_dir(path: Path) -> bool:
