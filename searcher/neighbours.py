@@ -48,8 +48,9 @@ def cosine_matrix(rows: np.ndarray, terms: np.ndarray, weights: np.ndarray, n_ro
     common = hits > DENSE_MIN_HITS
     if common.any():
         cols, dense_col = np.unique(terms[common], return_inverse=True)
-        m = np.zeros((n_rows, len(cols)))
-        np.add.at(m, (rows[common], dense_col.reshape(-1)), weights[common])
+        width = len(cols)
+        m = np.bincount(rows[common] * width + dense_col.reshape(-1), weights=weights[common],
+                        minlength=n_rows * width).reshape(n_rows, width)
         sim = (m @ m.T).reshape(-1)
     else:
         sim = np.zeros(n_rows * n_rows)
@@ -73,7 +74,8 @@ def cosine_matrix(rows: np.ndarray, terms: np.ndarray, weights: np.ndarray, n_ro
 def nearest(sim: np.ndarray, k: int) -> np.ndarray:
     """Each row's ``k`` largest columns, ties to the lower column: ``argsort(-sim, stable)[:, :k]``
     as a set, from a partition (a full sort of every row costs ~8x more)."""
-    near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    n = sim.shape[1]
+    near = np.argpartition(sim, n - k, axis=1)[:, n - k:]
     kth = np.take_along_axis(sim, near, axis=1).min(axis=1)
     # A row whose k-th value is shared with columns the partition left out may have picked a
     # higher column than the stable order would: redo those (rare) rows exactly.
