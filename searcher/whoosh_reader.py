@@ -402,7 +402,9 @@ class WhooshReader:
             top = top_k(docs, scores, want)
             if smooth:
                 depth = ranking.NEIGHBOUR_DEPTH
-                top = self._neighbour_smoothing(s, top[:depth]) + top[depth:]
+                best = top[0][1] if top and top[0][1] > 0 else 0.0
+                rest = [(d, sc / best) for d, sc in top[depth:]] if best else top[depth:]
+                top = self._neighbour_smoothing(s, top[:depth]) + rest  # scores keep falling
             if sort == "relevance_recent":
                 top = self._recency(s, top)
         facets: dict[str, dict[str, int]] = self.facet_counts(s, docs) if want_facets else {}

@@ -217,3 +217,17 @@ def test_df_tables_follow_the_segments_through_reindex(write_corpus, tmp_path):
 def test_settings_are_the_documented_defaults():
     assert ranking.NEIGHBOURS is True and ranking.FEEDBACK is False
     assert (ranking.NEIGHBOUR_DEPTH, ranking.NEIGHBOUR_K, ranking.NEIGHBOUR_GAMMA) == (1000, 3, 1.0)
+
+
+def test_scores_keep_falling_past_the_smoothed_depth(generated_index, monkeypatch):
+    monkeypatch.setattr(ranking, "NEIGHBOUR_DEPTH", 20)
+    with Searcher(generated_index / "index") as s:
+        page = s.search(LONG_QUERY, limit=60, snippets=False, facets=False)
+        plain = s.search(LONG_QUERY, limit=60, snippets=False, facets=False, neighbours=False)
+    scores = [h.score for h in page.hits]
+    assert len(scores) == 60 and scores == sorted(scores, reverse=True)
+    # below the depth: the original order, scores scaled by the best one
+    best = plain.hits[0].score
+    assert [(h.id, h.score) for h in page.hits[20:]] == [(h.id, pytest.approx(h.score / best))
+                                                         for h in plain.hits[20:]]
+    assert sorted(h.id for h in page.hits[:20]) == sorted(h.id for h in plain.hits[:20])
