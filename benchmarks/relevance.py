@@ -12,15 +12,13 @@ Run from the repository root (``pip install -e '.[bench]'`` first)::
     python benchmarks/relevance.py --option feedback=false --option expand=false
     python benchmarks/relevance.py --set BM25_K1=1.5  # try a ranking.py constant
     python benchmarks/relevance.py --halves          # also odd- and even-numbered queries apart
-    python benchmarks/relevance.py --neighbours 1000,3,1.0   # what-if: neighbour smoothing
+    python benchmarks/relevance.py --option neighbours=false  # without neighbour smoothing
 
 ``--option`` passes a keyword argument to ``Searcher.search``; ``--set`` overrides a constant of
 ``searcher.ranking`` for this run (ablations). ``--halves`` adds the figures over odd- and
 even-numbered queries, to tell a general gain (both halves move) from a fit to a few queries.
-``--neighbours`` measures a ranking step mqt does not have yet (see :func:`neighbour_smoothing`):
-the searcher's hits are re-ranked here, after ``Searcher.search``. The query numbering pitfall:
-``.I`` labels in ``cran.qry`` are not the judgment numbers; a query's number is its position in
-the file, 1..225.
+The query numbering pitfall: ``.I`` labels in ``cran.qry`` are not the judgment numbers; a query's
+number is its position in the file, 1..225.
 """
 
 from __future__ import annotations
@@ -154,11 +152,8 @@ def build(work: Path = WORK, rebuild: bool = False) -> Path:
     return index_dir
 
 
-def run_queries(index_dir: Path, queries, rerank=None, **options) -> tuple[list, list[float]]:
-    """Run every query through ``Searcher.search`` (top 1000); returns ir-measures run and latencies.
-
-    ``rerank(query_text, [(id, score), ...])`` -> ``[(id, score), ...]``, if given, re-orders each
-    query's hits after the search (what-if measurements); its time counts in the latency."""
+def run_queries(index_dir: Path, queries, **options) -> tuple[list, list[float]]:
+    """Run every query through ``Searcher.search`` (top 1000); returns ir-measures run and latencies."""
     import ir_measures
 
     from searcher import Searcher
@@ -169,94 +164,9 @@ def run_queries(index_dir: Path, queries, rerank=None, **options) -> tuple[list,
             t0 = time.perf_counter()
             page = s.search(text, limit=1000, facets=False, snippets=False, suggest=False, **options)
             ranked = [(h.id, h.score) for h in page.hits]
-            if rerank is not None:
-                ranked = rerank(text, ranked)
             took.append((time.perf_counter() - t0) * 1000)
             run += [ir_measures.ScoredDoc(qid, doc, float(-i)) for i, (doc, _) in enumerate(ranked)]
     return run, took
-
-
-# ---- what-if: neighbour smoothing (not in mqt's ranking yet) ----------------------------------
-
-def document_vectors(records: list[Record]) -> dict[str, dict[str, float]]:
-    """Each document's unit-length term vector, ``(1 + ln tf) * idf`` over its analysed text (title
-    and abstract, the text the index holds), idf being BM25's ``ln(1 + (N - df + 0.5) / (df + 0.5))``."""
-    from collections import Counter
-    from math import log, sqrt
-
-    from index_data.analysis import analyze
-
-    counts = {}
-    for rec in records:
-        title = rec.title or f"Cranfield document {rec.number}"
-        counts[doc_name(rec.number)] = Counter(analyze(f"{title}\n{rec.abstract or title}"))
-    n = len(counts)
-    df = Counter(t for c in counts.values() for t in c)
-    idf = {t: log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-    out = {}
-    for doc, c in counts.items():
-        v = {t: (1.0 + log(tf)) * idf[t] for t, tf in c.items()}
-        norm = sqrt(sum(x * x for x in v.values())) or 1.0
-        out[doc] = {t: x / norm for t, x in v.items()}
-    return out
-
-
-def neighbour_smoothing(ranked: list[tuple[str, float]], vectors: dict[str, dict[str, float]],
-                        k: int = 3, gamma: float = 1.0) -> list[tuple[str, float]]:
-    """Score regularisation over a document graph (Diaz 2005; the cluster hypothesis): a document
-    whose nearest neighbours in the result list score well moves up.
-
-    With ``x_i = s_i / max(s)`` and ``C_ij`` the cosine of the two documents' vectors (``C_ii = 0``),
-    ``N(i)`` the ``k`` documents of the list most similar to ``i`` (``C_ij > 0``; ties to the better
-    ranked), the new score is ``x_i + gamma * sum_N(i) C_ij x_j / sum_N(i) C_ij``; the list is
-    re-sorted by it, ties keeping the original order. Same documents, new order.
-    """
-    import numpy as np
-    from scipy import sparse
-
-    n = len(ranked)
-    if n < 3 or k < 1:
-        return ranked
-    vocab: dict[str, int] = {}
-    rows, cols, vals = [], [], []
-    for i, (doc, _) in enumerate(ranked):
-        for t, x in vectors.get(doc, {}).items():
-            rows.append(i)
-            cols.append(vocab.setdefault(t, len(vocab)))
-            vals.append(x)
-    a = sparse.csr_matrix((vals, (rows, cols)), shape=(n, max(1, len(vocab))))
-    sim = (a @ a.T).toarray()
-    np.fill_diagonal(sim, 0.0)
-    scores = np.array([s for _, s in ranked], dtype=float)
-    top = scores.max()
-    if top <= 0:
-        return ranked
-    x = scores / top
-    near = np.argsort(-sim, axis=1, kind="stable")[:, :min(k, n - 1)]
-    weights = np.take_along_axis(sim, near, axis=1)
-    weights[weights < 0] = 0.0
-    total = weights.sum(axis=1)
-    support = np.where(total > 0, (weights * x[near]).sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
-    new = x + gamma * support
-    order = sorted(range(n), key=lambda i: (-new[i], i))
-    return [(ranked[i][0], float(new[i])) for i in order]
-
-
-def neighbour_reranker(depth: int, k: int, gamma: float, records: list[Record] | None = None):
-    """A ``rerank`` for :func:`run_queries`: neighbour smoothing of the ``depth`` best hits of long
-    queries (more than ``ranking.SHORT_QUERY_WORDS`` words, as RM3 and word coordination decide);
-    a short keyword query keeps its strict order, and hits below ``depth`` stay below."""
-    from searcher import ranking
-    from searcher.query import parse_query
-
-    vectors = document_vectors(read_documents() if records is None else records)
-
-    def rerank(text: str, ranked):
-        if ranking.ranked_words(parse_query(text)) <= ranking.SHORT_QUERY_WORDS:
-            return ranked
-        return neighbour_smoothing(ranked[:depth], vectors, k, gamma) + ranked[depth:]
-
-    return rerank
 
 
 MEASURES = ("AP@1000", "nDCG@10", "P@10", "R@100")
@@ -276,9 +186,9 @@ def evaluate(run, qrels=None, select=None) -> dict[str, float]:
     return {name: sum(v.get(q, 0.0) for q in qids) / len(qids) for name, v in per_query.items()}
 
 
-def measure(work: Path = WORK, rebuild: bool = False, rerank=None, **options) -> dict:
+def measure(work: Path = WORK, rebuild: bool = False, **options) -> dict:
     index_dir = build(work, rebuild)
-    run, took = run_queries(index_dir, read_queries(), rerank=rerank, **options)
+    run, took = run_queries(index_dir, read_queries(), **options)
     qrels = read_qrels()
     return dict(figures=evaluate(run, qrels),
                 odd=evaluate(run, qrels, select=lambda n: n % 2 == 1),
@@ -307,9 +217,6 @@ def main(argv=None) -> int:
                     help="override a searcher.ranking constant for this run (repeatable)")
     ap.add_argument("--halves", action="store_true",
                     help="also print the figures over odd- and even-numbered queries")
-    ap.add_argument("--neighbours", metavar="DEPTH,K,GAMMA",
-                    help="what-if, not mqt's ranking: re-rank the DEPTH best hits of each long "
-                         "query by neighbour smoothing (K neighbours, weight GAMMA), e.g. 1000,3,1.0")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -328,15 +235,7 @@ def main(argv=None) -> int:
     for o in args.option:
         name, _, value = o.partition("=")
         options[name] = _value(value)
-    rerank = None
-    if args.neighbours:
-        try:
-            depth, k, gamma = args.neighbours.split(",")
-            depth, k, gamma = int(depth), int(k), float(gamma)
-        except ValueError:
-            ap.error(f"--neighbours takes DEPTH,K,GAMMA such as 1000,3,1.0, not {args.neighbours!r}")
-        rerank = neighbour_reranker(depth, k, gamma)
-    result = measure(args.work, args.rebuild, rerank=rerank, **options)
+    result = measure(args.work, args.rebuild, **options)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

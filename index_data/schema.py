@@ -22,8 +22,9 @@ from whoosh.system import pack_uint
 from .analysis import index_positions, name_analyzer, spelling_analyzer, text_analyzer
 from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from .model import Question
+from . import termvectors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_FILE = "mqt-index.json"
 #: Whoosh's name for the index files (shared by the writing and the reading modules).
 INDEX_NAME = "MAIN"
@@ -83,6 +84,8 @@ def make_schema() -> Schema:
         date=NUMERIC(int, bits=32, signed=False, sortable=True),  # meeting date as YYYYMMDD
         spell=MqtText(drop_stops=True, stem_words=False, phrase=False),
         fileinfo=COLUMN(columns.VarBytesColumn()),  # "size:mtime_ns:sha1" of the source file
+        # title, question and answer as one term vector (see termvectors): similarity re-ranking
+        termvec=COLUMN(columns.VarBytesColumn()),
     )
     for name in TEXT_FIELDS:
         fields[name] = MqtText(drop_stops=True, stem_words=True)
@@ -108,13 +111,15 @@ def number_date(n: int):
 def document_fields(q: Question, fileinfo: str = "") -> dict:
     """The field values Whoosh indexes for one question."""
     answered_by = " \n".join(q.answered_by)
+    body = f"{q.title}\n{q.question}\n{q.answer_text}"
     doc = dict(
         id=q.id,
         record=json.dumps(q.to_dict(), ensure_ascii=False, separators=(",", ":")),
         status=q.status,
         date=date_number(q.meeting_date),
-        spell="\n".join((q.title, q.question, q.answer_text)),  # SPELL_SOURCES
+        spell=body,  # SPELL_SOURCES joined by newlines
         fileinfo=fileinfo.encode("utf-8"),
+        termvec=termvectors.encode({t: len(p) for t, p in index_positions(body).items()}),
         title=q.title,
         question=q.question,
         answer=q.answer_text,

@@ -27,7 +27,7 @@ from whoosh.writing import SegmentWriter
 from .errors import IndexCorruptError, IndexLockedError
 from .model import Question
 from .schema import document_fields, open_error
-from .whoosh_writer import INDEX_NAME
+from .whoosh_writer import INDEX_NAME, write_df_tables
 
 #: After a commit the index keeps at most this many segments (small ones are merged first):
 #: each extra segment costs every query (measured: 8 segments 1.36x slower than 1 on 100,000
@@ -211,6 +211,10 @@ class IndexUpdater:
                 except Exception:
                     pass
             raise
+        try:
+            write_df_tables(self.index_dir)
+        except OSError:
+            pass  # committed all the same; searches compute a missing table (slower, same results)
         return added
 
 

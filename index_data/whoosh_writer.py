@@ -18,9 +18,11 @@ from whoosh.codec import default_codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
+from . import termvectors
 from .analysis import STEM_TABLE_FILE, save_stem_table, stem
 from .model import Question
 from .schema import INDEX_NAME, META_FILE, SPELL_SOURCES, document_fields, make_schema, write_meta
+from .whoosh_columns import bytes_column
 from .whoosh_segment import FastSegmentWriter
 
 
@@ -65,7 +67,8 @@ class NewIndexWriter:
 
     def commit(self, segments, stems: dict[str, str] | None = None) -> None:
         """Make the finished segments (in document order) the index, and save its stem table
-        (``stems``: the stem of every word of the ``spell`` field, from the builders)."""
+        (``stems``: the stem of every word of the ``spell`` field, from the builders) and its
+        segments' term-vector document frequencies (``write_df_tables``)."""
         segments = [s for s in segments if s.doc_count_all()]
         lock = self._ix.lock("WRITELOCK")
         if not lock.acquire():
@@ -81,6 +84,7 @@ class NewIndexWriter:
             write_stem_table(self._ix, self.index_dir)
         else:
             save_stem_table(self.index_dir / STEM_TABLE_FILE, sorted(stems), stems)
+        write_df_tables(self.index_dir)
 
     def __enter__(self):
         return self
@@ -135,6 +139,25 @@ def write_stem_table(ix, index_dir: str | os.PathLike) -> int:
     with storage.open_index(INDEX_NAME).reader() as reader:
         words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon("spell")]
     return save_stem_table(Path(index_dir) / STEM_TABLE_FILE, words)
+
+
+def write_df_tables(index_dir: str | os.PathLike) -> int:
+    """Save the term-vector document frequencies of each segment that has none yet and delete
+    those of merged-away segments (call after each commit; see ``termvectors``). Returns how many
+    were written. A search that finds a table missing computes it, so failing here loses speed,
+    never results."""
+    storage = FileStorage(str(index_dir), supports_mmap=False)
+    written = 0
+    with storage.open_index(INDEX_NAME).reader() as reader:
+        leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
+        ids = [r.segment().segment_id() for r in leaves]
+        for r, segid in zip(leaves, ids):
+            if not termvectors.df_path(index_dir, segid).exists():
+                termvectors.save_df_table(index_dir, segid,
+                                          termvectors.df_table(bytes_column(r, termvectors.FIELD)))
+                written += 1
+    termvectors.prune_df_tables(index_dir, ids)
+    return written
 
 
 def is_index_dir(path: Path) -> bool:

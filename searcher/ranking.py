@@ -60,8 +60,16 @@ IDF = "robertson"
 FIELD_COMBINATION = "bm25f"
 
 #: Pseudo-relevance feedback (RM3) on by default for relevance-sorted searches, and its settings.
-FEEDBACK = True
+FEEDBACK = False
 FEEDBACK_SETTINGS = FeedbackSettings()
+
+#: Neighbour smoothing (see ``searcher.neighbours``) of long queries' best hits: on by default,
+#: over the ``NEIGHBOUR_DEPTH`` best, each hit helped by its ``NEIGHBOUR_K`` most similar ones with
+#: weight ``NEIGHBOUR_GAMMA``. Short keyword queries keep their strict order.
+NEIGHBOURS = True
+NEIGHBOUR_DEPTH = 1000
+NEIGHBOUR_K = 3
+NEIGHBOUR_GAMMA = 1.0
 
 #: Similar questions: how many of a question's key words are searched for.
 SIMILAR_TERMS = 25

@@ -90,7 +90,7 @@ class Searcher:
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                sort: str = "relevance", facets: bool = True, snippets: bool = True,
                suggest: bool = True, feedback: bool | None = None,
-               synonyms: bool = True) -> ResultPage:
+               neighbours: bool | None = None, synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
 
         Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
@@ -98,6 +98,9 @@ class Searcher:
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
         finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
         learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
+        ``neighbours`` (default ``ranking.NEIGHBOURS``) re-ranks a long query's best hits by
+        their similarity to each other (see ``searcher.neighbours``): a hit's ``score`` is then
+        the smoothed one, between 0 and 2;
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
         """
         start = time.perf_counter()
@@ -130,8 +133,10 @@ class Searcher:
         compiled = self._engine.compile(tree)
         if (ranking.FEEDBACK if feedback is None else feedback) and sort.startswith("relevance"):
             compiled = self._feedback(compiled)
+        smooth = (ranking.NEIGHBOURS if neighbours is None else neighbours) and sort.startswith("relevance")
         total, raw, facet_counts = self._engine.search(
-            compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets)
+            compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
+            neighbours=smooth)
         hits = _hits(raw, compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
         suggestion = self._suggest(query, typed, total) if suggest else None
         return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,

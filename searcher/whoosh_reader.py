@@ -7,6 +7,7 @@ plain Python values, so another engine can be put behind the same interface.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import os
@@ -28,13 +29,15 @@ from whoosh.util import make_binary_tree
 from index_data.analysis import STEM_TABLE_FILE, analyze, load_stem_table, normalize_token, stem
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
+from index_data import termvectors
 from index_data.schema import (FACETS, INDEX_NAME, TEXT_FIELDS, check_index, damaged_index_error,
                                number_date, open_error)
+from index_data.whoosh_columns import bytes_column, numeric_column
 
 from . import query as q
 from .query import QueryError
-from . import ranking, whoosh_ranking
-from .whoosh_executor import bytes_column, execute, numeric_column, top_by_date, top_k
+from . import neighbours, ranking, whoosh_ranking
+from .whoosh_executor import execute, segment_arrays, top_by_date, top_k
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -119,6 +122,8 @@ class Compiled:
     query: wq.Query
     terms: set[str] = field(default_factory=set)
     prefixes: list[str] = field(default_factory=list)
+    #: Ranked words of the typed query (``ranking.ranked_words``): short or long query.
+    words: int = 0
 
     def matches(self, term: str) -> bool:
         return term in self.terms or any(term.startswith(p) for p in self.prefixes)
@@ -303,6 +308,7 @@ class WhooshReader:
         self._local = threading.local()
         self._epoch = 0
         self._columns: dict = {}
+        self._df_tables: dict[str, np.ndarray] = {}
         self._open()
 
     def _open(self) -> None:
@@ -372,11 +378,14 @@ class WhooshReader:
         c = _Compiler(s.reader(), s.schema)
         c.query_words = ranking.ranked_words(node)  # a group in a long query is not "short"
         wquery = c.compile(node)
-        return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes)
+        return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes,
+                        c.query_words)
 
     @_guarded
     def search(self, compiled: Compiled, *, offset: int, limit: int, sort: str,
-               want_facets: bool) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+               want_facets: bool, neighbours: bool = False) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+        """The total, one page of hits and the facet counts. ``neighbours``: re-rank a long
+        query's best hits by neighbour smoothing (see ``searcher.neighbours``)."""
         s = self._current()
         # Every match and its score in one vectorised pass (see whoosh_executor): the total,
         # the facets and the top hits all come from it.
@@ -385,9 +394,17 @@ class WhooshReader:
             top = top_by_date(docs, scores, self._date_column(s), offset + limit, newest=(sort == "newest"))
         else:
             want = max(1, offset + limit)
+            smooth = neighbours and compiled.words > ranking.SHORT_QUERY_WORDS
+            if smooth:
+                want = max(want, ranking.NEIGHBOUR_DEPTH)
             if sort == "relevance_recent":
                 want = max(want, ranking.RECENCY_POOL)
             top = top_k(docs, scores, want)
+            if smooth:
+                depth = ranking.NEIGHBOUR_DEPTH
+                best = top[0][1] if top and top[0][1] > 0 else 0.0
+                rest = [(d, sc / best) for d, sc in top[depth:]] if best else top[depth:]
+                top = self._neighbour_smoothing(s, top[:depth]) + rest  # scores keep falling
             if sort == "relevance_recent":
                 top = self._recency(s, top)
         facets: dict[str, dict[str, int]] = self.facet_counts(s, docs) if want_facets else {}
@@ -396,6 +413,51 @@ class WhooshReader:
             record = json.loads(s.stored_fields(docnum)["record"])
             hits.append(RawHit(docnum, float(score or 0.0), record))
         return len(docs), hits, facets
+
+    def _neighbour_smoothing(self, s, top: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """``top`` re-ordered by neighbour smoothing, with the smoothed scores."""
+        if len(top) < 3:
+            return top
+        leaves = s.leaf_searchers()
+        starts = [offset for _sub, offset in leaves]
+        arrays = [segment_arrays(sub.reader()) for sub, _offset in leaves]
+        where = [bisect.bisect_right(starts, docnum) - 1 for docnum, _score in top]
+        blobs: list = [None] * len(top)
+        for i, arr in enumerate(arrays):
+            mine = [j for j, w in enumerate(where) if w == i]
+            if mine:
+                values = arr.column_bytes(termvectors.FIELD, [top[j][0] - starts[i] for j in mine])
+                for j, v in zip(mine, values):
+                    blobs[j] = v
+        rows, hashes, counts = termvectors.decode(blobs)
+        uniq, terms = np.unique(hashes, return_inverse=True)
+        df_uniq = np.zeros(len(uniq))
+        for sub, _offset in leaves:
+            table = self._df_table(sub.reader())
+            if table.shape[1] and len(uniq):
+                at = np.minimum(np.searchsorted(table[0], uniq), table.shape[1] - 1)
+                df_uniq += np.where(table[0][at] == uniq, table[1][at], 0)
+        df = df_uniq[terms.reshape(-1)]
+        weights = neighbours.unit_vectors(rows, counts, df, s.doc_count_all(), len(top))
+        sim = neighbours.cosine_matrix(rows, terms.reshape(-1), weights, len(top))
+        order, new = neighbours.smooth(np.array([score for _d, score in top]), sim,
+                                       ranking.NEIGHBOUR_K, ranking.NEIGHBOUR_GAMMA)
+        return [(top[i][0], float(new[i])) for i in order.tolist()]
+
+    def _df_table(self, reader) -> np.ndarray:
+        """A segment's term-vector document frequencies: the table saved beside the index after
+        its commit, or (missing: an interrupted reindex) computed from its column once."""
+        segid = reader.segment().segment_id()
+        table = self._df_tables.get(segid)
+        if table is None:
+            table = termvectors.load_df_table(self.index_dir, segid)
+            if table is None:
+                table = termvectors.df_table(bytes_column(reader, termvectors.FIELD))
+            with self._lock:
+                if len(self._df_tables) > 64:  # segments merged away long ago
+                    self._df_tables.clear()
+                self._df_tables[segid] = table
+        return table
 
     def top_documents(self, compiled: Compiled, k: int) -> list[tuple[float, list[str]]]:
         """The ``k`` best matches as ``(score, index terms of title, question and answer)``."""
@@ -427,7 +489,8 @@ class WhooshReader:
         if not weights or compiled.query is wq.NullQuery:
             return compiled
         extra = wq.Or([whoosh_ranking.fields_term(t, w) for t, w in sorted(weights.items())])
-        return Compiled(wq.AndMaybe(compiled.query, extra), compiled.terms, compiled.prefixes)
+        return Compiled(wq.AndMaybe(compiled.query, extra), compiled.terms, compiled.prefixes,
+                        compiled.words)
 
     def _recency(self, s, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Scores nudged up for recent meetings (see ``ranking.RECENCY_WEIGHT``), re-sorted."""

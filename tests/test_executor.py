@@ -345,7 +345,7 @@ def test_decoded_postings_equal_whoosh_postings(index_dir):
 
 
 def test_columns_read_in_one_go_equal_whoosh_columns(index_dir):
-    from searcher.whoosh_executor import bytes_column, numeric_column
+    from index_data.whoosh_columns import bytes_column, numeric_column
 
     with Searcher(index_dir) as s:
         ws = s._engine._current()
