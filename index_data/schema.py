@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 from whoosh import columns
@@ -19,7 +20,8 @@ from whoosh.formats import Positions
 
 from whoosh.system import pack_uint
 
-from .analysis import index_positions, name_analyzer, spelling_analyzer, text_analyzer
+from .analysis import (index_positions, index_terms, name_analyzer, spelling_analyzer, stem_terms,
+                       text_analyzer)
 from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from .model import Question
 from . import termvectors
@@ -119,7 +121,10 @@ def document_fields(q: Question, fileinfo: str = "") -> dict:
         date=date_number(q.meeting_date),
         spell=body,  # SPELL_SOURCES joined by newlines
         fileinfo=fileinfo.encode("utf-8"),
-        termvec=termvectors.encode({t: len(p) for t, p in index_positions(body).items()}),
+        # = the counts of index_positions(body), from the unstemmed words stemmed: the analysis
+        # caches the spelling field uses already, not a second chunk cache (~27 MB and ~20% of a
+        # build's CPU at 100,000 files, benchmarks/RESULTS.md)
+        termvec=termvectors.encode(Counter(stem_terms(index_terms(body, True, False)))),
         title=q.title,
         question=q.question,
         answer=q.answer_text,

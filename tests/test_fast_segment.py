@@ -256,3 +256,29 @@ def test_generic_postings_equal_whoosh(tmp_path):
         dirs.append(d)
     counts = compare_indexes(*dirs, blocks=True)
     assert counts["docs"] == 700 and counts["blocks"] > counts["terms"] > 100
+
+
+def test_term_vectors_are_the_body_counts(corpus):
+    """``document_fields`` counts the body's stems from its unstemmed words (the spelling
+    field's cached analysis): the same vector, term order included, as ``index_positions``."""
+    from index_data.analysis import index_positions
+    from index_data import termvectors
+
+    docs = _documents(corpus)
+    for doc in docs:
+        body = "\n".join((doc["title"], doc["question"], doc["answer"]))
+        want = termvectors.encode({t: len(p) for t, p in index_positions(body).items()})
+        assert doc["termvec"] == want, doc["id"]
+    assert len(docs) == 282
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["The", "crimes", "Mayor's", "1,000", "O’Neil", "é", "’", "'", ",",
+                                 ".", "-", " ", "\n", "19", "x", "s", "£1.2bn", "is", "running"]),
+                max_size=30).map("".join) | st.text(max_size=40))
+def test_stems_of_unstemmed_terms_are_the_stemmed_terms(text):
+    """What the writer and the term vectors rely on: stemming the unstemmed index terms gives
+    the stemmed index terms, in order."""
+    from index_data.analysis import stem_terms
+
+    assert stem_terms(index_terms(text, True, False)) == index_terms(text, True, True)
