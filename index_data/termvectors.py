@@ -23,6 +23,7 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 
 #: The schema's column holding each document's vector.
@@ -60,15 +61,29 @@ def decode(blobs: Sequence[bytes]):
     return rows, hashes.astype(np.uint32), counts.astype(np.float64)
 
 
-def df_table(blobs: Iterable[bytes]):
+def df_table(blobs: Iterable[bytes], chunk: int = 50_000):
     """A ``(2, n)`` uint32 array: the distinct hashes of these documents' vectors (sorted) and
-    how many documents have each."""
+    how many documents have each. Counted ``chunk`` documents at a time, so memory stays near
+    the size of the vectors themselves (a 1,000,000-document segment holds ~150 million words)."""
     import numpy as np
 
-    blobs = list(blobs)
-    _, hashes, _ = decode(blobs)
-    uniq, counts = np.unique(hashes, return_counts=True)
-    return np.vstack([uniq, counts.astype(np.uint32)])
+    uniqs, counts = [], []
+    batch: list[bytes] = []
+    for blob in chain(blobs, [None]):
+        if blob is not None:
+            batch.append(blob[:4 * (len(blob) // _BYTES_PER_TERM)])
+        if batch and (blob is None or len(batch) >= chunk):
+            u, c = np.unique(np.frombuffer(b"".join(batch), dtype="<u4"), return_counts=True)
+            uniqs.append(u)
+            counts.append(c)
+            batch = []
+    if not uniqs:
+        return np.zeros((2, 0), dtype=np.uint32)
+    if len(uniqs) == 1:
+        return np.vstack([uniqs[0].astype(np.uint32), counts[0].astype(np.uint32)])
+    uniq, where = np.unique(np.concatenate(uniqs), return_inverse=True)
+    total = np.bincount(where.reshape(-1), weights=np.concatenate(counts), minlength=len(uniq))
+    return np.vstack([uniq.astype(np.uint32), total.astype(np.uint32)])
 
 
 def df_path(index_dir: str | os.PathLike, segment_id: str) -> Path:

@@ -231,3 +231,17 @@ def test_scores_keep_falling_past_the_smoothed_depth(generated_index, monkeypatc
     assert [(h.id, h.score) for h in page.hits[20:]] == [(h.id, pytest.approx(h.score / best))
                                                          for h in plain.hits[20:]]
     assert sorted(h.id for h in page.hits[:20]) == sorted(h.id for h in plain.hits[:20])
+
+
+def test_df_table_counted_in_chunks_equals_one_count():
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(300)]
+    blobs = [termvectors.encode({w: 1 for w in rng.choice(words, size=rng.integers(0, 40), replace=False)})
+             for _ in range(500)]
+    whole = termvectors.df_table(blobs, chunk=10_000)
+    for chunk in (1, 7, 100):
+        assert np.array_equal(termvectors.df_table(blobs, chunk=chunk), whole)
+    _, hashes, _ = termvectors.decode(blobs)
+    u, c = np.unique(hashes, return_counts=True)
+    assert whole[0].tolist() == u.tolist() and whole[1].tolist() == c.tolist()
+    assert termvectors.df_table([]).shape == (2, 0)
