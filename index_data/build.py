@@ -82,8 +82,20 @@ def load_question(path: Path, doc_id: str) -> tuple[Question, bytes]:
     return parse_text(decode(data, path), path, doc_id), data
 
 
+#: ``procs=None`` (the CLI's default): one process per CPU core, at most this many (each worker
+#: holds its own analysis caches, ~40 MB at 50,000 files)...
+AUTO_MAX_PROCS = 4
+#: ...and one process for fewer files than this (starting workers would cost more than it saves).
+AUTO_MIN_FILES_PER_PROC = 2_000
+
+
+def auto_procs(files: int) -> int:
+    """How many indexing processes ``procs=None`` means for a corpus of ``files`` files."""
+    return max(1, min(os.cpu_count() or 1, AUTO_MAX_PROCS, files // AUTO_MIN_FILES_PER_PROC))
+
+
 def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
-                procs: int = 1, progress: Progress | None = None,
+                procs: int | None = 1, progress: Progress | None = None,
                 wait: float = DEFAULT_WAIT_SECONDS) -> BuildReport:
     """Build a fresh index of ``corpus_dir`` at ``index_dir``, replacing any index there.
 
@@ -102,12 +114,13 @@ def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
 
 
 def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
-                   procs: int = 1, progress: Progress | None = None) -> BuildReport:
+                   procs: int | None = 1, progress: Progress | None = None) -> BuildReport:
     """:func:`build_index` for a caller that already holds the job lock.
 
     With ``procs`` > 1 the corpus is cut into that many consecutive parts of about the same
     size; this process indexes the first and one worker process each of the others, each part
-    into its own segment (documents keep corpus order across the segments).
+    into its own segment (documents keep corpus order across the segments); ``procs=None``
+    chooses (:func:`auto_procs`).
     """
     start = time.perf_counter()
     target = Path(index_dir)
@@ -121,6 +134,8 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
+        if procs is None:
+            procs = auto_procs(len(todo))
         parts = _split(todo, listing.sizes, max(1, min(procs, len(todo))))
         with NewIndexWriter(tmp, parts=len(parts)) as writer:
             results = _run_parts(writer.parts, listing, parts, str(corpus_dir),

@@ -115,8 +115,8 @@ def cli():
 @click.argument("corpus_dir", type=click.Path(path_type=Path))
 @index_option
 @json_option
-@click.option("--procs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Indexing processes.")
+@click.option("--procs", type=click.IntRange(1, 64), default=None,
+              help="Indexing processes.  [default: one per CPU core, at most 4; 1 under 4,000 files]")
 @wait_option
 @user_errors
 def index_cmd(corpus_dir, index_dir, as_json, procs, wait):

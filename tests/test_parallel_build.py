@@ -131,3 +131,26 @@ def test_listing_ids_are_corpus_ids(write_corpus):
     want = [(str(f.path), f.doc_id, f.size, f.mtime_ns) for f in iter_corpus(corpus)]
     assert [(p, listing.doc_id(n), listing.sizes[n], listing.mtimes[n])
             for n, p in enumerate(listing.paths)] == want and len(want) == 4
+
+
+def test_auto_procs_uses_the_cores_for_large_corpora_only(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert [build_module.auto_procs(n) for n in (0, 1, 3_999, 4_000, 1_000_000)] == [1, 1, 1, 2, 2]
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert build_module.auto_procs(1_000_000) == build_module.AUTO_MAX_PROCS == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert build_module.auto_procs(1_000_000) == 1
+
+
+def test_cli_index_chooses_the_processes(write_corpus, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from searcher.cli import cli
+
+    asked = []
+    monkeypatch.setattr(build_module, "auto_procs", lambda n: asked.append(n) or 2)
+    result = CliRunner().invoke(cli, ["index", str(_corpus(write_corpus)), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 3, result.output  # some files are rejected on purpose
+    assert asked == [40]  # the files listed to be parsed (duplicate id screened out)
+    with Searcher(tmp_path / "ix") as s:
+        assert s.search("housing", limit=1).total == 38
