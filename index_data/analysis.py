@@ -134,23 +134,17 @@ _HEAVY_MODULES = ("scipy", "numpy")
 STEM_TABLE_FILE = "mqt-stems.pickle"
 
 
-def save_stem_table(path, words, stems: dict[str, str] | None = None) -> int:
-    """Write the stems of ``words`` (the index's vocabulary) for :func:`load_stem_table`.
+def save_stem_table(path, stems: dict[str, str]) -> int:
+    """Write ``stems`` (each word of the index's vocabulary -> its stem) for
+    :func:`load_stem_table`.
 
     Queries and snippets then stem without importing NLTK (~0.1-0.6 s at start-up) unless they
-    meet a word the index has never seen. ``stems`` (word -> stem) saves stemming words again.
-    Returns the number of words covered.
+    meet a word the index has never seen. Returns the number of words covered.
     """
     import pickle
 
-    words = list(words)
-    table = {}
-    for w in words:
-        s = stems.get(w) if stems is not None else None
-        if s is None:
-            s = stem(w)
-        if s != w:
-            table[w] = s
+    words = sorted(stems)
+    table = {w: stems[w] for w in words if stems[w] != w}
     same = [w for w in words if w not in table]
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as f:

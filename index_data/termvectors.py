@@ -41,9 +41,7 @@ def term_hash(term: str) -> int:
 def encode(counts: Mapping[str, int]) -> bytes:
     """A document's vector (term -> count) as column bytes. Plain ``array``, no numpy: index
     worker processes stay small."""
-    hashes = array("I", [zlib.crc32(t.encode("utf-8")) for t in counts])
-    if hashes.itemsize != 4:  # pragma: no cover - every platform Python supports has 4-byte "I"
-        hashes = array("L", hashes)
+    hashes = array("I", [zlib.crc32(t.encode("utf-8")) for t in counts])  # 4 bytes each
     if sys.byteorder == "big":  # pragma: no cover
         hashes.byteswap()
     return hashes.tobytes() + bytes(min(c, 255) for c in counts.values())
@@ -55,10 +53,15 @@ def decode(blobs: Sequence[bytes]):
     import numpy as np
 
     sizes = [len(b) // _BYTES_PER_TERM for b in blobs]
-    hashes = np.frombuffer(b"".join(b[:4 * n] for b, n in zip(blobs, sizes)), dtype="<u4")
+    hashes = np.frombuffer(b"".join(map(_hash_bytes, blobs)), dtype="<u4")
     counts = np.frombuffer(b"".join(b[4 * n:5 * n] for b, n in zip(blobs, sizes)), dtype=np.uint8)
     rows = np.repeat(np.arange(len(blobs), dtype=np.int64), sizes)
-    return rows, hashes.astype(np.uint32), counts.astype(np.float64)
+    return rows, hashes, counts.astype(np.float64)
+
+
+def _hash_bytes(blob: bytes) -> bytes:
+    """The hashes part of one vector."""
+    return blob[:4 * (len(blob) // _BYTES_PER_TERM)]
 
 
 def df_table(blobs: Iterable[bytes], chunk: int = 50_000):
@@ -71,7 +74,7 @@ def df_table(blobs: Iterable[bytes], chunk: int = 50_000):
     batch: list[bytes] = []
     for blob in chain(blobs, [None]):
         if blob is not None:
-            batch.append(blob[:4 * (len(blob) // _BYTES_PER_TERM)])
+            batch.append(_hash_bytes(blob))
         if batch and (blob is None or len(batch) >= chunk):
             u, c = np.unique(np.frombuffer(b"".join(batch), dtype="<u4"), return_counts=True)
             uniqs.append(u)
@@ -84,6 +87,17 @@ def df_table(blobs: Iterable[bytes], chunk: int = 50_000):
     uniq, where = np.unique(np.concatenate(uniqs), return_inverse=True)
     total = np.bincount(where.reshape(-1), weights=np.concatenate(counts), minlength=len(uniq))
     return np.vstack([uniq.astype(np.uint32), total.astype(np.uint32)])
+
+
+def df_lookup(table, hashes):
+    """The document frequency of each of ``hashes`` (sorted or not) in one segment's table
+    (0 for a hash it lacks), as a float array."""
+    import numpy as np
+
+    if not table.shape[1] or not len(hashes):
+        return np.zeros(len(hashes))
+    at = np.minimum(np.searchsorted(table[0], hashes), table.shape[1] - 1)
+    return np.where(table[0][at] == hashes, table[1][at], 0).astype(np.float64)
 
 
 def df_path(index_dir: str | os.PathLike, segment_id: str) -> Path:

@@ -7,12 +7,11 @@ vectors, the writer for the per-segment term statistics. Reading only.
 
 from __future__ import annotations
 
-import numpy as np
 
-
-def numeric_column(reader, fieldname: str) -> np.ndarray:
+def numeric_column(reader, fieldname: str):
     """One segment's unsigned-int column (``date``) as an int64 array, read in one go rather than
     a file read per document (0.26 s for 100k dates)."""
+    import numpy as np  # here, not at import: index worker processes never need it
     from whoosh.columns import NumericColumn
 
     n = reader.doc_count_all()
@@ -28,14 +27,22 @@ def numeric_column(reader, fieldname: str) -> np.ndarray:
 
 
 def bytes_column(reader, fieldname: str) -> list[bytes]:
-    """One segment's variable-bytes column (facet values) as a list, sliced from one read."""
+    """One segment's variable-bytes column (facet values, term vectors) as a list."""
+    n = reader.doc_count_all()
+    return bytes_values(reader.column_reader(fieldname, translate=False), n, range(n)) if n else []
+
+
+def bytes_values(cr, n: int, docs) -> list[bytes]:
+    """Some documents' values from a bytes column reader ``cr`` of a segment of ``n`` documents:
+    one read of the span that holds them when they fill enough of it, else a read each."""
     from whoosh.columns import VarBytesColumn
 
-    n = reader.doc_count_all()
-    cr = reader.column_reader(fieldname, translate=False) if n else None
-    if isinstance(cr, VarBytesColumn.Reader) and len(cr._lengths) == n:
-        offsets, lengths = cr._offsets.tolist(), cr._lengths.tolist()
-        size = max((o + ln for o, ln in zip(offsets, lengths)), default=0)
-        blob = cr._dbfile.get(cr._basepos, size) if size else b""
-        return [blob[o:o + ln] for o, ln in zip(offsets, lengths)]
-    return list(reader.column_reader(fieldname)) if n else []
+    if docs and isinstance(cr, VarBytesColumn.Reader) and len(cr._lengths) == n:
+        offsets = [cr._offsets[d] for d in docs]
+        lengths = [cr._lengths[d] for d in docs]
+        lo = min(offsets)
+        hi = max(o + ln for o, ln in zip(offsets, lengths))
+        if hi - lo <= 8 * sum(lengths) + 65536:
+            blob = cr._dbfile.get(cr._basepos + lo, hi - lo)
+            return [blob[o - lo:o - lo + ln] for o, ln in zip(offsets, lengths)]
+    return [cr[d] for d in docs]

@@ -286,7 +286,7 @@ class FastSegmentWriter:
                     a.append(n)
                 used += new * _TERM_COST[FREQ] + len(post) * _POSTING_COST[FREQ]
             elif kind == POS:
-                new = npos = 0
+                new = 0
                 for term, poslist in post.items():
                     entry = buf.get(term)
                     if entry is None:

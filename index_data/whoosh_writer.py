@@ -43,7 +43,7 @@ class NewIndexWriter:
     >>> with NewIndexWriter(tmp_dir, parts=1) as w:          # doctest: +SKIP
     ...     b = SegmentBuilder(w.parts[0])
     ...     b.add(question, fileinfo="2118:1700000000:abc")
-    ...     w.commit([b.finish()])
+    ...     w.commit([b.finish()], b.stems())
     """
 
     #: Posting-buffer memory budget (MB, by the fast writer's estimate) shared by all parts;
@@ -63,9 +63,8 @@ class NewIndexWriter:
             segments.setdefault(seg.segment_id(), seg)
         budget = (self.POOL_MB if pool_mb is None else pool_mb) / max(1, parts)
         self.parts = [SegmentSpec(str(self.index_dir), seg, budget) for seg in segments.values()]
-        self.committed = False
 
-    def commit(self, segments, stems: dict[str, str] | None = None) -> None:
+    def commit(self, segments, stems: dict[str, str]) -> None:
         """Make the finished segments (in document order) the index, and save its stem table
         (``stems``: the stem of every word of the ``spell`` field, from the builders) and its
         segments' term-vector document frequencies (``write_df_tables``)."""
@@ -79,11 +78,7 @@ class NewIndexWriter:
             clean_files(self._ix.storage, INDEX_NAME, generation, segments)
         finally:
             lock.release()
-        self.committed = True
-        if stems is None:
-            write_stem_table(self._ix, self.index_dir)
-        else:
-            save_stem_table(self.index_dir / STEM_TABLE_FILE, sorted(stems), stems)
+        save_stem_table(self.index_dir / STEM_TABLE_FILE, stems)
         write_df_tables(self.index_dir)
 
     def __enter__(self):
@@ -128,17 +123,6 @@ class SegmentBuilder:
 
     def cancel(self) -> None:
         self._w.cancel()
-
-
-def write_stem_table(ix, index_dir: str | os.PathLike) -> int:
-    """Save the stems of every indexed word beside the index (call after each commit), so that
-    searching rarely needs NLTK; see ``analysis.save_stem_table``."""
-    # Read through plain file reads, not Whoosh's default mmap: mapped segment pages would count
-    # in this process's memory (~220 MB of PSS for a 20k-file index, measured).
-    storage = FileStorage(str(index_dir), supports_mmap=False)
-    with storage.open_index(INDEX_NAME).reader() as reader:
-        words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon("spell")]
-    return save_stem_table(Path(index_dir) / STEM_TABLE_FILE, words)
 
 
 def write_df_tables(index_dir: str | os.PathLike) -> int:

@@ -27,7 +27,7 @@ from whoosh import query as wq
 from whoosh.formats import Positions
 from whoosh.util.numeric import byte_to_length
 
-from index_data.whoosh_columns import numeric_column
+from index_data.whoosh_columns import bytes_values, numeric_column
 
 from . import ranking
 from .whoosh_ranking import FieldsTerm, robertson_idf
@@ -285,22 +285,12 @@ class SegmentArrays:
     # -- columns --
 
     def column_bytes(self, fieldname: str, docs: list[int]) -> list[bytes]:
-        """Some documents' values in a bytes column: one read of the span that holds them when
-        they are dense enough in it, else a read each. The column reader is kept."""
-        from whoosh.columns import VarBytesColumn
-
+        """Some documents' values in a bytes column (see ``whoosh_columns.bytes_values``); the
+        column reader is kept."""
         cr = self._byte_readers.get(fieldname)
         if cr is None:
             cr = self._byte_readers[fieldname] = self.reader.column_reader(fieldname, translate=False)
-        if docs and isinstance(cr, VarBytesColumn.Reader) and len(cr._lengths) == self.n:
-            offsets = [cr._offsets[d] for d in docs]
-            lengths = [cr._lengths[d] for d in docs]
-            lo = min(offsets)
-            hi = max(o + ln for o, ln in zip(offsets, lengths))
-            if hi - lo <= 8 * sum(lengths) + 65536:
-                blob = cr._dbfile.get(cr._basepos + lo, hi - lo)
-                return [blob[o - lo:o - lo + ln] for o, ln in zip(offsets, lengths)]
-        return [cr[d] for d in docs]
+        return bytes_values(cr, self.n, docs)
 
     def column(self, fieldname: str) -> np.ndarray:
         """A numeric column's value for every document (0 where a document has none)."""

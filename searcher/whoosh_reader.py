@@ -420,26 +420,23 @@ class WhooshReader:
             return top
         leaves = s.leaf_searchers()
         starts = [offset for _sub, offset in leaves]
-        arrays = [segment_arrays(sub.reader()) for sub, _offset in leaves]
-        where = [bisect.bisect_right(starts, docnum) - 1 for docnum, _score in top]
+        by_segment: dict[int, list[int]] = {}  # leaf -> positions in top
+        for j, (docnum, _score) in enumerate(top):
+            by_segment.setdefault(bisect.bisect_right(starts, docnum) - 1, []).append(j)
         blobs: list = [None] * len(top)
-        for i, arr in enumerate(arrays):
-            mine = [j for j, w in enumerate(where) if w == i]
-            if mine:
-                values = arr.column_bytes(termvectors.FIELD, [top[j][0] - starts[i] for j in mine])
-                for j, v in zip(mine, values):
-                    blobs[j] = v
+        for i, mine in by_segment.items():
+            sub, start = leaves[i]
+            values = segment_arrays(sub.reader()).column_bytes(
+                termvectors.FIELD, [top[j][0] - start for j in mine])
+            for j, v in zip(mine, values):
+                blobs[j] = v
         rows, hashes, counts = termvectors.decode(blobs)
         uniq, terms = np.unique(hashes, return_inverse=True)
-        df_uniq = np.zeros(len(uniq))
-        for sub, _offset in leaves:
-            table = self._df_table(sub.reader())
-            if table.shape[1] and len(uniq):
-                at = np.minimum(np.searchsorted(table[0], uniq), table.shape[1] - 1)
-                df_uniq += np.where(table[0][at] == uniq, table[1][at], 0)
-        df = df_uniq[terms.reshape(-1)]
+        terms = terms.reshape(-1)
+        df_uniq = sum(termvectors.df_lookup(self._df_table(sub.reader()), uniq) for sub, _ in leaves)
+        df = df_uniq[terms]
         weights = neighbours.unit_vectors(rows, counts, df, s.doc_count_all(), len(top))
-        sim = neighbours.cosine_matrix(rows, terms.reshape(-1), weights, len(top))
+        sim = neighbours.cosine_matrix(rows, terms, weights, len(top))
         order, new = neighbours.smooth(np.array([score for _d, score in top]), sim,
                                        ranking.NEIGHBOUR_K, ranking.NEIGHBOUR_GAMMA)
         return [(top[i][0], float(new[i])) for i in order.tolist()]
