@@ -327,13 +327,21 @@ def cold_command(engine, index_dir, text):
 
 
 def cold_runs(engine, index_dir, texts, runs: int) -> dict:
+    """Seconds for a new process to open the index and answer one query (median of ``runs``).
+
+    One unmeasured run comes first, and Python may write bytecode (``PYTHONDONTWRITEBYTECODE``
+    is dropped): an installed package has its ``.pyc`` files, and without them every run would
+    compile mqt's modules from source instead of measuring start-up."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     times = []
-    for k in range(runs):
+    for k in range(runs + 1):
         text = texts[k % len(texts)]
         t = time.perf_counter()
         subprocess.run(cold_command(engine, index_dir, text), stdout=subprocess.DEVNULL, check=True,
-                       env={**os.environ, "NO_COLOR": "1"})
-        times.append(time.perf_counter() - t)
+                       env=env)
+        if k:
+            times.append(time.perf_counter() - t)
     return dict(median=statistics.median(times), min=min(times), runs=runs)
 
 

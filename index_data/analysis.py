@@ -20,7 +20,6 @@ NLTK's Snowball English stemmer (pure code: no NLTK data is needed).
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import unicodedata
@@ -75,18 +74,23 @@ class _StemCache(dict):
 _STEM_CACHE = _StemCache()
 _STEM_CACHE_MAX = 500_000
 _stemmer = None
+_table = None  # a stemtable.StemTable (see use_stem_table)
 
 
 def stem(word: str) -> str:
     """The Snowball English stem of a normalised word, cached (``"crimes"`` -> ``"crime"``).
 
-    NLTK is imported on first use only: it is slow to import, and many commands never stem.
+    A word the attached stem table holds (see :func:`use_stem_table`) is not stemmed again; NLTK
+    is imported on first use only: it is slow to import, and many commands never stem.
     """
     s = _STEM_CACHE.get(word)
     if s is None:
-        if _stemmer is None:
-            warm_up()
-        s = _stemmer.stem(word)
+        if _table is not None:
+            s = _table.get(word)
+        if s is None:
+            if _stemmer is None:
+                warm_up()
+            s = _stemmer.stem(word)
         if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
             _STEM_CACHE.clear()
         _STEM_CACHE[word] = s
@@ -130,43 +134,14 @@ def warm_up(light: bool = False) -> None:
 _HEAVY_MODULES = ("scipy", "numpy")
 
 
-#: File in an index folder mapping each indexed word to its stem (only words whose stem differs).
-STEM_TABLE_FILE = "mqt-stems.pickle"
+def use_stem_table(path) -> bool:
+    """Look stems up in an index's stem table (``stemtable.FILE``) from now on, instead of
+    stemming; False (and no table) if it is missing or damaged."""
+    global _table
+    from .stemtable import StemTable
 
-
-def save_stem_table(path, stems: dict[str, str]) -> int:
-    """Write ``stems`` (each word of the index's vocabulary -> its stem) for
-    :func:`load_stem_table`.
-
-    Queries and snippets then stem without importing NLTK (~0.1-0.6 s at start-up) unless they
-    meet a word the index has never seen. Returns the number of words covered.
-    """
-    import pickle
-
-    words = sorted(stems)
-    table = {w: stems[w] for w in words if stems[w] != w}
-    same = [w for w in words if w not in table]
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump({"words": len(words), "stems": table, "same": same}, f, protocol=4)
-    os.replace(tmp, path)
-    return len(words)
-
-
-def load_stem_table(path) -> bool:
-    """Fill the stem cache from an index's table (see :func:`save_stem_table`); False if absent."""
-    import pickle
-
-    try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
-        return False
-    if len(_STEM_CACHE) + data["words"] >= _STEM_CACHE_MAX:
-        _STEM_CACHE.clear()
-    _STEM_CACHE.update(data["stems"])
-    _STEM_CACHE.update(zip(data["same"], data["same"]))
-    return True
+    _table = StemTable.load(path)
+    return _table is not None
 
 
 class MqtTokenizer(Tokenizer):

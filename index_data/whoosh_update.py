@@ -24,10 +24,12 @@ from whoosh.util import fib
 from whoosh.util.filelock import try_for
 from whoosh.writing import SegmentWriter
 
+from . import stemtable
+from .analysis import use_stem_table
 from .errors import IndexCorruptError, IndexLockedError
 from .model import Question
 from .schema import document_fields, open_error
-from .whoosh_writer import INDEX_NAME, write_df_tables
+from .whoosh_writer import INDEX_NAME, write_side_tables
 
 #: After a commit the index keeps at most this many segments (small ones are merged first):
 #: each extra segment costs every query (measured: 8 segments 1.36x slower than 1 on 100,000
@@ -112,6 +114,7 @@ class IndexUpdater:
         except (AttributeError, ImportError, pickle.UnpicklingError) as e:
             raise open_error(self.index_dir, e) from None
         self._generation = self._ix.latest_generation()
+        use_stem_table(self.index_dir / stemtable.FILE)  # known words are not stemmed again
 
     def remove_orphans(self) -> None:
         """Delete files no commit refers to (left by a killed writer). Only under the job lock."""
@@ -212,9 +215,9 @@ class IndexUpdater:
                     pass
             raise
         try:
-            write_df_tables(self.index_dir)
+            write_side_tables(self.index_dir)
         except OSError:
-            pass  # committed all the same; searches compute a missing table (slower, same results)
+            pass  # committed all the same; searches compute a missing df table and stem (slower)
         return added
 
 

@@ -19,7 +19,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
 from . import termvectors
-from .analysis import STEM_TABLE_FILE, save_stem_table, stem
+from . import stemtable
+from .analysis import stem
 from .model import Question
 from .schema import INDEX_NAME, META_FILE, SPELL_SOURCES, document_fields, make_schema, write_meta
 from .whoosh_columns import bytes_column
@@ -67,7 +68,7 @@ class NewIndexWriter:
     def commit(self, segments, stems: dict[str, str]) -> None:
         """Make the finished segments (in document order) the index, and save its stem table
         (``stems``: the stem of every word of the ``spell`` field, from the builders) and its
-        segments' term-vector document frequencies (``write_df_tables``)."""
+        segments' term-vector document frequencies (``write_side_tables``)."""
         segments = [s for s in segments if s.doc_count_all()]
         lock = self._ix.lock("WRITELOCK")
         if not lock.acquire():
@@ -78,8 +79,8 @@ class NewIndexWriter:
             clean_files(self._ix.storage, INDEX_NAME, generation, segments)
         finally:
             lock.release()
-        save_stem_table(self.index_dir / STEM_TABLE_FILE, stems)
-        write_df_tables(self.index_dir)
+        stemtable.StemTable.from_items(stems.items()).save(self.index_dir / stemtable.FILE)
+        write_side_tables(self.index_dir, add_stems=False)
 
     def __enter__(self):
         return self
@@ -125,13 +126,15 @@ class SegmentBuilder:
         self._w.cancel()
 
 
-def write_df_tables(index_dir: str | os.PathLike) -> int:
-    """Save the term-vector document frequencies of each segment that has none yet and delete
-    those of merged-away segments (call after each commit; see ``termvectors``). Returns how many
-    were written. A search that finds a table missing computes it, so failing here loses speed,
-    never results."""
+def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -> int:
+    """After each commit: save the term-vector document frequencies of each new segment (one
+    with no table yet; see ``termvectors``), delete those of merged-away segments and, with
+    ``add_stems``, add the words new segments brought to the stem table (``stemtable``).
+    Returns how many segments were new. A search computes a missing df table and stems a word
+    the table lacks, so failing here loses speed, never results."""
     storage = FileStorage(str(index_dir), supports_mmap=False)
     written = 0
+    words: set[str] = set()
     with storage.open_index(INDEX_NAME).reader() as reader:
         leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
         ids = [r.segment().segment_id() for r in leaves]
@@ -140,8 +143,22 @@ def write_df_tables(index_dir: str | os.PathLike) -> int:
                 termvectors.save_df_table(index_dir, segid,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
                 written += 1
+                if add_stems:
+                    words.update(w.decode("utf-8") for w in r.lexicon("spell"))
     termvectors.prune_df_tables(index_dir, ids)
+    if words:
+        add_to_stem_table(index_dir, words)
     return written
+
+
+def add_to_stem_table(index_dir: str | os.PathLike, words) -> int:
+    """Add the stems of those of ``words`` the index's stem table lacks; returns how many."""
+    path = Path(index_dir) / stemtable.FILE
+    table = stemtable.StemTable.load(path)
+    missing = sorted(w for w in words if table is None or table.get(w) is None)
+    if missing:
+        stemtable.StemTable.from_items(((w, stem(w)) for w in missing), base=table).save(path)
+    return len(missing)
 
 
 def is_index_dir(path: Path) -> bool:

@@ -26,7 +26,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.analysis import STEM_TABLE_FILE, analyze, load_stem_table, normalize_token, stem
+from index_data import stemtable
+from index_data.analysis import analyze, normalize_token, stem, use_stem_table
 from index_data.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index_data.model import STATUSES, Question
 from index_data import termvectors
@@ -320,7 +321,7 @@ class WhooshReader:
             raise IndexMissingError(f"{self.index_dir} holds no finished index: rebuild it") from None
         except Exception as e:
             raise open_error(self.index_dir, e) from None
-        load_stem_table(self.index_dir / STEM_TABLE_FILE)  # stems without importing NLTK
+        use_stem_table(self.index_dir / stemtable.FILE)  # stems without importing NLTK
         self._ix = ix
         self._ino = ino
         self._epoch += 1

@@ -10,7 +10,7 @@ import sys
 import pytest
 from whoosh import index as whoosh_index
 
-from index_data.analysis import STEM_TABLE_FILE
+from index_data.stemtable import FILE as STEM_TABLE_FILE
 from index_data.build import build_index
 from index_data.schema import INDEX_NAME
 from searcher import Searcher

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import question_file
 from index_data import IndexWriteError, MqtError, build_index
-from index_data.analysis import STEM_TABLE_FILE, load_stem_table
+from index_data import stemtable
+from index_data.analysis import stem
 from index_data import build as build_module
 from searcher import Searcher
 
@@ -42,9 +43,11 @@ def test_parts_keep_corpus_order_and_report_like_one_process(write_corpus, tmp_p
             pa, pb = a.search(text, limit=50), b.search(text, limit=50)
             assert pb.total == pa.total and [h.id for h in pb.hits] == [h.id for h in pa.hits]
     # the stem table covers the whole vocabulary, whichever process indexed a word
-    table_one = (tmp_path / "one" / STEM_TABLE_FILE).read_bytes()
-    table_three = (tmp_path / "three" / STEM_TABLE_FILE).read_bytes()
-    assert table_one == table_three and load_stem_table(tmp_path / "three" / STEM_TABLE_FILE)
+    table_one = (tmp_path / "one" / stemtable.FILE).read_bytes()
+    table_three = (tmp_path / "three" / stemtable.FILE).read_bytes()
+    assert table_one == table_three
+    table = stemtable.StemTable.load(tmp_path / "three" / stemtable.FILE)
+    assert len(table) > 20 and table.get("rents") == stem("rents") == "rent"
 
 
 def test_progress_counts_every_file_once(write_corpus, tmp_path):
