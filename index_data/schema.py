@@ -26,7 +26,7 @@ from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from .model import Question
 from . import termvectors
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 META_FILE = "mqt-index.json"
 #: Whoosh's name for the index files (shared by the writing and the reading modules).
 INDEX_NAME = "MAIN"
@@ -94,7 +94,10 @@ def make_schema() -> Schema:
     for name in NAME_FIELDS:
         fields[name] = MqtText(drop_stops=False, stem_words=False)
     for name in ("party", "asker", "asked_of", "status", "meeting"):
-        fields[f"facet_{name}"] = COLUMN(columns.VarBytesColumn())
+        # each value once per segment, a 1- or 2-byte reference per document: a search counts
+        # facets from the references without decoding a value per document (at most 65,535
+        # distinct values a segment: an Assembly has a few hundred members, parties, meetings)
+        fields[f"facet_{name}"] = COLUMN(columns.RefBytesColumn())
     return Schema(**fields)
 
 

@@ -46,3 +46,22 @@ def bytes_values(cr, n: int, docs) -> list[bytes]:
             blob = cr._dbfile.get(cr._basepos + lo, hi - lo)
             return [blob[o - lo:o - lo + ln] for o, ln in zip(offsets, lengths)]
     return [cr[d] for d in docs]
+
+
+def coded_column(reader, fieldname: str):
+    """One segment's bytes column as ``(codes, values)``: a code per document (an int array)
+    into the list of distinct values. Read straight from the references of a
+    ``RefBytesColumn`` (facets); any other column is coded value by value."""
+    import numpy as np
+    from whoosh.columns import RefBytesColumn
+
+    n = reader.doc_count_all()
+    cr = reader.column_reader(fieldname, translate=False) if n else None
+    if isinstance(cr, RefBytesColumn.Reader) and cr._itemsize in (1, 2):
+        raw = cr._dbfile.get(cr._basepos, n * cr._itemsize)
+        codes = np.frombuffer(raw, dtype=">u2" if cr._itemsize == 2 else np.uint8)
+        return codes.astype(np.int32), list(cr._uniques)
+    values: dict[bytes, int] = {}
+    codes = np.fromiter((values.setdefault(v, len(values)) for v in bytes_column(reader, fieldname)),
+                        dtype=np.int32, count=n)
+    return codes, list(values)

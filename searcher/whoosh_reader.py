@@ -33,7 +33,7 @@ from index_data.model import STATUSES, Question
 from index_data import termvectors
 from index_data.schema import (FACETS, INDEX_NAME, TEXT_FIELDS, check_index, damaged_index_error,
                                number_date, open_error)
-from index_data.whoosh_columns import bytes_column, numeric_column
+from index_data.whoosh_columns import bytes_column, coded_column, numeric_column
 
 from . import query as q
 from .query import QueryError
@@ -511,21 +511,29 @@ class WhooshReader:
 
     def _facet_columns(self, s) -> dict[str, tuple[np.ndarray, list[str]]]:
         """Per facet, every document's value as a code into a list of labels (code 0 is "no
-        value"), for the whole index; built once per searcher generation."""
+        value"), for the whole index; built once per searcher generation from each segment's
+        codes (``coded_column``): no per-document Python work."""
         key = (id(s.reader()), s.reader().generation())
         cols = self._columns.get(key)
         if cols is None:
             leaves = [sub.reader() for sub, _offset in s.leaf_searchers()]
             cols = {}
             for name in FACETS:
+                labels: dict[str, int] = {"": 0}
                 if name == "year":
-                    values: list = [str(v // 10000) if v else "" for v in self._date_column(s).tolist()]
+                    dates = self._date_column(s)
+                    years, local = np.unique(dates // 10000, return_inverse=True)
+                    parts = [(local.reshape(-1), [str(y) if y else "" for y in years.tolist()])]
                 else:
-                    values = [v.decode("utf-8") for r in leaves for v in bytes_column(r, f"facet_{name}")]
-                codes: dict[str, int] = {"": 0}
-                arr = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int32,
-                                  count=len(values))
-                cols[name] = (arr, list(codes))
+                    parts = [coded_column(r, f"facet_{name}") for r in leaves]
+                    parts = [(c, [v.decode("utf-8") for v in vs]) for c, vs in parts]
+                out = []
+                for codes, values in parts:
+                    to_label = np.array([labels.setdefault(v, len(labels)) for v in values] or [0],
+                                        dtype=np.int32)
+                    out.append(to_label[codes])
+                arr = np.concatenate(out) if out else np.zeros(0, dtype=np.int32)
+                cols[name] = (arr, list(labels))
             self._columns = {key: cols}  # keep only the current generation
         return cols
 

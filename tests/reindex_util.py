@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -109,6 +110,17 @@ def assert_index_matches(index_dir: Path, corpus: Path) -> None:
     assert set(want) - set(got) == set(), "lost documents"
     wrong = [k for k in want if want[k] != got[k]]
     assert not wrong, f"out-of-date documents: {wrong[:5]}"
+    # facets come from columns, not the stored records: they must agree with the files too
+    from searcher import Searcher
+
+    with Searcher(index_dir) as s:
+        page = s.search("", limit=1, facets=True)
+    assert page.total == len(want)
+    for name in ("party", "asker", "asked_of", "status", "meeting"):
+        counts = Counter(rec[name] for rec in want.values() if rec[name])
+        assert page.facets[name] == dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), name
+    years = Counter(rec["meeting_date"][:4] for rec in want.values())
+    assert page.facets["year"] == dict(sorted(years.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def mqt(*args, cwd=None, env=None, **kw) -> subprocess.Popen:
