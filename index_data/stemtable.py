@@ -70,9 +70,7 @@ class StemTable:
 
     def get(self, word: str) -> str | None:
         """The stem of ``word``, or None when the table does not hold it."""
-        return self.get_hashed(word, word_hash(word))
-
-    def get_hashed(self, word: str, key: int) -> str | None:
+        key = word_hash(word)
         keys = self.keys
         i = bisect_left(keys, key)
         if i == len(keys) or keys[i] != key:
