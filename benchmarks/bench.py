@@ -326,14 +326,19 @@ def cold_command(engine, index_dir, text):
     return [sys.executable, "-c", COLD_SCRIPTS[engine], str(index_dir), text]
 
 
-def cold_runs(engine, index_dir, texts, runs: int) -> dict:
-    """Seconds for a new process to open the index and answer one query (median of ``runs``).
-
-    One unmeasured run comes first, and Python may write bytecode (``PYTHONDONTWRITEBYTECODE``
-    is dropped): an installed package has its ``.pyc`` files, and without them every run would
-    compile mqt's modules from source instead of measuring start-up."""
+def cold_env() -> dict:
+    """The environment of a timed cold process: no colour, and Python may write bytecode
+    (``PYTHONDONTWRITEBYTECODE`` dropped): an installed package has its ``.pyc`` files, and
+    without them every run would compile mqt's modules from source instead of starting."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def cold_runs(engine, index_dir, texts, runs: int) -> dict:
+    """Seconds for a new process to open the index and answer one query (median of ``runs``,
+    after one unmeasured run; see :func:`cold_env`)."""
+    env = cold_env()
     times = []
     for k in range(runs + 1):
         text = texts[k % len(texts)]

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.bench import COLD_SCRIPTS  # noqa: E402
+from benchmarks.bench import cold_command, cold_env  # noqa: E402
 
 IMPORTS = [
     ("python -c pass", "pass"),
@@ -67,15 +67,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=11)
     args = ap.parse_args()
     py = sys.executable
-    mqt = Path(py).with_name("mqt")
-    mqt_cmd = [str(mqt)] if mqt.exists() else [py, "-m", "searcher.cli"]
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = cold_env()
     cmds = {label: [py, "-c", code] for label, code in IMPORTS}
-    cmds["mqt search (whole process)"] = mqt_cmd + ["search", args.query, "--index",
-                                                    str(args.work / "index-mqt")]
-    cmds["SQLite FTS5 cold query (bench.py's script)"] = [py, "-c", COLD_SCRIPTS["fts5"],
-                                                          str(args.work / "index-fts5"), args.query]
+    cmds["mqt search (whole process)"] = cold_command("mqt", args.work / "index-mqt", args.query)
+    cmds["SQLite FTS5 cold query (bench.py's script)"] = cold_command("fts5", args.work / "index-fts5",
+                                                                      args.query)
     times: dict[str, list[float]] = {k: [] for k in cmds}
     phases: list[dict] = []
     for k in range(args.runs + 1):

@@ -19,7 +19,6 @@ Deterministic and seeded: file ``i`` depends only on ``(seed, i)``, so a 10k cor
 from __future__ import annotations
 
 import argparse
-import bisect
 import datetime as dt
 import itertools
 import os

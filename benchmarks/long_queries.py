@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,11 +28,6 @@ def pasted_questions(corpus_dir: Path, count: int, words: int, seed: int = 7) ->
     return [" ".join(parse_file(p).question.split()[:words]) for p in picked]
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p * len(ordered)) - 1))]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("corpus", type=Path)
@@ -42,6 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--words", type=int, default=30)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from benchmarks.bench import percentiles
     from searcher import Searcher
 
     queries = pasted_questions(args.corpus, args.count, args.words)
@@ -56,8 +51,8 @@ def main(argv=None) -> int:
     print("| long queries | p50 ms | p95 ms |")
     print("|---|---:|---:|")
     for smooth, label in ((True, "neighbour smoothing (default)"), (False, "neighbours=False")):
-        ts = times[smooth]
-        print(f"| {label} | {statistics.median(ts):.1f} | {percentile(ts, 0.95):.1f} |")
+        p = percentiles(times[smooth])
+        print(f"| {label} | {p['p50']:.1f} | {p['p95']:.1f} |")
     return 0
 
 

@@ -18,7 +18,6 @@ that is removed at the end (``--keep`` keeps it).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics

@@ -68,7 +68,15 @@ class _StemCache(dict):
     """The process-wide stem cache (word -> stem); a miss stems the word (see :func:`stem`)."""
 
     def __missing__(self, word: str) -> str:
-        return stem(word)
+        s = _table.get(word) if _table is not None else None
+        if s is None:
+            if _stemmer is None:
+                warm_up()
+            s = _stemmer.stem(word)
+        if len(self) >= _STEM_CACHE_MAX:
+            self.clear()
+        self[word] = s
+        return s
 
 
 _STEM_CACHE = _StemCache()
@@ -83,18 +91,7 @@ def stem(word: str) -> str:
     A word the attached stem table holds (see :func:`use_stem_table`) is not stemmed again; NLTK
     is imported on first use only: it is slow to import, and many commands never stem.
     """
-    s = _STEM_CACHE.get(word)
-    if s is None:
-        if _table is not None:
-            s = _table.get(word)
-        if s is None:
-            if _stemmer is None:
-                warm_up()
-            s = _stemmer.stem(word)
-        if len(_STEM_CACHE) >= _STEM_CACHE_MAX:
-            _STEM_CACHE.clear()
-        _STEM_CACHE[word] = s
-    return s
+    return _STEM_CACHE[word]
 
 
 def warm_up(light: bool = False) -> None:
@@ -221,8 +218,7 @@ class StopStemFilter(Filter):
                 yield t
                 continue
             if stem_words:
-                s = cache.get(text)
-                t.text = s if s is not None else stem(text)
+                t.text = cache[text]
             if t.positions:
                 pos += 1
             yield t
@@ -258,8 +254,7 @@ def term_spans(text: str):
         t = normalize_token(m.group())
         if not t or t in stops:
             continue
-        s = cache.get(t)
-        yield (s if s is not None else stem(t)), m.start(), m.end()
+        yield cache[t], m.start(), m.end()
 
 
 class _TermCache(dict):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .analysis import warm_up
-from .corpus import decode, iter_corpus, parse_text, read_bytes
+from .corpus import decode, doc_id_for, iter_corpus, parse_text, read_bytes
 from .errors import CorpusError, IndexWriteError, MqtError
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
@@ -184,10 +184,7 @@ class _Listing:
         return len(self.paths)
 
     def doc_id(self, n: int) -> str:
-        """``corpus.doc_id_for`` of a listed path (which is normalised: its name is what
-        follows the last separator)."""
-        name = self.paths[n].rpartition(os.sep)[2]
-        return name[:-4] if name[-4:].lower() == ".txt" else name
+        return doc_id_for(self.paths[n])
 
 
 def _screen(listing: _Listing) -> tuple[array, list[tuple[int, Rejected]]]:

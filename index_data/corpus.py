@@ -255,7 +255,7 @@ def parse_text(text: str, path: str | os.PathLike, doc_id: str | None = None) ->
 
 def doc_id_for(path: str | os.PathLike) -> str:
     """The document id of a corpus file: its file name without the ``.txt`` extension."""
-    name = Path(path).name
+    name = os.path.basename(os.fspath(path))  # not Path(path).name: called once per file listed
     return name[:-4] if name.lower().endswith(".txt") else name
 
 

@@ -20,8 +20,8 @@ from whoosh.formats import Positions
 
 from whoosh.system import pack_uint
 
-from .analysis import (index_positions, index_terms, name_analyzer, spelling_analyzer, stem_terms,
-                       text_analyzer)
+from .analysis import (index_counts, index_positions, index_terms, name_analyzer, spelling_analyzer,
+                       stem_terms, text_analyzer)
 from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from .model import Question
 from . import termvectors
@@ -66,14 +66,12 @@ class MqtText(TEXT):
             return
         fmt = self.format
         fb = fmt.field_boost
-        positions = index_positions(value, self.drop_stops, self.stem_words)
         if isinstance(fmt, Positions):
             encode = fmt.encode
-            for w, poslist in positions.items():
+            for w, poslist in index_positions(value, self.drop_stops, self.stem_words).items():
                 yield w.encode("utf-8"), len(poslist), len(poslist) * fb, encode(poslist)
         else:  # Frequency
-            for w, poslist in positions.items():
-                n = len(poslist)
+            for w, n in index_counts(value, self.drop_stops, self.stem_words).items():
                 yield w.encode("utf-8"), n, n * fb, pack_uint(n)
 
 
@@ -113,8 +111,10 @@ def number_date(n: int):
     return dt.date(n // 10000, n // 100 % 100, n % 100)
 
 
-def document_fields(q: Question, fileinfo: str = "") -> dict:
-    """The field values Whoosh indexes for one question."""
+def document_fields(q: Question, fileinfo: str = "", *, termvec: bool = True) -> dict:
+    """The field values Whoosh indexes for one question. ``termvec=False`` leaves the term
+    vector out, for a writer that counts it from its own analysis of the body (the fast
+    segment writer's ``vector``)."""
     answered_by = " \n".join(q.answered_by)
     body = f"{q.title}\n{q.question}\n{q.answer_text}"
     doc = dict(
@@ -124,10 +124,6 @@ def document_fields(q: Question, fileinfo: str = "") -> dict:
         date=date_number(q.meeting_date),
         spell=body,  # SPELL_SOURCES joined by newlines
         fileinfo=fileinfo.encode("utf-8"),
-        # = the counts of index_positions(body), from the unstemmed words stemmed: the analysis
-        # caches the spelling field uses already, not a second chunk cache (~27 MB and ~20% of a
-        # build's CPU at 100,000 files, benchmarks/RESULTS.md)
-        termvec=termvectors.encode(Counter(stem_terms(index_terms(body, True, False)))),
         title=q.title,
         question=q.question,
         answer=q.answer_text,
@@ -140,6 +136,11 @@ def document_fields(q: Question, fileinfo: str = "") -> dict:
     for name in ("party", "asker", "asked_of", "status", "meeting"):
         value = getattr(q, name) or ""
         doc[f"facet_{name}"] = value.encode("utf-8")
+    if termvec:
+        # = the counts of index_positions(body), from the unstemmed words stemmed: the analysis
+        # caches the spelling field uses already, not a second chunk cache (~27 MB and ~20% of
+        # a build's CPU at 100,000 files, benchmarks/RESULTS.md)
+        doc[termvectors.FIELD] = termvectors.encode(Counter(stem_terms(index_terms(body, True, False))))
     return doc
 
 

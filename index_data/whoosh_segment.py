@@ -24,6 +24,7 @@ import zlib
 from pickle import dumps
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from hashlib import md5
 from itertools import chain
 from operator import sub
@@ -33,7 +34,7 @@ from whoosh import formats
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.system import emptybytes
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 
 from .schema import MqtText
 from .analysis import index_terms, stem_terms, term_positions
@@ -96,15 +97,16 @@ class FastSegmentWriter:
     >>> w.add_document(**fields); seg = w.finish()
     """
 
-    def __init__(self, storage, schema, segment, *, budget_mb: float = 64, compound: bool = True,
+    def __init__(self, storage, schema, segment, *, budget_mb: float = 64,
                  derived: tuple[str, tuple[str, ...]] | None = None,
-                 vocabulary_field: str | None = None):
+                 vocabulary_field: str | None = None,
+                 vector: tuple[str, Callable[[Counter], bytes]] | None = None):
         self._plan = self._make_plan(schema)  # first: it may refuse the schema
         self.storage = storage
         self.schema = schema
         self.segment = segment
         self.codec = segment.codec()
-        self.compound = compound and segment.should_assemble()
+        self.compound = segment.should_assemble()
         self.budget = int(budget_mb * 2**20)
         self._tempstorage = storage.temp_storage(f"{segment.indexname}.tmp")
         self._perdoc = self.codec.per_document_writer(storage, segment)
@@ -115,6 +117,12 @@ class FastSegmentWriter:
         self._value_caches: dict[str, dict | None] = {row[0]: {} for row in self._plan if row[2]}
         self._misses: dict[str, int] = {}
         self._derived = derived if self._can_derive(derived) else None
+        if vector is not None and self._derived is None:
+            raise ValueError("a vector column needs a derived field to count")
+        #: (column, encode): a column a document may leave out, then filled with ``encode`` of
+        #: the counts of its derived field's stemmed terms (mqt's term vectors), from the
+        #: analysis the sources get anyway.
+        self._vector = vector
         self._buffers: dict[str, dict] = {name: {} for name, _, kind, _, _, _ in self._plan if kind}
         # Field length bytes per document (what the length columns hold) for scorable fields.
         self._lengths: dict[str, array] = {name: array("B") for name, f, kind, _, _, _ in self._plan
@@ -188,13 +196,20 @@ class FastSegmentWriter:
         # A derived field whose value is its sources' values joined by newlines (mqt's "spell":
         # title, question and answer unstemmed) is counted from the sources' words, and the
         # sources are stemmed from the same words: one tokenisation of the text instead of two.
-        words = None
+        words = stemmed = None
         if self._derived is not None:
             dname, sources = self._derived
+            drop = self._plan_by_name[dname][5][0]
             texts = [fields.get(src) for src in sources]
             if all(isinstance(t, str) for t in texts) and fields.get(dname) == "\n".join(texts):
-                drop = self._plan_by_name[dname][5][0]
                 words = {src: index_terms(t, drop, False) for src, t in zip(sources, texts)}
+                stemmed = {src: stem_terms(w) for src, w in words.items()}
+            if self._vector is not None and self._vector[0] not in fields:
+                if stemmed is None:
+                    raise ValueError(f"{dname} is not its sources' text joined: give "
+                                     f"{self._vector[0]} explicitly")
+                vname, encode = self._vector
+                fields = {**fields, vname: encode(Counter(chain.from_iterable(stemmed.values())))}
         # (name, kind, postings, length) per indexed field; stored and column values per field
         analysed = []
         perdoc = []
@@ -208,7 +223,7 @@ class FastSegmentWriter:
                     post = Counter(chain.from_iterable(words.values()))
                     length = sum(map(len, words.values()))
                 elif words is not None and name in words:
-                    terms = stem_terms(words[name])
+                    terms = stemmed[name]
                     post = term_positions(terms)
                     length = len(terms)
                 else:
@@ -651,9 +666,8 @@ def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
                           ids[0], ids[-1])
 
 
-_B2L = [byte_to_length(b) for b in range(256)]
-# A length byte survives Whoosh's byte -> length -> byte round trip (see _write_posting_list).
-assert all(length_to_byte(_B2L[b]) == b for b in range(256))
+# A length byte survives Whoosh's byte -> length -> byte round trip (see _write_posting_list;
+# tests/test_fast_segment.py checks it).
 _L2B = [length_to_byte(n) for n in range(4096)]
 
 

@@ -43,7 +43,7 @@ class NewIndexWriter:
 
     >>> with NewIndexWriter(tmp_dir, parts=1) as w:          # doctest: +SKIP
     ...     b = SegmentBuilder(w.parts[0])
-    ...     b.add(question, fileinfo="2118:1700000000:abc")
+    ...     b.add_prepared(b.fields(question, fileinfo="2118:1700000000:abc"))
     ...     w.commit([b.finish()], b.stems())
     """
 
@@ -51,7 +51,7 @@ class NewIndexWriter:
     #: past it a part writes its buffered postings to a sorted run file. See benchmarks/RESULTS.md.
     POOL_MB = 120
 
-    def __init__(self, index_dir: str | os.PathLike, *, parts: int = 1, pool_mb: float | None = None):
+    def __init__(self, index_dir: str | os.PathLike, *, parts: int = 1):
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self._ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
@@ -62,7 +62,7 @@ class NewIndexWriter:
         while len(segments) < parts:
             seg = codec.new_segment(storage, INDEX_NAME)
             segments.setdefault(seg.segment_id(), seg)
-        budget = (self.POOL_MB if pool_mb is None else pool_mb) / max(1, parts)
+        budget = self.POOL_MB / max(1, parts)
         self.parts = [SegmentSpec(str(self.index_dir), seg, budget) for seg in segments.values()]
 
     def commit(self, segments, stems: dict[str, str]) -> None:
@@ -97,7 +97,8 @@ class SegmentBuilder:
     def __init__(self, spec: SegmentSpec):
         storage = FileStorage(spec.index_dir)
         self._w = FastSegmentWriter(storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
-                                    derived=("spell", SPELL_SOURCES), vocabulary_field="spell")
+                                    derived=("spell", SPELL_SOURCES), vocabulary_field="spell",
+                                    vector=(termvectors.FIELD, termvectors.encode))
 
     @property
     def count(self) -> int:
@@ -105,10 +106,7 @@ class SegmentBuilder:
 
     def fields(self, q: Question, fileinfo: str = ""):
         """The analysed document (raises, changing nothing, if it cannot be indexed)."""
-        return self._w.prepare(document_fields(q, fileinfo))
-
-    def add(self, q: Question, fileinfo: str = "") -> None:
-        self._w.add_prepared(self.fields(q, fileinfo))
+        return self._w.prepare(document_fields(q, fileinfo, termvec=False))  # counted by the writer
 
     def add_prepared(self, prepared) -> None:
         self._w.add_prepared(prepared)
@@ -126,14 +124,13 @@ class SegmentBuilder:
         self._w.cancel()
 
 
-def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -> int:
+def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -> None:
     """After each commit: save the term-vector document frequencies of each new segment (one
     with no table yet; see ``termvectors``), delete those of merged-away segments and, with
-    ``add_stems``, add the words new segments brought to the stem table (``stemtable``).
-    Returns how many segments were new. A search computes a missing df table and stems a word
-    the table lacks, so failing here loses speed, never results."""
+    ``add_stems``, add the words new segments brought to the stem table (``stemtable``). A
+    search computes a missing df table and stems a word the table lacks, so failing here loses
+    speed, never results."""
     storage = FileStorage(str(index_dir), supports_mmap=False)
-    written = 0
     words: set[str] = set()
     with storage.open_index(INDEX_NAME).reader() as reader:
         leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
@@ -142,23 +139,20 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -
             if not termvectors.df_path(index_dir, segid).exists():
                 termvectors.save_df_table(index_dir, segid,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
-                written += 1
                 if add_stems:
                     words.update(w.decode("utf-8") for w in r.lexicon("spell"))
     termvectors.prune_df_tables(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
-    return written
 
 
-def add_to_stem_table(index_dir: str | os.PathLike, words) -> int:
-    """Add the stems of those of ``words`` the index's stem table lacks; returns how many."""
+def add_to_stem_table(index_dir: str | os.PathLike, words) -> None:
+    """Add the stems of those of ``words`` the index's stem table lacks."""
     path = Path(index_dir) / stemtable.FILE
     table = stemtable.StemTable.load(path)
     missing = sorted(w for w in words if table is None or table.get(w) is None)
     if missing:
         stemtable.StemTable.from_items(((w, stem(w)) for w in missing), base=table).save(path)
-    return len(missing)
 
 
 def is_index_dir(path: Path) -> bool:

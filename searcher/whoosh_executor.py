@@ -30,7 +30,7 @@ from whoosh.util.numeric import byte_to_length
 from index_data.whoosh_columns import bytes_values, numeric_column
 
 from . import ranking
-from .whoosh_ranking import FieldsTerm, robertson_idf
+from .whoosh_ranking import FieldsTerm, fields_idf
 
 _INT = struct.Struct("!i")
 _MAGIC = b"W3Bl"
@@ -373,8 +373,9 @@ class _Evaluator:
     """Evaluates query nodes over one segment; ``top`` is the whole index's searcher (for the
     collection statistics: idf, average field lengths), ``sub`` this segment's."""
 
-    def __init__(self, top, sub, want_scores: bool = True):
+    def __init__(self, top, sub, want_scores: bool = True, idfs: dict | None = None):
         self.top = top
+        self.idfs = {} if idfs is None else idfs  # word -> idf, shared by one query's segments
         self.sub = sub
         self.reader = sub.reader()
         self.seg = segment_arrays(self.reader)
@@ -444,11 +445,9 @@ class _Evaluator:
 
     def fields_term(self, q: FieldsTerm) -> _Result | None:
         top = self.top
-        df = 0
         parts = []
         res = None
         for f, w in q.weights.items():
-            df = max(df, top.doc_frequency(f, q.text))
             if w <= 0:
                 continue
             p = self.seg.postings(f, q.text)
@@ -467,12 +466,10 @@ class _Evaluator:
         if res is None:
             return None
         if self.want_scores:
-            n = top.doc_count_all()
-            if ranking.IDF == "whoosh":
-                from math import log
-                idf = log(n / (df + 1)) + 1
-            else:
-                idf = robertson_idf(df, n)
+            key = (q.text, tuple(q.weights))
+            idf = self.idfs.get(key)
+            if idf is None:
+                idf = self.idfs[key] = fields_idf(top, q.text, q.weights)
             tf = _tree_sum(parts)
             k1 = ranking.BM25_K1
             s = q.boost * idf * tf * (k1 + 1.0) / (k1 + tf)
@@ -651,8 +648,9 @@ def execute(searcher, q, want_scores: bool = True) -> tuple[np.ndarray, np.ndarr
     """Every live document ``q`` matches in ``searcher``'s index, as sorted global docnums, and
     their scores (zeros when ``want_scores`` is False)."""
     docs, scores = [], []
+    idfs: dict = {}
     for sub, offset in searcher.leaf_searchers():
-        ev = _Evaluator(searcher, sub, want_scores)
+        ev = _Evaluator(searcher, sub, want_scores, idfs)
         r = ev.eval(q)
         if r is None:
             continue

@@ -130,9 +130,7 @@ class FieldsTerm(wq.Query):
         reader = searcher.reader()
         parent = searcher.get_parent()
         subs = []
-        df = 0
         for f, w in self.weights.items():
-            df = max(df, parent.doc_frequency(f, self.text))
             if w <= 0 or (f, self.text) not in reader:
                 continue
             b = ranking.BM25_B.get(f, 0.75)
@@ -140,9 +138,16 @@ class FieldsTerm(wq.Query):
                                        parent.avg_field_length(f) or 1.0, reader.doc_field_length))
         if not subs:
             return NullMatcher()
-        n = parent.doc_count_all()
-        idf = log(n / (df + 1)) + 1 if ranking.IDF == "whoosh" else robertson_idf(df, n)
-        return _BM25FMatcher(make_binary_tree(UnionMatcher, subs), idf, ranking.BM25_K1, self.boost)
+        return _BM25FMatcher(make_binary_tree(UnionMatcher, subs), fields_idf(parent, self.text, self.weights),
+                             ranking.BM25_K1, self.boost)
+
+
+def fields_idf(searcher, text: str, weights) -> float:
+    """The idf a :class:`FieldsTerm` scores ``text`` with, over the whole index (``searcher``):
+    from its largest document frequency in any of the fields (weighted or not)."""
+    df = max((searcher.doc_frequency(f, text) for f in weights), default=0)
+    n = searcher.doc_count_all()
+    return log(n / (df + 1)) + 1 if ranking.IDF == "whoosh" else robertson_idf(df, n)
 
 
 def fields_term(text: str, boost: float = 1.0) -> wq.Query:

@@ -33,7 +33,7 @@ from index_data.model import STATUSES, Question
 from index_data import termvectors
 from index_data.schema import (FACETS, INDEX_NAME, TEXT_FIELDS, check_index, damaged_index_error,
                                number_date, open_error)
-from index_data.whoosh_columns import bytes_column, coded_column, numeric_column
+from index_data.whoosh_columns import bytes_column, coded_column
 
 from . import query as q
 from .query import QueryError
@@ -309,6 +309,7 @@ class WhooshReader:
         self._local = threading.local()
         self._epoch = 0
         self._columns: dict = {}
+        self._dates: tuple | None = None  # (searcher generation, every document's date number)
         self._df_tables: dict[str, np.ndarray] = {}
         self._open()
 
@@ -492,8 +493,8 @@ class WhooshReader:
 
     def _recency(self, s, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Scores nudged up for recent meetings (see ``ranking.RECENCY_WEIGHT``), re-sorted."""
-        dates = self._date_column(s).tolist()
-        newest = max((dates[d] for d, _ in ranked), default=0)
+        dates = self._date_column(s)[[d for d, _ in ranked]].tolist()
+        newest = max(dates, default=0)
         if not newest:
             return ranked
 
@@ -502,8 +503,8 @@ class WhooshReader:
 
         top = day(newest)
         out = []
-        for docnum, score in ranked:
-            age = top - day(dates[docnum]) if dates[docnum] else 10 ** 6
+        for (docnum, score), date in zip(ranked, dates):
+            age = top - day(date) if date else 10 ** 6
             boost = 1.0 + ranking.RECENCY_WEIGHT * 0.5 ** (age / ranking.RECENCY_HALF_LIFE_DAYS)
             out.append((docnum, score * boost))
         out.sort(key=lambda x: -x[1])
@@ -540,9 +541,10 @@ class WhooshReader:
     def _date_column(self, s) -> np.ndarray:
         """Every document's date number (for sorting), read once per searcher generation."""
         key = (id(s.reader()), s.reader().generation())
-        cached = getattr(self, "_dates", None)
+        cached = self._dates
         if cached is None or cached[0] != key:
-            parts = [numeric_column(sub.reader(), "date") for sub, _offset in s.leaf_searchers()]
+            # the executor's per-segment copies (date filters read them too)
+            parts = [segment_arrays(sub.reader()).column("date") for sub, _offset in s.leaf_searchers()]
             cached = self._dates = (key, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
         return cached[1]
 
@@ -553,8 +555,8 @@ class WhooshReader:
         out = {}
         for name in FACETS:
             codes, labels = cols[name]
-            counts = np.bincount(codes[docs], minlength=len(labels)) if len(docs) else []
-            pairs = [(labels[i], int(c)) for i, c in enumerate(counts) if c and i]
+            counts = np.bincount(codes[docs], minlength=len(labels)) if len(docs) else np.zeros(1, int)
+            pairs = [(labels[i], int(counts[i])) for i in (np.flatnonzero(counts[1:]) + 1).tolist()]
             out[name] = dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
         return out
 

@@ -3,7 +3,6 @@ works as written: parsed out of the files and run against a temporary corpus and
 
 from __future__ import annotations
 
-import os
 import shlex
 import stat
 import subprocess

@@ -36,6 +36,7 @@ from whoosh.index import TOC
 from conftest import ROOT, SEED, _library_docs
 from index_compare import compare_indexes, compare_live, open_reader
 from index_data.analysis import index_counts, index_terms
+from index_data.corpus import parse_file
 from index_data.build import _Listing, build_index, fileinfo, load_question, relative_path
 from index_data.reindex import reindex
 from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
@@ -84,6 +85,14 @@ def _whoosh_index(corpus, d):
 @pytest.fixture(scope="module")
 def whoosh_index_dir(corpus, tmp_path_factory):
     return _whoosh_index(corpus, tmp_path_factory.mktemp("whoosh_ix"))
+
+
+def test_length_bytes_survive_whoosh_round_trip():
+    """The writer stores field-length bytes as they are: Whoosh turns a byte into a length and
+    back into the same byte, for every byte."""
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+
+    assert [length_to_byte(byte_to_length(b)) for b in range(256)] == list(range(256))
 
 
 def test_documents_cover_the_cases(corpus, whoosh_index_dir):
@@ -181,6 +190,25 @@ def test_a_document_that_cannot_be_analysed_changes_nothing(tmp_path):
     assert w.doc_count() == 0
     w.add_document(id="b", title="Fine")
     assert w.doc_count() == 1
+    w.cancel()
+
+
+def test_the_vector_column_is_counted_from_the_sources_words(tmp_path):
+    """With ``vector``, a document without the term vector gets the one ``document_fields``
+    computes; a derived field that is not its sources joined cannot be counted so."""
+    from index_data import termvectors
+
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
+    segment = default_codec().new_segment(ix.storage, INDEX_NAME)
+    w = FastSegmentWriter(ix.storage, ix.schema, segment, derived=("spell", SPELL_SOURCES),
+                          vector=(termvectors.FIELD, termvectors.encode))
+    doc = document_fields(parse_file(SEED), "1:2:x")
+    without = document_fields(parse_file(SEED), "1:2:x", termvec=False)
+    assert termvectors.FIELD not in without and len(doc[termvectors.FIELD]) > 20
+    perdoc = {name: cv for name, _f, _sv, _c, cv in w.prepare(without)[1]}
+    assert perdoc[termvectors.FIELD] == doc[termvectors.FIELD]
+    with pytest.raises(ValueError, match="not its sources' text joined"):
+        w.prepare({**without, "spell": "something else"})
     w.cancel()
 
 

@@ -14,7 +14,7 @@ from conftest import question_file
 from index_data import build_index
 from index_data.errors import MqtError
 from index_data.reindex import ReindexReport, reindex
-from index_data.schema import META_FILE, make_schema, document_fields
+from index_data.schema import META_FILE, document_fields
 from index_data.corpus import parse_file
 from index_data.whoosh_update import MAX_SEGMENTS, IndexUpdater
 from reindex_util import Corpus, assert_index_matches, run_mqt
