@@ -1,4 +1,5 @@
-"""Speed benchmark: mqt against a naive Whoosh setup and SQLite FTS5, on one corpus, in one run.
+"""Speed benchmark: mqt against a naive Whoosh setup, SQLite FTS5, tantivy and Lucene, on one
+corpus, in one run.
 
 For each engine it measures, each step in a fresh child process so one engine's caches and memory
 never flatter another's:
@@ -8,16 +9,24 @@ never flatter another's:
 - query latency p50/p95/p99 over a fixed mixed set of queries (single words, several words,
   phrases, a party filter, a date filter, sorted by date): top 10 without snippets, with snippets,
   and (mqt) with snippets and facets
-- a cold process answering one query (median of several runs): ``mqt search "…"`` for mqt
+- a cold process answering one query with snippets (median of several runs): ``mqt search "…"``
+  for mqt
 - mqt's ``reindex`` with nothing changed and with 1% of files changed, when ``index_data.reindex``
   exists
 
 The baselines: naive Whoosh (``StemmingAnalyzer``, one ``writer()``, default ``BM25F``,
 ``hit.highlights()``) and SQLite FTS5 (``porter`` tokenizer, ``bm25()``, ``snippet()``, stdlib
-``sqlite3``). All three read the files with mqt's parser, so the index engines are what differs.
+``sqlite3``). The optional peers, each with its stock English analysis and BM25, over title
+(weight 2), question and answer (0.7) as mqt, words OR'ed: tantivy (``pip install tantivy``, in
+the ``bench`` extra: ``en_stem``, ``SnippetGenerator``, terms aggregations as facets) and Lucene
+(Debian's ``liblucene8-java`` and a JDK: ``LuceneBench.java`` beside this file, compiled at run
+time and driven over a pipe: ``EnglishAnalyzer``, ``UnifiedHighlighter``, sorted-set facets).
+A peer that is not installed is skipped with a note. Every engine reads the files with mqt's
+parser, so the index engines are what differs; every engine counts its totals exactly.
 
     python benchmarks/generate.py /tmp/mqt-10k --count 10000
     python benchmarks/bench.py /tmp/mqt-10k                  # writes benchmarks/RESULTS.md
+    python benchmarks/bench.py /tmp/mqt-10k --engines mqt,fts5,tantivy,lucene --results -
 
 Figures are ratios on one machine; rerun all engines together rather than comparing runs.
 """
@@ -33,6 +42,7 @@ import re
 import shutil
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,8 +54,10 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENGINES = ("mqt", "whoosh", "fts5")
-ENGINE_NAMES = {"mqt": "mqt", "whoosh": "naive Whoosh 2.7.4", "fts5": "SQLite FTS5"}
+ENGINES = ("mqt", "whoosh", "fts5", "tantivy", "lucene")
+DEFAULT_ENGINES = ("mqt", "whoosh", "fts5")
+ENGINE_NAMES = {"mqt": "mqt", "whoosh": "naive Whoosh 2.7.4", "fts5": "SQLite FTS5",
+                "tantivy": "tantivy", "lucene": "Lucene"}
 MODES = ("plain", "snippets", "facets")
 PARTIES = ("Labour Group", "Conservative Group", "Liberal Democrat Group", "Green Group")
 
@@ -186,7 +198,124 @@ def build_fts5(corpus_dir, index_dir, procs):
     return n
 
 
-BUILDERS = {"mqt": build_mqt, "whoosh": build_whoosh, "fts5": build_fts5}
+# ---- optional peers: tantivy and Lucene -----------------------------------------------------------
+
+#: mqt's field weights (``searcher.ranking.FIELD_WEIGHTS``), given to the peers' query parsers.
+PEER_BOOSTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
+PEER_TEXT = ("title", "question", "answer")
+PEER_FACETS = ("party", "asker", "asked_of", "year", "status", "meeting")
+#: The order in which a document's fields are sent to LuceneBench.java (its ``FIELDS``).
+LUCENE_FIELDS = ("id", "title", "question", "answer", "party", "asker", "asked_of", "status",
+                 "meeting", "date")
+#: Lucene's jars the driver needs (``lucene-NAME-VERSION.jar``), from ``--lucene-jars``.
+LUCENE_MODULES = ("core", "analyzers-common", "queryparser", "highlighter", "facet", "queries",
+                  "memory")
+LUCENE_CP_ENV = "MQT_BENCH_LUCENE_CP"  # set by main() for the child processes
+
+
+def peer_fields(q) -> dict:
+    """A question as the peers index it: text fields, facet values, date as YYYYMMDD."""
+    d = q.meeting_date
+    date = d.year * 10000 + d.month * 100 + d.day
+    return dict(id=q.id, title=q.title, question=q.question, answer=q.answer_text,
+                party=q.party or "", asker=q.asker or "", asked_of=q.asked_of or "",
+                status=q.status, meeting=q.meeting or "", year=str(d.year), date=date)
+
+
+def _tantivy_schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    for f in PEER_TEXT:
+        sb.add_text_field(f, stored=True, tokenizer_name="en_stem")
+    for f in PEER_FACETS:  # filters (party) and facets (terms aggregations over fast fields)
+        sb.add_text_field(f, fast=True, tokenizer_name="raw")
+    sb.add_integer_field("date", indexed=True, fast=True)
+    return sb.build()
+
+
+def build_tantivy(corpus_dir, index_dir, procs):
+    """tantivy's default writer (128 MB heap, threads of its choosing), one commit, merges
+    waited for."""
+    import tantivy
+
+    os.makedirs(index_dir, exist_ok=True)
+    ix = tantivy.Index(_tantivy_schema(), path=str(index_dir))
+    w = ix.writer()
+    n = 0
+    for q in _parsed(corpus_dir):
+        f = {k: v for k, v in peer_fields(q).items() if v != ""}
+        w.add_document(tantivy.Document(**f))
+        n += 1
+    w.commit()
+    w.wait_merging_threads()
+    return n
+
+
+def lucene_jars(folder: Path) -> list[Path] | str:
+    """The Lucene jars the driver needs in ``folder``, or why they cannot be used."""
+    if not shutil.which("java") or not shutil.which("javac"):
+        return "no JDK (java and javac) on PATH"
+    jars = []
+    for mod in LUCENE_MODULES:
+        found = sorted(folder.glob(f"lucene-{mod}-[0-9]*.jar")) or sorted(folder.glob(f"lucene-{mod}.jar"))
+        if not found:
+            return f"no lucene-{mod} jar in {folder} (apt-get install liblucene8-java)"
+        jars.append(found[-1])
+    return jars
+
+
+def lucene_version(jars: list[Path]) -> str:
+    m = re.search(r"lucene-core-([0-9.]+)\.jar$", jars[0].name)
+    return m[1] if m else "?"
+
+
+def compile_lucene(jars: list[Path], out: Path) -> str:
+    """Compile LuceneBench.java into ``out``; returns the class path to run it with."""
+    out.mkdir(parents=True, exist_ok=True)
+    cp = os.pathsep.join(str(j) for j in jars)
+    subprocess.run(["javac", "-nowarn", "-d", str(out), "-cp", cp, str(HERE / "LuceneBench.java")],
+                   check=True, stderr=subprocess.DEVNULL)
+    return os.pathsep.join([str(out), cp])
+
+
+def lucene_command(*args) -> list[str]:
+    cp = os.environ.get(LUCENE_CP_ENV)
+    if not cp:
+        raise SystemExit("the Lucene driver is not compiled (run bench.py, not its child)")
+    return ["java", "-cp", cp, "LuceneBench", *map(str, args)]
+
+
+def build_lucene(corpus_dir, index_dir, procs):
+    """Parse here and stream the documents to LuceneBench.java's IndexWriter (stock settings:
+    16 MB RAM buffer, default merge policy), which runs in parallel in its own process."""
+    os.makedirs(index_dir, exist_ok=True)
+    proc = subprocess.Popen(lucene_command("index", index_dir), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    pack = struct.Struct(">i").pack
+    n = 0
+    try:
+        for q in _parsed(corpus_dir):
+            f = peer_fields(q)
+            parts = [pack(len(LUCENE_FIELDS))]
+            for name in LUCENE_FIELDS:
+                b = str(f[name]).encode("utf-8")
+                parts += (pack(len(b)), b)
+            proc.stdin.write(b"".join(parts))
+            n += 1
+        proc.stdin.close()
+        indexed = int(proc.stdout.read().decode().split()[-1])
+    finally:
+        if proc.wait():
+            raise SystemExit(f"LuceneBench index failed with exit status {proc.returncode}")
+    if indexed != n:
+        raise SystemExit(f"Lucene indexed {indexed} of {n} documents")
+    return n
+
+
+BUILDERS = {"mqt": build_mqt, "whoosh": build_whoosh, "fts5": build_fts5, "tantivy": build_tantivy,
+            "lucene": build_lucene}
 
 
 # ---- engines: query -------------------------------------------------------------------------------
@@ -264,7 +393,75 @@ class Fts5Runner:
         return total, [r[0] for r in rows]
 
 
-RUNNERS = {"mqt": MqtRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner}
+class TantivyRunner:
+    def __init__(self, index_dir):
+        import tantivy
+
+        self.t = tantivy
+        self.ix = tantivy.Index.open(str(index_dir))
+        self.schema = self.ix.schema
+        self.s = self.ix.searcher()
+        self.agg = {f: {"terms": {"field": f, "size": 65535}} for f in PEER_FACETS}
+
+    def query(self, q):
+        t = self.t
+        text = " ".join(q["words"])
+        tq = self.ix.parse_query(f'"{text}"' if q["phrase"] else text, list(PEER_TEXT),
+                                 field_boosts=PEER_BOOSTS)
+        clauses = [(t.Occur.Must, tq)]
+        if q["party"]:
+            clauses.append((t.Occur.Must, t.Query.const_score_query(
+                t.Query.term_query(self.schema, "party", q["party"]), 0.0)))
+        if q["date_from"]:
+            lo, hi = (int(x.replace("-", "")) for x in (q["date_from"], q["date_to"]))
+            clauses.append((t.Occur.Must, t.Query.const_score_query(
+                t.Query.range_query(self.schema, "date", t.FieldType.Integer, lo, hi), 0.0)))
+        return tq if len(clauses) == 1 else t.Query.boolean_query(clauses)
+
+    def run(self, q, mode):
+        t, s = self.t, self.s
+        query = self.query(q)
+        if q["sort"]:
+            res = s.search(query, 10, count=True, order_by_field="date", order=t.Order.Desc)
+        else:
+            res = s.search(query, 10, count=True)
+        docs = [s.doc(addr) for _, addr in res.hits]
+        if mode != "plain":
+            for field in ("question", "answer"):
+                gen = t.SnippetGenerator.create(s, query, self.schema, field)
+                for d in docs:
+                    gen.snippet_from_doc(d).to_html()
+        if mode == "facets":
+            s.aggregate(query, self.agg)  # a second pass: tantivy-py collects one thing at a time
+        return res.count, [d["id"][0] for d in docs]
+
+
+class LuceneRunner:
+    """LuceneBench.java's ``serve`` over a pipe: one request line, one answer line. Its JIT is
+    warmed (:meth:`warm`) on another query set before the timed runs."""
+
+    jit = True
+
+    def __init__(self, index_dir):
+        self.proc = subprocess.Popen(lucene_command("serve", index_dir), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("LuceneBench serve did not start")
+
+    def run(self, q, mode):
+        dates = [x.replace("-", "") if x else "" for x in (q["date_from"], q["date_to"])]
+        line = "\t".join([mode, "1" if q["phrase"] else "0", q["party"] or "", *dates,
+                          q["sort"] or "", " ".join(q["words"])])
+        self.proc.stdin.write(line + "\n")
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise SystemExit(f"LuceneBench serve died on {line!r}")
+        total, ids = answer.rstrip("\n").split("\t")[:2]
+        return int(total), ids.split()
+
+
+RUNNERS = {"mqt": MqtRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner, "tantivy": TantivyRunner,
+           "lucene": LuceneRunner}
 
 
 def percentiles(xs: list[float]) -> dict:
@@ -274,8 +471,15 @@ def percentiles(xs: list[float]) -> dict:
     return dict(p50=p(0.50), p95=p(0.95), p99=p(0.99), mean=statistics.fmean(xs))
 
 
-def run_queries(engine, index_dir, queries, warmup: int = 20) -> dict:
+def run_queries(engine, index_dir, queries, warmup: int = 20, jit_queries=()) -> dict:
+    """p50/p95/p99/mean ms per mode (and p50 by query kind) of ``queries``, each mode after
+    ``warmup`` of them; an engine with a JIT (Lucene's JVM) first runs ``jit_queries`` (another
+    query set) in every mode, so that compiling its code is not timed."""
     runner = RUNNERS[engine](index_dir)
+    if getattr(runner, "jit", False):
+        for mode in MODES:
+            for q in jit_queries:
+                runner.run(q, mode)
     out = {}
     for mode in MODES:
         if runner.run(queries[0], mode) is None:
@@ -315,6 +519,17 @@ for row in db.execute("SELECT title, snippet(docs, 2, '[', ']', '…', 24), snip
                       "FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10", (words,)):
     print(*row)
 """,
+    "tantivy": """
+import sys, tantivy
+ix = tantivy.Index.open(sys.argv[1])
+s = ix.searcher()
+q = ix.parse_query(sys.argv[2], ["title", "question", "answer"],
+                   field_boosts={"title": 2.0, "question": 1.0, "answer": 0.7})
+gens = [tantivy.SnippetGenerator.create(s, q, ix.schema, f) for f in ("question", "answer")]
+for _score, addr in s.search(q, 10).hits:
+    d = s.doc(addr)
+    print(d["title"][0], *(g.snippet_from_doc(d).to_html() for g in gens))
+""",
 }
 
 
@@ -323,6 +538,8 @@ def cold_command(engine, index_dir, text):
         mqt = Path(sys.executable).with_name("mqt")
         cmd = [str(mqt)] if mqt.exists() else [sys.executable, "-m", "searcher.cli"]
         return cmd + ["search", text, "--index", str(index_dir)]
+    if engine == "lucene":
+        return lucene_command("cold", index_dir, text)
     return [sys.executable, "-c", COLD_SCRIPTS[engine], str(index_dir), text]
 
 
@@ -412,7 +629,8 @@ def child(argv: list[str]) -> None:
     elif what == "query":
         index_dir, qfile = argv[2], argv[3]
         queries = json.loads(Path(qfile).read_text())
-        print(json.dumps(run_queries(engine, index_dir, queries)))
+        jit = json.loads(Path(argv[4]).read_text()) if len(argv) > 4 else []
+        print(json.dumps(run_queries(engine, index_dir, queries, jit_queries=jit)))
     elif what == "reindex":
         from index_data.reindex import reindex  # (only run when it exists)
 
@@ -479,13 +697,14 @@ def fmt_ms(x):
 
 
 def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
+    names = res.get("names", ENGINE_NAMES)
     lines = [f"Corpus: {corpus_files:,} generated files ({corpus_mb:,.0f} MB), `{' '.join(args.command)}`",
              f"Machine: {res['machine']}; run {res['when']} (load average before the run "
              f"{res['load']}).", "",
              "| engine | index s | docs/s | peak RSS | index size | p50 ms | p95 ms | p99 ms "
              "| p50 +snippets | p95 +snippets | p99 +snippets | p50 +snip+facets | p95 +snip+facets "
-             "| cold process s |",
-             "|---|" + "---:|" * 13]
+             "| phrase p50 | cold process s |",
+             "|---|" + "---:|" * 14]
     for e in args.engines:
         r = res["engines"][e]
         b, qd = r["build"], r["query"]
@@ -494,36 +713,50 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
             return fmt_ms(qd[mode][p]) if mode in qd else "—"
 
         lines.append(
-            f"| {ENGINE_NAMES[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
+            f"| {names[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
             f"{b['peak_rss'] / 2**20:,.0f} MB | {b['size'] / 2**20:,.0f} MB | "
             f"{cell('plain', 'p50')} | {cell('plain', 'p95')} | {cell('plain', 'p99')} | "
             f"{cell('snippets', 'p50')} | {cell('snippets', 'p95')} | {cell('snippets', 'p99')} | "
-            f"{cell('facets', 'p50')} | {cell('facets', 'p95')} | {r['cold']['median']:.2f} |")
+            f"{cell('facets', 'p50')} | {cell('facets', 'p95')} | "
+            f"{fmt_ms(qd['plain']['by_kind_p50']['phrase']) if 'phrase' in qd['plain']['by_kind_p50'] else '—'} | "
+            f"{r['cold']['median']:.2f} |")
+    for e, why in res.get("skipped", {}).items():
+        lines.append(f"| {names.get(e, e)} | not installed: {why} |" + " |" * 13)
     if "mqt" in args.engines:
         m = res["engines"]["mqt"]
-        lines += ["", "Ratios (mqt against each baseline, same run):", ""]
+        lines += ["", "Ratios (mqt against each other engine, same run; below 1 is mqt faster):", ""]
         for e in args.engines:
             if e == "mqt":
                 continue
             o = res["engines"][e]
+            mq, oq = m["query"], o["query"]
             speed = (m["build"]["docs"] / m["build"]["seconds"]) / (o["build"]["docs"] / o["build"]["seconds"])
+            facets = (f"facets on: p95 {mq['facets']['p95'] / oq['facets']['p95']:.2f}×" if "facets" in oq
+                      else f"facets on vs its snippets p95: {mq['facets']['p95'] / oq['snippets']['p95']:.2f}×")
+            phrase = ""
+            if "phrase" in mq["plain"]["by_kind_p50"] and "phrase" in oq["plain"]["by_kind_p50"]:
+                phrase = (f"; phrase p50 {mq['plain']['by_kind_p50']['phrase'] / oq['plain']['by_kind_p50']['phrase']:.2f}×")
             lines.append(
-                f"- vs {ENGINE_NAMES[e]}: indexing {speed:.2f}× the throughput; with snippets p50 "
-                f"{m['query']['snippets']['p50'] / o['query']['snippets']['p50']:.2f}× and p95 "
-                f"{m['query']['snippets']['p95'] / o['query']['snippets']['p95']:.2f}× the latency "
-                f"(facets on: p95 {m['query']['facets']['p95'] / o['query']['snippets']['p95']:.2f}×); "
+                f"- vs {names[e]}: indexing {speed:.2f}× the throughput; without snippets p50 "
+                f"{mq['plain']['p50'] / oq['plain']['p50']:.2f}× and p95 "
+                f"{mq['plain']['p95'] / oq['plain']['p95']:.2f}×; with snippets p50 "
+                f"{mq['snippets']['p50'] / oq['snippets']['p50']:.2f}× and p95 "
+                f"{mq['snippets']['p95'] / oq['snippets']['p95']:.2f}× the latency ({facets}){phrase}; "
                 f"cold process {m['cold']['median'] / o['cold']['median']:.2f}× the time.")
-        kinds = m["query"]["snippets"]["by_kind_p50"]
-        lines += ["", "p50 ms with snippets by query kind: " + "; ".join(
-            f"{k} " + " / ".join(f"{fmt_ms(res['engines'][e]['query']['snippets']['by_kind_p50'][k])}"
-                                  for e in args.engines) for k in kinds)
-                  + f" ({' / '.join(ENGINE_NAMES[e] for e in args.engines)})."]
+        for mode, label in (("plain", "without snippets"), ("snippets", "with snippets")):
+            kinds = m["query"][mode]["by_kind_p50"]
+            lines += ["", f"p50 ms {label} by query kind: " + "; ".join(
+                f"{k} " + " / ".join(f"{fmt_ms(res['engines'][e]['query'][mode]['by_kind_p50'][k])}"
+                                      for e in args.engines) for k in kinds)
+                      + f" ({' / '.join(names[e] for e in args.engines)})."]
         rx = res.get("reindex")
         if rx:
             lines += ["", f"mqt reindex: nothing changed {rx['noop']:.2f} s; "
                           f"{rx['changed_files']:,} files (1%) changed {rx['changed_1pct']:.2f} s."]
         elif rx is None:
             lines += ["", "mqt reindex: not measured (`index_data.reindex` is not in this build)."]
+        elif rx == {}:
+            lines += ["", "mqt reindex: not measured (`--no-reindex`)."]
     return "\n".join(lines) + "\n"
 
 
@@ -537,7 +770,7 @@ def index_report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
     for e in args.engines:
         b = res["engines"][e]["build"]
         segs = b.get("segments")
-        lines.append(f"| {ENGINE_NAMES[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
+        lines.append(f"| {res.get('names', ENGINE_NAMES)[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
                      f"{b['cpu']:.1f} | {b['cpu'] / b['docs'] * 1000:.2f} | "
                      f"{b['peak_rss'] / 2**20:,.0f} MB | {b['size'] / 2**20:,.0f} MB | "
                      f"{segs if segs is not None else '—'} |")
@@ -547,7 +780,7 @@ def index_report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
         for e in args.engines:
             if e != "mqt":
                 o = res["engines"][e]["build"]
-                lines.append(f"- mqt vs {ENGINE_NAMES[e]}: indexing "
+                lines.append(f"- mqt vs {res.get('names', ENGINE_NAMES)[e]}: indexing "
                              f"{(m['docs'] / m['seconds']) / (o['docs'] / o['seconds']):.2f}× the "
                              f"throughput, {o['cpu'] / o['docs'] / (m['cpu'] / m['docs']):.2f}× less "
                              f"CPU time per document.")
@@ -572,6 +805,32 @@ def write_results(path: Path, table: str) -> None:
     path.write_text(text[:a] + "\n" + table + text[b:], "utf-8")
 
 
+def setup_peers(args, work: Path) -> dict[str, str]:
+    """Check the optional peers of ``args.engines``: drop those not installed (returned as
+    engine -> why), compile the Lucene driver, and name each with its version."""
+    skipped = {}
+    for e in list(args.engines):
+        if e == "tantivy":
+            import importlib.metadata
+            import importlib.util
+
+            if importlib.util.find_spec("tantivy") is None:
+                skipped[e] = "`pip install tantivy` (in the bench extra)"
+            else:
+                ENGINE_NAMES[e] = f"tantivy {importlib.metadata.version('tantivy')}"
+        elif e == "lucene":
+            jars = lucene_jars(args.lucene_jars)
+            if isinstance(jars, str):
+                skipped[e] = jars
+            else:
+                os.environ[LUCENE_CP_ENV] = compile_lucene(jars, work / "lucene-classes")
+                ENGINE_NAMES[e] = f"Lucene {lucene_version(jars)}"
+    for e, why in skipped.items():
+        print(f"[{e}] not installed ({why}): skipped", file=sys.stderr)
+        args.engines.remove(e)
+    return skipped
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_child":
@@ -581,12 +840,17 @@ def main(argv=None) -> int:
     ap.add_argument("corpus_dir", type=Path)
     ap.add_argument("--work", type=Path, default=None,
                     help="where indexes are built (default: a temporary folder, removed afterwards)")
-    ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: mqt,whoosh,fts5")
+    ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
+                    help=f"comma-separated, of {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)})")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="mqt indexing processes")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--cold-runs", type=int, default=7)
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
                     help="markdown file whose table is replaced (- for stdout only)")
+    ap.add_argument("--no-reindex", action="store_true",
+                    help="skip mqt's reindex timing (it rewrites 1%% of the corpus files for a while)")
+    ap.add_argument("--lucene-jars", type=Path, default=Path(os.environ.get("LUCENE_JARS", "/usr/share/java")),
+                    help="folder of Lucene 8's jars (default $LUCENE_JARS or /usr/share/java)")
     ap.add_argument("--index-only", action="store_true",
                     help="only build the indexes (docs/s, peak memory, size): no queries, cold "
                          "processes or reindex; the table is printed, RESULTS.md is left alone")
@@ -599,8 +863,10 @@ def main(argv=None) -> int:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mqt-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    skipped = setup_peers(args, work)
     res = dict(machine=machine(), when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               load=" ".join(f"{x:.2f}" for x in os.getloadavg()), engines={})
+               load=" ".join(f"{x:.2f}" for x in os.getloadavg()), engines={},
+               names=dict(ENGINE_NAMES), skipped=skipped)
     files = [p for p in args.corpus_dir.rglob("*.txt")]
     corpus_mb = sum(p.stat().st_size for p in files) / 1e6
     if args.index_only:
@@ -610,6 +876,8 @@ def main(argv=None) -> int:
         queries = make_queries(args.corpus_dir, args.queries)
         qfile = work / "queries.json"
         qfile.write_text(json.dumps(queries))
+        jit_file = work / "jit-queries.json"  # another set, to warm a JIT (see run_queries)
+        jit_file.write_text(json.dumps(make_queries(args.corpus_dir, args.queries, seed=6)))
         texts = [" ".join(q["words"]) for q in queries if q["kind"] == "several"][:5]
     try:
         for e in args.engines:
@@ -624,7 +892,7 @@ def main(argv=None) -> int:
                 res["engines"][e] = dict(build=b)
                 continue
             print(f"[{e}] {len(queries)} queries ...", file=sys.stderr, flush=True)
-            qres, _, _ = run_child(["query", e, str(index_dir), str(qfile)])
+            qres, _, _ = run_child(["query", e, str(index_dir), str(qfile), str(jit_file)])
             for mode, r in qres.items():
                 print(f"[{e}] {mode:9} p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms",
                       file=sys.stderr)
@@ -632,7 +900,7 @@ def main(argv=None) -> int:
             print(f"[{e}] cold process median {cold['median']:.2f} s", file=sys.stderr)
             res["engines"][e] = dict(build=b, query=qres, cold=cold)
         if "mqt" in args.engines and not args.index_only:
-            res["reindex"] = reindex_times(args.corpus_dir, work / "index-mqt")
+            res["reindex"] = {} if args.no_reindex else reindex_times(args.corpus_dir, work / "index-mqt")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
