@@ -1,0 +1,862 @@
+"""Top-k over the posting stores (``poststore``) by window-max bounds: exact totals and match
+sets for every query, exact scores only for the documents that can still reach the top k.
+
+A query is a small tree of frozen dataclasses (:class:`Word`, :class:`FieldsWord`,
+:class:`Phrase`, :class:`AnyOf`, ...; no Whoosh), scored as ``searcher/whoosh_executor.py``
+scores the compiled Whoosh query: the same formulas, the same operations in the same order per
+document (float sums in Whoosh's binary-tree order), so the scores agree to the last bit
+(``tests/test_blockmax.py`` checks it against the executor).
+
+Per segment, three passes over the tree:
+
+1. ``mask``: which documents match, from document numbers only (no weights, no lengths;
+   positions only for phrases). Totals and facets come from these masks.
+2. ``bound``: an upper bound of the score in each window of ``2**window_bits`` documents,
+   from each term's per-window largest weight and smallest length (a term's BM25/BM25F rises
+   with the weight and falls with the length), added up the tree; a strict coordination bonus
+   adds ``bonus * (words present in the window - 1)``. This is the interval variant of
+   block-max WAND/MaxScore (Dimopoulos, Nepomnyachiy, Suel, "A candidate filtering mechanism
+   for fast top-k query processing on modern CPUs", SIGIR 2013): fixed document ranges line up
+   across terms and fields, so the bounds of a whole query are a few vector operations.
+3. ``score_on``: exact scores of given documents, windows taken best bound first, in growing
+   batches, until no window left can hold a score at or above the k-th best found
+   (ties included, so the order — score, then document number — is exact).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from .poststore import PostStore, TermPostings
+
+_SLACK = 1e-9  # relative room on every bound: float sums in another order differ in the last bits
+
+
+class Unsupported(Exception):
+    """A query this module cannot run exactly (the caller runs it the old way)."""
+
+
+# ---- the query tree -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Word:
+    """BM25 of one word in one field (Whoosh's ``Term`` scored by ``MqtBM25``)."""
+
+    field: str
+    text: str
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class FieldsWord:
+    """BM25F of one word over weighted fields (``whoosh_ranking.FieldsTerm``)."""
+
+    text: str
+    weights: tuple[tuple[str, float], ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words in order in one field, each 1 to ``slop`` positions after the one before; scored
+    as the sum of the words' BM25."""
+
+    field: str
+    words: tuple[str, ...]
+    slop: int = 1
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """OR; ``bonus`` (with ``clauses`` > 1, the number of sub-queries written) adds
+    ``bonus * (matched - 1)``: the coordination of short queries (``CoordOr``)."""
+
+    children: tuple
+    bonus: float | None = None
+    clauses: int = 0
+
+
+@dataclass(frozen=True)
+class AllOf:
+    children: tuple
+
+
+@dataclass(frozen=True)
+class Without:
+    """``a`` minus the documents ``b`` matches (``AndNot``)."""
+
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class Maybe:
+    """``a``, plus ``b``'s score where both match (``AndMaybe``)."""
+
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``child``'s documents, each scored ``score`` (``ConstantScoreQuery``); cached per segment."""
+
+    child: object
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Documents whose ``date`` column (YYYYMMDD, 0: none) is in the range; scores 0."""
+
+    start: int | None
+    end: int | None
+    startexcl: bool = False
+    endexcl: bool = False
+
+
+@dataclass(frozen=True)
+class Everything:
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Nothing:
+    pass
+
+
+Node = Union[Word, FieldsWord, Phrase, AnyOf, AllOf, Without, Maybe, Filter, DateRange, Everything,
+             Nothing]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The ranking numbers the scores depend on, as values (see ``searcher.ranking``)."""
+
+    k1: float = 1.2
+    b: tuple[tuple[str, float], ...] = (("title", 0.5), ("question", 0.75), ("answer", 0.75))
+    default_b: float = 0.75
+    idf: str = "robertson"  # or "whoosh"
+
+    def field_b(self, field: str) -> float:
+        return dict(self.b).get(field, self.default_b)
+
+
+# ---- collection statistics ----------------------------------------------------------------------
+
+class Stats:
+    """Whole-index statistics over the segments' stores (what Whoosh's searcher gives)."""
+
+    def __init__(self, stores: list[PostStore], scoring: Scoring):
+        self.stores = stores
+        self.scoring = scoring
+        self.n = sum(s.n for s in stores)
+        self._df: dict = {}
+        self._avg: dict = {}
+
+    def df(self, field: str, text: str) -> int:
+        key = (field, text)
+        v = self._df.get(key)
+        if v is None:
+            v = self._df[key] = sum(s.doc_frequency(field, text) for s in self.stores)
+        return v
+
+    def avg(self, field: str) -> float:
+        """``searcher.avg_field_length``: total length over all documents (deleted included)."""
+        v = self._avg.get(field)
+        if v is None:
+            v = self._avg[field] = sum(s.total_length(field) for s in self.stores) / (self.n or 1)
+        return v
+
+    def _idf(self, df: int) -> float:
+        n = self.n
+        if self.scoring.idf == "whoosh":
+            return math.log(n / (df + 1)) + 1
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def word_idf(self, field: str, text: str) -> float:
+        return self._idf(self.df(field, text))
+
+    def fields_idf(self, text: str, weights) -> float:
+        return self._idf(max((self.df(f, text) for f, _w in weights), default=0))
+
+
+def _tree_sum(arrays: list[np.ndarray]) -> np.ndarray:
+    """Sums in Whoosh's ``make_binary_tree`` order (``a + (b + c)``): bit-equal float sums."""
+    if len(arrays) == 1:
+        return arrays[0]
+    half = len(arrays) // 2
+    return _tree_sum(arrays[:half]) + _tree_sum(arrays[half:])
+
+
+def _lookup(docs: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each candidate, whether ``docs`` holds it, and where (valid where held)."""
+    if not len(docs):
+        return np.zeros(len(cands), bool), np.zeros(len(cands), np.int64)
+    idx = np.searchsorted(docs, cands)
+    idx = np.minimum(idx, len(docs) - 1)
+    return docs[idx] == cands, idx
+
+
+# ---- one segment ----------------------------------------------------------------------------------
+
+class SegmentQuery:
+    """One query over one segment: masks (pass 1), window bounds (pass 2), exact scores of
+    given documents (pass 3), each node's result kept for the passes after."""
+
+    def __init__(self, store: PostStore, stats: Stats, filters: dict | None = None):
+        self.st = store
+        self.stats = stats
+        self.sc = stats.scoring
+        self.n = store.n
+        self.nwin = store.windows
+        self.bits = store.window_bits
+        self._masks: dict[int, np.ndarray | None] = {}
+        self._bounds: dict[int, tuple | None] = {}
+        self._posts: dict[tuple, TermPostings | None] = {}
+        self._filters = {} if filters is None else filters  # repr(node) -> mask, per segment
+        self._keep: list = []  # nodes whose id() keys the caches stay alive
+
+    def combined(self, q: "FieldsWord") -> TermPostings | None | bool:
+        """The store's combined-field postings of ``q``'s word when the store combined exactly
+        ``q``'s weighted fields with ``q``'s weights and this ranking's ``b`` (None: the word is
+        in none of them); False when it cannot stand for ``q``."""
+        key = ("combined", q.weights)
+        ok = self._posts.get(key)
+        if ok is None:
+            spec = self.st.dir.get("combined")
+            ok = bool(spec) and spec["weights"] == {f: w for f, w in q.weights if w > 0} and all(
+                self.st.fields[f].get("b_ref") == self.sc.field_b(f) for f in spec["weights"])
+            self._posts[key] = ok
+        if not ok:
+            return False
+        return self.postings(self.st.dir["combined"]["field"], q.text)
+
+    def postings(self, field: str, text: str) -> TermPostings | None:
+        key = (field, text)
+        if key not in self._posts:
+            p = self.st.postings(field, text)
+            self._posts[key] = p if p is not None and p.df else None
+        return self._posts[key]
+
+    # -- pass 1: masks --
+
+    def mask(self, q) -> np.ndarray | None:
+        """Which documents ``q`` matches (None: none, exactly where the executor gives None)."""
+        key = id(q)
+        if key in self._masks:
+            return self._masks[key]
+        self._keep.append(q)
+        m = self._mask(q)
+        self._masks[key] = m
+        return m
+
+    def _mask(self, q):
+        t = type(q)
+        n = self.n
+        if t is FieldsWord:
+            c = self.combined(q)
+            if c is not False:  # one list instead of one per field
+                if c is None:
+                    return None
+                out = np.zeros(n, dtype=bool)
+                out[c.docs] = True
+                return out
+            out = None
+            for f, w in q.weights:
+                if w <= 0:
+                    continue
+                p = self.postings(f, q.text)
+                if p is None:
+                    continue
+                if out is None:
+                    out = np.zeros(n, dtype=bool)
+                out[p.docs] = True
+            return out
+        if t is Word:
+            p = self.postings(q.field, q.text)
+            if p is None:
+                return None
+            out = np.zeros(n, dtype=bool)
+            out[p.docs] = True
+            return out
+        if t is Phrase:
+            return self._phrase_mask(q)
+        if t is AnyOf:
+            subs = [m for m in (self.mask(c) for c in q.children) if m is not None]
+            if not subs:
+                return None
+            out = subs[0].copy()
+            for m in subs[1:]:
+                out |= m
+            return out
+        if t is AllOf:
+            if not q.children:
+                return None
+            subs = []
+            for c in q.children:
+                m = self.mask(c)
+                if m is None:
+                    return None
+                subs.append(m)
+            out = subs[0].copy()
+            for m in subs[1:]:
+                out &= m
+            return out
+        if t is Without:
+            a = self.mask(q.a)
+            if a is None:
+                return None
+            b = self.mask(q.b)
+            return a if b is None else a & ~b
+        if t is Maybe:
+            a = self.mask(q.a)
+            self.mask(q.b)  # its None-ness decides the score
+            return a
+        if t is Filter:
+            key = repr(q.child)
+            m = self._filters.get(key)
+            if m is None:
+                m = self.mask(q.child)
+                m = self._filters[key] = m if m is not None else np.zeros(n, dtype=bool)
+            return m if m.any() else None
+        if t is DateRange:
+            values = self.st.array("date")
+            if values is None:
+                raise Unsupported("no date column in the store")
+            m = values > 0
+            if q.start is not None:
+                m &= (values > q.start) if q.startexcl else (values >= q.start)
+            if q.end is not None:
+                m &= (values < q.end) if q.endexcl else (values <= q.end)
+            return m if m.any() else None
+        if t is Everything:
+            return np.ones(n, dtype=bool)
+        if t is Nothing:
+            return None
+        raise Unsupported(f"query node {t.__name__}")
+
+    def _phrase_mask(self, q: Phrase):
+        if q.field not in self.st.fields:
+            return None
+        if not self.st.has_positions(q.field):
+            raise Unsupported(f"no positions for {q.field}")
+        if not q.words:
+            return None
+        posts = [self.postings(q.field, w) for w in q.words]
+        if any(p is None for p in posts):
+            return None
+        cands = posts[0].docs
+        for p in posts[1:]:
+            cands = np.intersect1d(cands, p.docs, assume_unique=True)
+            if not len(cands):
+                return None
+        if len(q.words) > 1:
+            cands = self._check_positions(posts, cands, q.slop)
+            if not len(cands):
+                return None
+        out = np.zeros(self.n, dtype=bool)
+        out[cands] = True
+        return out
+
+    def _check_positions(self, posts: list[TermPostings], cands: np.ndarray, slop: int) -> np.ndarray:
+        """Candidates where the words occur in order, each 1 to ``slop`` after the one before
+        (the executor's ``_check_positions``, positions read from the store)."""
+        reach = None
+        for p in posts:
+            _hit, idx = _lookup(p.docs, cands)
+            owner, pos = self.st.positions(p, idx)
+            keys = (owner << 32) | pos
+            if reach is None:
+                reach = keys
+                continue
+            ok = np.zeros(len(keys), dtype=bool)
+            for d in range(1, slop + 1):
+                want = keys - d
+                at = np.minimum(np.searchsorted(reach, want), len(reach) - 1)
+                ok |= reach[at] == want
+            reach = keys[ok]
+            if not len(reach):
+                return cands[:0]
+        return cands[np.unique(reach >> 32)]
+
+    # -- pass 2: window bounds --
+
+    def bound(self, q) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(present, upper)`` per window: whether a match may lie there, and a score no match
+        there exceeds. None where :meth:`mask` is None."""
+        key = id(q)
+        if key in self._bounds:
+            return self._bounds[key]
+        if self.mask(q) is None:
+            self._bounds[key] = None
+            return None
+        b = self._bound(q)
+        self._bounds[key] = b
+        return b
+
+    def _window_any(self, m: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.nwin, dtype=bool)
+        out[np.flatnonzero(m) >> self.bits] = True
+        return out
+
+    def _x_upper(self, p: TermPostings, field: str) -> np.ndarray:
+        """Per window of ``p``, an upper bound of ``tf / (1 - b + b * length / avg)`` at this
+        query's ``b`` and the index's average length: from the store's ``maxq`` (computed at
+        the segment's average), times the largest ratio the other average can make, or, for
+        another ``b``, from the largest weight and the smallest length."""
+        spec = self.st.fields[field]
+        b = self.sc.field_b(field)
+        if spec.get("b_ref") == b:
+            return p.win_maxq.astype(np.float64) * self._rho(field)
+        avg = self.stats.avg(field) or 1.0
+        return p.win_maxtf.astype(np.float64) / (1 - b + b * self.st.length_table[p.win_minlen] / avg)
+
+    def _rho(self, field: str) -> float:
+        """How much larger ``tf / norm`` can be at the index's average length than at the
+        segment's (``avg_ref``), for any length up to the field's longest: norm's ratio is
+        monotone in the length, so its largest value is at 0 (1.0) or at the longest."""
+        spec = self.st.fields[field]
+        b = spec["b_ref"]
+        avg = self.stats.avg(field) or 1.0
+        length = spec["maxlen"]
+        return max(1.0, (1 - b + b * length / spec["avg_ref"]) / (1 - b + b * length / avg))
+
+    def _word_upper(self, field: str, text: str, boost: float) -> tuple[np.ndarray, np.ndarray] | None:
+        p = self.postings(field, text)
+        if p is None:
+            return None
+        k1 = self.sc.k1
+        idf = self.stats.word_idf(field, text)
+        x = self._x_upper(p, field)  # BM25 = idf (k1 + 1) x / (x + k1), rising with x
+        up = idf * (k1 + 1) * x / (x + k1) * boost
+        present = np.zeros(self.nwin, dtype=bool)
+        present[p.win_id] = True
+        upper = np.zeros(self.nwin)
+        upper[p.win_id] = up
+        return present, upper
+
+    def _bound(self, q):
+        t = type(q)
+        nwin = self.nwin
+        if t is FieldsWord:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            k1 = self.sc.k1
+            idf = self.stats.fields_idf(q.text, q.weights)
+            c = self.combined(q)
+            if c:  # a bound on each document's whole pseudo-frequency
+                rho = max(self._rho(f) for f, _w in self.st.dir["combined"]["weights"].items())
+                x = c.win_maxq.astype(np.float64) * rho
+                present = np.zeros(nwin, dtype=bool)
+                present[c.win_id] = True
+                upper = np.zeros(nwin)
+                upper[c.win_id] = q.boost * idf * x * (k1 + 1.0) / (k1 + x)
+                return present, upper
+            present = np.zeros(nwin, dtype=bool)
+            tsum = np.zeros(nwin)
+            for f, w in q.weights:
+                if w <= 0:
+                    continue
+                p = self.postings(f, q.text)
+                if p is None:
+                    continue
+                tsum[p.win_id] += w * self._x_upper(p, f)
+                present[p.win_id] = True
+            return present, q.boost * idf * tsum * (k1 + 1.0) / (k1 + tsum)
+        if t is Word:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            return self._word_upper(q.field, q.text, q.boost)
+        if t is Phrase:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            present = self._window_any(self.mask(q))
+            upper = np.zeros(nwin)
+            for w in q.words:
+                upper += self._word_upper(q.field, w, 1.0)[1]
+            return present, upper * q.boost
+        if t is AnyOf:
+            subs = [(c, b) for c, b in ((c, self.bound(c)) for c in q.children) if b is not None]
+            present = np.zeros(nwin, dtype=bool)
+            upper = np.zeros(nwin)
+            for _c, (p, u) in subs:
+                present |= p
+                upper += np.where(p, u, 0.0)
+            if q.bonus and q.clauses > 1:
+                # the most sub-queries any one document of the window matches, from the masks
+                count = np.zeros(nwin << self.bits, dtype=np.uint8)
+                for c, _b in subs:
+                    count[:self.n] += self.mask(c)
+                most = count.reshape(nwin, -1).max(axis=1).astype(np.float64)
+                upper += q.bonus * np.maximum(most - 1, 0)
+            return present, upper
+        if t is AllOf:
+            present = np.ones(nwin, dtype=bool)
+            upper = np.zeros(nwin)
+            for c in q.children:
+                p, u = self.bound(c)
+                present &= p
+                upper += u
+            return present, upper
+        if t is Without:
+            return self.bound(q.a)
+        if t is Maybe:
+            pa, ua = self.bound(q.a)
+            b = self.bound(q.b)
+            return pa, (ua + np.where(b[0], b[1], 0.0)) if b is not None else ua
+        if t in (Filter, DateRange):
+            if t is Filter and q.score < 0:
+                raise Unsupported("negative filter score")
+            return self._window_any(self.mask(q)), np.full(nwin, float(getattr(q, "score", 0.0)))
+        if t is Everything:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            return np.ones(nwin, dtype=bool), np.full(nwin, float(q.boost))
+        raise Unsupported(f"query node {t.__name__}")
+
+    # -- pass 2b: document bounds --
+
+    def doc_bound(self, q) -> np.ndarray:
+        """An upper bound of each matching document's score (a float64 per document of the
+        segment; meaningless where ``q`` does not match): from the combined field's impacts
+        where a word has them, from its window's bound otherwise, and the exact count of
+        matched sub-queries for the coordination bonus."""
+        key = ("doc", id(q))
+        if key in self._bounds:
+            return self._bounds[key]
+        out = self._doc_bound(q)
+        self._bounds[key] = out
+        return out
+
+    def _from_windows(self, q) -> np.ndarray:
+        b = self.bound(q)
+        if b is None:
+            return np.zeros(self.n)
+        return np.repeat(b[1], 1 << self.bits)[:self.n]
+
+    def _doc_bound(self, q) -> np.ndarray:
+        t = type(q)
+        n = self.n
+        if t is FieldsWord:
+            c = self.combined(q)
+            if c and c.imp is not None:
+                if q.boost < 0:
+                    raise Unsupported("negative boost")
+                comb = self.st.dir["combined"]
+                rho = max(self._rho(f) for f in comb["weights"])
+                x = c.imp.astype(np.float64) * (rho / comb["imp_scale"])
+                x[c.imp == 65535] = 1e30  # "that or more"
+                k1 = self.sc.k1
+                idf = self.stats.fields_idf(q.text, q.weights)
+                out = np.zeros(n)
+                out[c.docs] = q.boost * idf * x * (k1 + 1.0) / (k1 + x)
+                return out
+            return self._from_windows(q)
+        if t in (Word, Phrase):
+            return self._from_windows(q)
+        if t is AnyOf:
+            out = np.zeros(n)
+            count = np.zeros(n)
+            subs = [c for c in q.children if self.mask(c) is not None]
+            for c in subs:
+                m = self.mask(c)
+                out += np.where(m, self.doc_bound(c), 0.0)
+                count += m
+            if q.bonus and q.clauses > 1:
+                out += q.bonus * np.maximum(count - 1, 0)
+            return out
+        if t is AllOf:
+            out = np.zeros(n)
+            for c in q.children:
+                out += self.doc_bound(c)
+            return out
+        if t is Without:
+            return self.doc_bound(q.a)
+        if t is Maybe:
+            a = self.doc_bound(q.a)
+            mb = self.mask(q.b)
+            return a if mb is None else a + np.where(mb, self.doc_bound(q.b), 0.0)
+        if t is Filter:
+            if q.score < 0:
+                raise Unsupported("negative filter score")
+            return np.full(n, float(q.score))
+        if t is DateRange:
+            return np.zeros(n)
+        if t is Everything:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            return np.full(n, float(q.boost))
+        raise Unsupported(f"query node {t.__name__}")
+
+    # -- pass 3: exact scores --
+
+    def score_on(self, q, cands: np.ndarray) -> np.ndarray:
+        """Exact scores of ``cands`` (ascending local document numbers that ``q`` matches), the
+        executor's values bit for bit."""
+        r = self._score(q, cands)
+        return r
+
+    def _score(self, q, c: np.ndarray) -> np.ndarray | None:
+        """The executor's score array restricted to ``c`` (0 where ``q`` does not match); None
+        where the executor's node result is None."""
+        m = self.mask(q)
+        if m is None:
+            return None
+        t = type(q)
+        if t is FieldsWord:
+            parts = []
+            for f, w in q.weights:
+                if w <= 0:
+                    continue
+                p = self.postings(f, q.text)
+                if p is None:
+                    continue
+                hit, idx = _lookup(p.docs, c)
+                b = self.sc.field_b(f)
+                avg = self.stats.avg(f) or 1.0
+                part = np.zeros(len(c))
+                dh = c[hit]
+                lens = np.maximum(self.st.length_table[self.st.lengths(f)[dh]], 1.0)
+                norm = 1.0 - b + b * lens / avg
+                part[hit] = w * p.tf[idx[hit]].astype(np.float64) / norm
+                parts.append(part)
+            idf = self.stats.fields_idf(q.text, q.weights)
+            tf = _tree_sum(parts)
+            k1 = self.sc.k1
+            s = q.boost * idf * tf * (k1 + 1.0) / (k1 + tf)
+            return np.where(m[c], s, 0.0)
+        if t is Word:
+            p = self.postings(q.field, q.text)
+            hit, idx = _lookup(p.docs, c)
+            out = np.zeros(len(c))
+            s = self._bm25(q.field, q.text, c[hit], p.tf[idx[hit]])
+            out[hit] = s * q.boost if q.boost != 1.0 else s
+            return out
+        if t is Phrase:
+            mc = m[c]
+            cm = c[mc]
+            scores = []
+            for w in q.words:
+                p = self.postings(q.field, w)
+                _hit, idx = _lookup(p.docs, cm)
+                scores.append(self._bm25(q.field, w, cm, p.tf[idx]))
+            s = _tree_sum(scores)
+            out = np.zeros(len(c))
+            out[mc] = s * q.boost if q.boost != 1.0 else s
+            return out
+        if t is AnyOf:
+            subs = [(ch, s) for ch, s in ((ch, self._score(ch, c)) for ch in q.children) if s is not None]
+            coord = q.bonus and q.clauses > 1
+            if len(subs) == 1 and not coord:
+                return subs[0][1]
+            score = _tree_sum([s for _ch, s in subs])
+            if coord:
+                count = np.zeros(len(c))
+                for ch, _s in subs:
+                    count += self.mask(ch)[c]
+                score = np.where(m[c], score + q.bonus * (count - 1), 0.0)
+            return score
+        if t is AllOf:
+            subs = [self._score(ch, c) for ch in q.children]
+            if len(subs) == 1:
+                return subs[0]
+            return np.where(m[c], _tree_sum(subs), 0.0)
+        if t is Without:
+            a = self._score(q.a, c)
+            if self.mask(q.b) is None:
+                return a
+            return np.where(m[c], a, 0.0)
+        if t is Maybe:
+            a = self._score(q.a, c)
+            if self.mask(q.b) is None:
+                return a
+            b = self._score(q.b, c)
+            return a + np.where(self.mask(q.a)[c], b, 0.0)
+        if t is Filter:
+            out = np.zeros(len(c))
+            if q.score:
+                out[m[c]] = q.score
+            return out
+        if t is DateRange:
+            return np.zeros(len(c))
+        if t is Everything:
+            return np.full(len(c), float(q.boost or 1.0))
+        raise Unsupported(f"query node {t.__name__}")
+
+    def _bm25(self, field, text, docs, tf) -> np.ndarray:
+        """The executor's ``_bm25``: Whoosh's BM25 with the searcher's weighting."""
+        k1, b = self.sc.k1, self.sc.field_b(field)
+        idf = self.stats.word_idf(field, text)
+        avgfl = self.stats.avg(field) or 1
+        tf = tf.astype(np.float64)
+        fl = self.st.length_table[self.st.lengths(field)[docs]]
+        return idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+
+
+# ---- the whole index ------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    """A query over all segments: the total, every match (global document numbers, for facets),
+    the top hits ``(docnum, score)`` and how much scoring was done."""
+
+    total: int
+    docs: np.ndarray
+    top: list[tuple[int, float]]
+    scored: int = 0
+    windows: int = 0
+    rounds: int = 0
+    segments: list = field(default_factory=list, repr=False)
+
+
+class Index:
+    """The segments' stores of one index, in segment order, with their live-document masks
+    (None: no deletions) and filter caches. Reuse it for many queries."""
+
+    def __init__(self, stores: list[PostStore], live: list[np.ndarray | None] | None = None,
+                 scoring: Scoring = Scoring()):
+        self.stores = stores
+        self.live = live or [None] * len(stores)
+        self.scoring = scoring
+        self.offsets = np.concatenate(([0], np.cumsum([s.n for s in stores]))).astype(np.int64)
+        self._filters = [dict() for _ in stores]
+
+    def prepare(self, q) -> list[SegmentQuery]:
+        stats = Stats(self.stores, self.scoring)
+        return [SegmentQuery(s, stats, self._filters[i]) for i, s in enumerate(self.stores)]
+
+    def matches(self, q, segs: list[SegmentQuery] | None = None) -> tuple[list, np.ndarray]:
+        """Each segment's match mask (live documents only; None: none) and all matches as
+        global document numbers."""
+        segs = segs or self.prepare(q)
+        masks, docs = [], []
+        for i, sq in enumerate(segs):
+            m = sq.mask(q)
+            if m is not None and self.live[i] is not None:
+                m = m & self.live[i]
+            masks.append(m)
+            if m is not None:
+                docs.append(np.flatnonzero(m) + self.offsets[i])
+        alldocs = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        return masks, alldocs
+
+    def scores(self, q, docs: np.ndarray) -> np.ndarray:
+        """Exact scores of matching global document numbers ``docs`` (ascending)."""
+        segs = self.prepare(q)
+        out = np.zeros(len(docs))
+        seg_of = np.searchsorted(self.offsets, docs, side="right") - 1
+        for i, sq in enumerate(segs):
+            sel = seg_of == i
+            if sel.any():
+                out[sel] = sq.score_on(q, docs[sel] - self.offsets[i])
+        return out
+
+    def search(self, q, k: int, *, sort: str = "relevance") -> Result:
+        """Total, matches and the ``k`` best hits: by score (then document number), or by the
+        ``date`` column (``sort="newest"``/``"oldest"``, then score, then document number) as
+        ``whoosh_executor.top_k``/``top_by_date`` order them."""
+        segs = self.prepare(q)
+        masks, docs = self.matches(q, segs)
+        res = Result(len(docs), docs, [], segments=masks)
+        if k <= 0 or not len(docs):
+            return res
+        if sort in ("newest", "oldest"):
+            return self._by_date(q, segs, masks, docs, k, sort == "newest", res)
+        # every match's upper bound; the best bounds scored first, then whatever can still beat
+        # (or tie) the k-th best score found
+        ub = []
+        for i, (sq, m) in enumerate(zip(segs, masks)):
+            if m is not None:
+                ub.append(sq.doc_bound(q)[np.flatnonzero(m)])
+        ub = np.concatenate(ub) * (1 + _SLACK) + _SLACK
+        first = max(2 * k, 32)
+        if len(docs) <= first:
+            pick = np.arange(len(docs))
+        else:
+            pick = np.sort(np.argpartition(-ub, first - 1)[:first])
+        best_s = self._score_docs(q, segs, docs[pick])
+        res.scored, res.rounds = len(pick), 1
+        if len(pick) < len(docs) and len(pick) >= k:
+            threshold = np.partition(best_s, len(best_s) - k)[len(best_s) - k]
+            rest = ub >= threshold
+            rest[pick] = False
+            more = np.flatnonzero(rest)
+            if len(more):
+                pick = np.concatenate((pick, more))
+                best_s = np.concatenate((best_s, self._score_docs(q, segs, docs[more])))
+                res.scored += len(more)
+                res.rounds += 1
+        d = docs[pick]
+        o = np.lexsort((d, -best_s))[:k]
+        res.top = [(int(x), float(y)) for x, y in zip(d[o].tolist(), best_s[o].tolist())]
+        return res
+
+    def _score_docs(self, q, segs, docs: np.ndarray) -> np.ndarray:
+        """Exact scores of ascending global document numbers that match ``q``."""
+        out = np.zeros(len(docs))
+        bounds = np.searchsorted(docs, self.offsets)
+        for i, sq in enumerate(segs):
+            a, b = bounds[i], bounds[i + 1]
+            if b > a:
+                out[a:b] = sq.score_on(q, docs[a:b] - self.offsets[i])
+        return out
+
+    def _score_windows(self, q, segs, masks, seg_ids, win_ids):
+        docs, scores = [], []
+        for i in np.unique(seg_ids).tolist():
+            sq, m = segs[i], masks[i]
+            wanted = np.zeros(sq.nwin, dtype=bool)
+            wanted[win_ids[seg_ids == i]] = True
+            local = np.flatnonzero(m)
+            local = local[wanted[local >> sq.bits]]
+            docs.append(local + self.offsets[i])
+            scores.append(sq.score_on(q, local))
+        return np.concatenate(docs), np.concatenate(scores)
+
+    def _by_date(self, q, segs, masks, docs, k, newest, res):
+        dates = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
+        d = dates[docs]
+        key = -d if newest else d
+        if len(docs) > k:
+            cutoff = np.partition(key, k - 1)[k - 1]
+            keep = key <= cutoff
+            docs, key = docs[keep], key[keep]
+        scores = self.scores(q, docs)
+        res.scored = len(docs)
+        order = np.lexsort((docs, -scores, key))[:k]
+        res.top = [(int(x), float(s)) for x, s in zip(docs[order].tolist(), scores[order].tolist())]
+        return res
+
+    def facet_counts(self, docs: np.ndarray, names) -> dict[str, dict[str, int]]:
+        """Value -> count of each facet over ``docs`` (global), most frequent first, from the
+        stores' coded columns (``year`` from the date column)."""
+        out = {}
+        for name in names:
+            if name == "year":
+                dates = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
+                years = dates[docs] // 10000
+                vals, cnt = np.unique(years[years > 0], return_counts=True)
+                pairs = [(str(v), int(c)) for v, c in zip(vals.tolist(), cnt.tolist())]
+            else:
+                counts: dict[str, int] = {}
+                seg_of = np.searchsorted(self.offsets, docs, side="right") - 1
+                for i, s in enumerate(self.stores):
+                    codes = s.array(f"facet_{name}")
+                    labels = s.labels.get(f"facet_{name}", [])
+                    local = docs[seg_of == i] - self.offsets[i]
+                    if not len(local) or codes is None:
+                        continue
+                    c = np.bincount(codes[local], minlength=len(labels))
+                    for code in np.flatnonzero(c).tolist():
+                        label = labels[code]
+                        if label:  # "": no value
+                            counts[label] = counts.get(label, 0) + int(c[code])
+                pairs = list(counts.items())
+            out[name] = dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+        return out

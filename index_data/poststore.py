@@ -1,0 +1,890 @@
+"""A derived posting store beside each Whoosh segment: plain little-endian arrays, memory-mapped.
+
+Whoosh's W3 codec pickles (and zlib-compresses) every block of 128 postings, so a query that
+misses the decoded-list cache pays ``zlib`` + ``pickle`` per block, and a phrase unpickles the
+position strings of every candidate. This store holds the same postings once more as arrays a
+query reads in place (``numpy.frombuffer`` over ``mmap``): no decoding, no Python per posting,
+and only the pages a query touches are read. The Whoosh segment stays the record; a store is
+derived from it (:func:`build_from_segment`) or written beside it by a segment writer that has
+the arrays already (:class:`StoreWriter`), and it is checked against its segment on open
+(:func:`open_store`: segment id, document count, field lengths) and rebuilt when missing or
+stale (:func:`ensure_stores`).
+
+One file per segment, ``mqt-post/<segment id>.mqp`` in the index folder::
+
+    b"MQTPOST1", uint32 version, uint32 directory length, directory (JSON), then sections,
+    each aligned to 64 bytes; the directory names every section: [offset, dtype, count]
+
+Sections (``P`` postings, ``T`` terms, ``Wn`` windows of all terms, ``n`` documents):
+
+- ``len.<field>`` uint8[n]: each document's field length byte (Whoosh's length column), and
+  ``lentable`` float64[256]: the length each byte stands for (Whoosh's ``byte_to_length``)
+- ``date`` uint32[n]: the date column (YYYYMMDD); ``facet.<name>`` uint16[n] codes into the
+  directory's labels (code 0: no value)
+- ``dict.hash`` uint64[T], sorted: the first 8 bytes (little-endian) of
+  ``blake2b(field id byte + term UTF-8, digest_size=8)``; ``dict.keyoff`` uint64[T+1] and
+  ``dict.keys``: each entry's key, to confirm a hash hit; per entry ``dict.field`` uint8,
+  ``dict.pstart`` uint64 and ``dict.df`` uint32 (its postings), ``dict.wstart`` uint64 and
+  ``dict.nwin`` uint32 (its windows), ``dict.qstart`` uint64 (its first position)
+- ``post.doc`` uint32[P]: document numbers, ascending within a term; ``post.tf`` uint8, uint16
+  or float32[P]: Whoosh's weight (the term count for mqt's fields; the narrowest exact type)
+- ``pos`` uint16 or uint32: positions of each posting in turn (fields with positions only)
+- windows: documents ``w << window_bits`` to ``(w + 1) << window_bits``: per term and window
+  it occurs in, ``win.id`` uint32, ``win.off`` uint32 (its first posting, from the term's
+  ``pstart``), ``win.qoff`` uint32 (its first position, from ``qstart``), ``win.maxtf`` float32
+  and ``win.minlen`` uint8 (largest weight, smallest length byte), and ``win.maxq`` float32:
+  the largest ``tf / (1 - b + b * length / avg)`` there, with the field's ``b_ref`` and
+  ``avg_ref`` (the segment's average length) in the directory: what bounds a score there
+
+The combined field ``*`` holds, for each word of BM25F's weighted fields (title, question,
+answer), the documents holding it in any of them, and per window the largest BM25F
+pseudo-frequency ``sum(weight * tf / (1 - b + b * length / avg_ref))`` of a document there
+(the directory's ``combined`` names the weights), and each posting's impact ``post.imp``
+uint16: that pseudo-frequency rounded up to 1/1024: one list for a word's matches instead of
+three, and a bound on each document's whole BM25F instead of a sum of per-field bounds.
+
+The windows are what top-k skipping works with (``index_data.blockmax``): fixed document
+ranges line up across terms and fields, so a query's upper bound per window is a few vector
+operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import mmap
+import os
+import pickle
+import struct
+import zlib
+from itertools import chain
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"MQTPOST1"
+VERSION = 1
+#: Folder (inside the index folder) of the stores, one file per segment.
+DIR = "mqt-post"
+SUFFIX = ".mqp"
+#: 128 documents a window.
+WINDOW_BITS = 7
+#: BM25's length normalisation the windows' score bounds assume (``searcher.ranking.BM25_B``;
+#: the store records them, and a query ranked otherwise falls back to looser bounds).
+DEFAULT_FIELD_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
+DEFAULT_B = 0.75
+#: The combined field (``COMBINED``): BM25F's field weights its bounds assume
+#: (``searcher.ranking.FIELD_WEIGHTS``).
+DEFAULT_COMBINE = {"title": 2.0, "question": 1.0, "answer": 0.7}
+COMBINED = "*"
+#: A combined posting's impact: its BM25F pseudo-frequency at the reference averages, rounded
+#: up to a multiple of 1/IMPACT_SCALE (uint16; 65535: that or more).
+IMPACT_SCALE = 1024
+#: Fields a store leaves out: ``spell`` is only read for its vocabulary, through Whoosh.
+SKIP_FIELDS = ("spell",)
+_ALIGN = 64
+#: Terms buffered by :class:`StoreWriter` before their windows are computed (vectorised).
+_BATCH_POSTINGS = 1 << 20
+
+
+def key_hash(keys: list[bytes]) -> np.ndarray:
+    """The uint64 hash of each ``field id byte + term`` key (see the module doc)."""
+    out = np.empty(len(keys), dtype=np.uint64)
+    for i, k in enumerate(keys):
+        out[i] = int.from_bytes(hashlib.blake2b(k, digest_size=8).digest(), "little")
+    return out
+
+
+def store_path(index_dir, segment_id: str) -> Path:
+    return Path(index_dir) / DIR / f"{segment_id}{SUFFIX}"
+
+
+# ---- writing --------------------------------------------------------------------------------------
+
+class StoreWriter:
+    """Writes one segment's store: lengths and columns per document, then every term's postings
+    in any order (one field at a time or mixed), then :meth:`finish`.
+
+    >>> w = StoreWriter(path, segment_id="abc", doc_count=3)           # doctest: +SKIP
+    >>> w.add_lengths("title", np.array([2, 1, 3], np.uint8), total=6)
+    >>> w.add_term("title", "crime", docs, tf, positions)
+    >>> w.finish(fingerprint)
+    """
+
+    def __init__(self, path, *, segment_id: str, doc_count: int, window_bits: int = WINDOW_BITS,
+                 b: dict[str, float] | None = None, default_b: float = DEFAULT_B,
+                 combine: dict[str, float] | None = None):
+        """``b`` (per field, else ``default_b``): the BM25 length normalisation the windows'
+        ``maxq`` bounds are computed with; ``combine``: field weights of the combined field
+        (see the module doc). A query ranked otherwise still gets exact results, from looser
+        bounds."""
+        self.path = Path(path)
+        self._b = dict(DEFAULT_FIELD_B if b is None else b)
+        self._default_b = default_b
+        self._combine_weights = dict(DEFAULT_COMBINE if combine is None else combine)
+        self.segment_id = segment_id
+        self.n = doc_count
+        self.bits = window_bits
+        self.fields: dict[str, dict] = {}
+        self._lengths: dict[str, np.ndarray] = {}
+        self._columns: dict[str, np.ndarray] = {}
+        self._labels: dict[str, list[str]] = {}
+        # per term, in the order added
+        self._keys: list[bytes] = []
+        self._meta: list[tuple] = []  # (field id, pstart, df, wstart, nwin, qstart)
+        # finished arrays (lists of chunks) and the batch being gathered
+        self._docs: list[np.ndarray] = []
+        self._tfs: list[np.ndarray] = []
+        self._pos: list[np.ndarray] = []
+        self._win: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "off", "qoff", "maxtf", "minlen",
+                                                                  "maxq")}
+        self._batch: list[tuple] = []
+        self._batch_postings = 0
+        self._P = 0
+        self._Q = 0
+        self._Wn = 0
+        self._maxtf = 0.0
+        self._integral = True
+        self._maxpos = 0
+
+    def add_lengths(self, field: str, lengths: np.ndarray, total: int) -> None:
+        """A field's length byte per document and its total length (Whoosh's field totals); after
+        :meth:`add_length_table`, before the field's terms."""
+        if "lentable" not in self._columns:
+            raise ValueError("add_length_table first")
+        spec = self._field(field)
+        spec["total"] = int(total)
+        arr = self._lengths[field] = np.ascontiguousarray(lengths, dtype=np.uint8)
+        table = self._columns["lentable"]
+        spec["b_ref"] = float(self._b.get(field, self._default_b))
+        spec["avg_ref"] = float(total) / (self.n or 1) or 1.0
+        spec["maxlen"] = float(table[arr].max()) if len(arr) else 0.0
+
+    def add_length_table(self, table) -> None:
+        """The length each length byte stands for (256 values)."""
+        self._columns["lentable"] = np.ascontiguousarray(table, dtype="<f8")
+
+    def add_column(self, name: str, values: np.ndarray, labels: list[str] | None = None) -> None:
+        """A per-document column (``date`` uint32, or facet codes uint16 with their labels)."""
+        self._columns[name] = np.ascontiguousarray(values)
+        if labels is not None:
+            self._labels[name] = list(labels)
+
+    def _field(self, field: str) -> dict:
+        f = self.fields.get(field)
+        if f is None:
+            if len(self.fields) >= 255:
+                raise ValueError("a store holds at most 255 fields")
+            f = self.fields[field] = dict(id=len(self.fields), total=0, positions=False)
+        return f
+
+    def add_term(self, field: str, term: str, docs, tf, positions=None) -> None:
+        """One term's postings: ascending document numbers, weights, and (fields with positions)
+        the positions of each posting in turn, ``tf[i]`` of them for posting ``i``."""
+        f = self._field(field)
+        docs = np.asarray(docs, dtype=np.uint32)
+        if positions is not None:
+            positions = np.asarray(positions, dtype=np.uint32)
+            f["positions"] = True
+        self._batch.append((f["id"], bytes([f["id"]]) + term.encode("utf-8"), docs,
+                            np.asarray(tf, dtype=np.float32), positions))
+        self._batch_postings += len(docs)
+        if self._batch_postings >= _BATCH_POSTINGS:
+            self._flush()
+
+    def add_terms(self, field: str, terms: list[str], counts, docs, tf, positions=None) -> None:
+        """Many terms of one field at once: ``counts[i]`` postings of ``terms[i]``, laid end to
+        end in ``docs``/``tf`` (and ``positions``, as for :meth:`add_term`)."""
+        self._flush()
+        f = self._field(field)
+        if positions is not None:
+            f["positions"] = True
+        fid = f["id"]
+        prefix = bytes([fid])
+        self._flush_flat(np.full(len(terms), fid, dtype=np.int64),
+                         [prefix + t.encode("utf-8") for t in terms],
+                         np.asarray(counts, dtype=np.int64), np.asarray(docs, dtype=np.uint32),
+                         np.asarray(tf, dtype=np.float32),
+                         np.full(len(terms), positions is not None),
+                         None if positions is None else np.asarray(positions, dtype=np.uint32))
+
+    def _flush(self) -> None:
+        batch, self._batch, self._batch_postings = self._batch, [], 0
+        if not batch:
+            return
+        pos = [b[4] for b in batch if b[4] is not None]
+        self._flush_flat(np.array([b[0] for b in batch], dtype=np.int64), [b[1] for b in batch],
+                         np.array([len(b[2]) for b in batch], dtype=np.int64),
+                         np.concatenate([b[2] for b in batch]), np.concatenate([b[3] for b in batch]),
+                         np.array([b[4] is not None for b in batch]),
+                         np.concatenate(pos) if pos else None)
+
+    def _combine(self) -> None:
+        """Add the combined field: per word of the weighted fields, the documents holding it in
+        any of them (ascending), each window's bound the largest BM25F pseudo-frequency
+        ``sum(weight * tf / (1 - b + b * max(length, 1) / avg_ref))`` of its documents."""
+        weights = {f: float(w) for f, w in self._combine_weights.items()
+                   if w > 0 and f in self.fields and "b_ref" in self.fields[f]}
+        if not weights or not self._meta:
+            return
+        meta = np.concatenate(self._meta)
+        by_fid = {self.fields[f]["id"]: f for f in weights}
+        rows = np.flatnonzero(np.isin(meta[:, 0], list(by_fid)))
+        if not len(rows):
+            return
+        texts = [self._keys[i][1:] for i in rows.tolist()]
+        ids: dict[bytes, int] = {}
+        tid = np.array([ids.setdefault(t, len(ids)) for t in texts], dtype=np.int64)
+        names = [t.decode("utf-8") for t in ids]
+        order = np.argsort(tid, kind="stable")
+        rows, tid = rows[order], tid[order]
+        docs_all = np.concatenate(self._docs)
+        tf_all = np.concatenate(self._tfs)
+        table = self._columns["lentable"]
+        # per field: weight, b, average, lengths
+        spec = {self.fields[f]["id"]: (w, self.fields[f]["b_ref"], self.fields[f]["avg_ref"],
+                                       self._lengths[f]) for f, w in weights.items()}
+        cf = self._field(COMBINED)
+        start = 0
+        df = meta[rows, 2]
+        while start < len(rows):
+            # whole words, about _BATCH_POSTINGS postings at a time
+            end = start + 1
+            total = df[start]
+            while end < len(rows) and (tid[end] == tid[end - 1] or total < _BATCH_POSTINGS):
+                total += df[end]
+                end += 1
+            r = rows[start:end]
+            lens = meta[r, 2]
+            flat = np.repeat(meta[r, 1] - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) \
+                + np.arange(int(lens.sum()), dtype=np.int64)
+            d = docs_all[flat].astype(np.int64)
+            value = tf_all[flat].astype(np.float64)
+            post_fid = np.repeat(meta[r, 0], lens)
+            for fid, (w, b, avg, flen) in spec.items():
+                sel = post_fid == fid
+                if sel.any():
+                    value[sel] = w * value[sel] / (1.0 - b + b * np.maximum(table[flen[d[sel]]], 1.0) / avg)
+            key = (np.repeat(tid[start:end] - tid[start], lens) << 32) | d
+            o = np.argsort(key, kind="stable")
+            key, value = key[o], value[o]
+            first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+            tsum = np.add.reduceat(value, first)
+            ukey = key[first]
+            utid = (ukey >> 32) + tid[start]
+            udoc = (ukey & 0xFFFFFFFF).astype(np.uint32)
+            counts = np.bincount(utid - tid[start], minlength=int(tid[end - 1] - tid[start]) + 1)
+            words = list(range(int(tid[start]), int(tid[end - 1]) + 1))
+            if self._imp_base is None:
+                self._imp_base = self._P
+            self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535).astype("<u2"))
+            self._flush_flat(np.full(len(words), cf["id"], dtype=np.int64),
+                             [bytes([cf["id"]]) + names[i].encode("utf-8") for i in words],
+                             counts.astype(np.int64), udoc, np.ones(len(udoc), np.float32),
+                             np.zeros(len(words), bool), None, q=tsum)
+            start = end
+        self.combined = dict(field=COMBINED, weights=weights, imp_base=int(self._imp_base or 0),
+                             imp_scale=IMPACT_SCALE)
+
+    def _flush_flat(self, fids, keys, counts, docs, tf, has_pos, positions, q=None) -> None:
+        """Window statistics of a batch of terms laid end to end, for all of them at once."""
+        nterms = len(keys)
+        if not nterms:
+            return
+        term = np.repeat(np.arange(nterms, dtype=np.int64), counts)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        if len(docs) > 1:
+            same = term[1:] == term[:-1]
+            if np.any(docs[1:][same] <= docs[:-1][same]):
+                raise ValueError("a term's document numbers must ascend")
+        # lengths of each posting's document in its field
+        lens = np.zeros(len(docs), dtype=np.uint8)
+        post_fid = np.repeat(fids, counts)
+        for name, spec in self.fields.items():
+            arr = self._lengths.get(name)
+            if arr is None:
+                continue
+            sel = post_fid == spec["id"]
+            if sel.any():
+                lens[sel] = arr[docs[sel]]
+        win = docs.astype(np.int64) >> self.bits
+        key = (term << 32) | win
+        first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else key
+        wterm = term[first]
+        # positions: where each posting's positions start (from its term's first position)
+        tfi = tf.astype(np.int64)
+        ptf = np.where(np.repeat(has_pos, counts), tfi, 0)
+        pcum = np.cumsum(ptf) - ptf  # exclusive, over the batch
+        npos = int(ptf.sum())
+        if (0 if positions is None else len(positions)) != npos:
+            raise ValueError(f"{0 if positions is None else len(positions)} positions, the weights "
+                             f"of the terms with positions say {npos}")
+        per_term = np.bincount(term, weights=ptf, minlength=nterms).astype(np.int64)
+        qstarts = np.concatenate(([0], np.cumsum(per_term)[:-1]))
+        qoff = pcum[first] - qstarts[wterm]
+        off = first - starts[wterm]
+        maxtf = np.maximum.reduceat(tf, first) if len(first) else np.zeros(0, np.float32)
+        # tf / norm at the segment's average length, per posting: the windows' maxq
+        if q is None:
+            q = tf.astype(np.float64)
+            table = self._columns.get("lentable")
+            for name, spec in self.fields.items():
+                if "b_ref" not in spec:
+                    continue
+                sel = post_fid == spec["id"]
+                if sel.any():
+                    b, avg = spec["b_ref"], spec["avg_ref"]
+                    q[sel] = q[sel] / (1 - b + b * table[lens[sel]] / avg)
+        maxq = np.maximum.reduceat(q, first) if len(first) else np.zeros(0)
+        maxq = np.nextafter(maxq.astype(np.float32), np.float32(np.inf))  # rounded up, never down
+        lmin = np.where(lens == 0, 255, lens).astype(np.uint8)  # 0 is no length: ignore it
+        minlen = np.minimum.reduceat(lmin, first) if len(first) else np.zeros(0, np.uint8)
+        minlen = np.where(minlen == 255, 0, minlen).astype(np.uint8)
+        nwin = np.bincount(wterm, minlength=nterms)
+        wstart = np.concatenate(([0], np.cumsum(nwin)[:-1])) + self._Wn
+        self._keys.extend(keys)
+        self._meta.append(np.stack([fids, starts + self._P, counts, wstart, nwin,
+                                    qstarts + self._Q], axis=1).astype(np.int64))
+        self._docs.append(docs)
+        self._tfs.append(tf)
+        if positions is not None and len(positions):
+            self._pos.append(positions)
+            self._maxpos = max(self._maxpos, int(positions.max()))
+            self._Q += len(positions)
+        if len(tf):
+            self._maxtf = max(self._maxtf, float(tf.max()))
+            self._integral = self._integral and bool(np.all(tf == np.floor(tf)))
+        for k, v in (("id", win[first]), ("off", off), ("qoff", qoff), ("maxtf", maxtf),
+                     ("minlen", minlen), ("maxq", maxq)):
+            self._win[k].append(v)
+        self._P += len(docs)
+        self._Wn += len(first)
+
+    def finish(self, fingerprint: dict | None = None) -> Path:
+        """Write the file (atomically: a reader sees the whole store or none) and return its path."""
+        self._flush()
+        self.combined = None
+        self._imp: list[np.ndarray] = []
+        self._imp_base = None
+        self._combine()
+        keys = self._keys
+        hashes = key_hash(keys)
+        order = np.argsort(hashes, kind="stable")
+        hs = hashes[order]
+        if len(hs) > 1 and np.any(hs[1:] == hs[:-1]):
+            raise ValueError("two terms share a 64-bit hash")  # ~1e-9 at 500,000 terms
+        meta = (np.concatenate(self._meta) if self._meta else np.zeros((0, 6), np.int64))[order]
+        skeys = [keys[i] for i in order.tolist()]
+        keyoff = np.zeros(len(skeys) + 1, dtype=np.uint64)
+        np.cumsum([len(k) for k in skeys], out=keyoff[1:])
+        if self._integral and self._maxtf <= 255:
+            tfdt = np.uint8
+        elif self._integral and self._maxtf <= 65535:
+            tfdt = np.uint16
+        else:
+            tfdt = np.float32
+        posdt = np.uint16 if self._maxpos < 65536 else np.uint32
+
+        def cat(chunks, dt):
+            return np.concatenate(chunks).astype(dt, copy=False) if chunks else np.zeros(0, dt)
+
+        sections: dict[str, np.ndarray] = {}
+        for name, arr in self._lengths.items():
+            sections[f"len.{name}"] = arr
+        for name, arr in self._columns.items():
+            sections[name] = arr
+        sections.update({
+            "dict.hash": hs.astype("<u8"),
+            "dict.keyoff": keyoff.astype("<u8"),
+            "dict.keys": np.frombuffer(b"".join(skeys), dtype=np.uint8),
+            "dict.field": meta[:, 0].astype(np.uint8),
+            "dict.pstart": meta[:, 1].astype("<u8"),
+            "dict.df": meta[:, 2].astype("<u4"),
+            "dict.wstart": meta[:, 3].astype("<u8"),
+            "dict.nwin": meta[:, 4].astype("<u4"),
+            "dict.qstart": meta[:, 5].astype("<u8"),
+            "post.doc": cat(self._docs, "<u4"),
+            "post.tf": cat(self._tfs, tfdt),
+            "pos": cat(self._pos, posdt),
+            "win.id": cat(self._win["id"], "<u4"),
+            "win.off": cat(self._win["off"], "<u4"),
+            "win.qoff": cat(self._win["qoff"], "<u4"),
+            "win.maxtf": cat(self._win["maxtf"], "<f4"),
+            "win.minlen": cat(self._win["minlen"], np.uint8),
+            "win.maxq": cat(self._win["maxq"], "<f4"),
+            "post.imp": cat(self._imp, "<u2"),
+        })
+        directory = dict(segment=self.segment_id, docs=self.n, window_bits=self.bits,
+                         fields=self.fields, labels=self._labels, fingerprint=fingerprint or {},
+                         combined=self.combined, sections={})
+        # the directory's length depends on the offsets it holds: lay out with room to spare
+        offsets, pos = {}, 0
+        for name, arr in sections.items():
+            offsets[name] = pos
+            pos += (arr.nbytes + _ALIGN - 1) // _ALIGN * _ALIGN
+        for name, arr in sections.items():
+            dt = np.dtype(arr.dtype).newbyteorder("<").str
+            directory["sections"][name] = [offsets[name], dt, int(arr.size)]
+        head = json.dumps(directory, separators=(",", ":")).encode("utf-8")
+        base = (len(MAGIC) + 8 + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + np.array([VERSION, len(head)], dtype="<u4").tobytes() + head)
+            f.write(b"\0" * (base - f.tell()))
+            for name, arr in sections.items():
+                assert f.tell() == base + offsets[name]
+                data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+                f.write(data)
+                f.write(b"\0" * ((-len(data)) % _ALIGN))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        return self.path
+
+
+# ---- reading --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TermPostings:
+    """One term's postings in one segment, as views into the store (nothing copied)."""
+
+    field: str
+    docs: np.ndarray       # uint32, ascending
+    tf: np.ndarray         # the weights (uint8/uint16/float32)
+    win_id: np.ndarray     # uint32: the windows it occurs in
+    win_off: np.ndarray    # uint32: each window's first posting (index into docs)
+    win_qoff: np.ndarray   # uint32: each window's first position (index into positions)
+    win_maxtf: np.ndarray  # float32
+    win_minlen: np.ndarray  # uint8
+    win_maxq: np.ndarray   # float32: largest tf / norm at the field's b_ref and avg_ref
+    qstart: int            # where its positions start in the store's ``pos``
+    imp: np.ndarray | None = None  # uint16 (combined field): each posting's impact
+
+    @property
+    def df(self) -> int:
+        return len(self.docs)
+
+
+class PostStore:
+    """One segment's store, memory-mapped read-only (see the module doc for the layout)."""
+
+    def __init__(self, path, buf, directory: dict, base: int):
+        self.path = Path(path)
+        self._buf = buf
+        self.dir = directory
+        self.n: int = directory["docs"]
+        self.window_bits: int = directory["window_bits"]
+        self.segment_id: str = directory["segment"]
+        self.fields: dict[str, dict] = directory["fields"]
+        self._field_names = {spec["id"]: name for name, spec in self.fields.items()}
+        self._arrays: dict[str, np.ndarray] = {}
+        self._base = base
+        self.labels: dict[str, list[str]] = directory.get("labels", {})
+
+    @property
+    def length_table(self) -> np.ndarray:
+        t = self.array("lentable")
+        if t is None:
+            raise ValueError(f"{self.path}: no length table")
+        return t
+
+    @property
+    def windows(self) -> int:
+        return (self.n + (1 << self.window_bits) - 1) >> self.window_bits
+
+    def array(self, name: str) -> np.ndarray | None:
+        arr = self._arrays.get(name)
+        if arr is None:
+            spec = self.dir["sections"].get(name)
+            if spec is None:
+                return None
+            off, dt, count = spec
+            arr = np.frombuffer(self._buf, dtype=np.dtype(dt), count=count, offset=self._base + off)
+            self._arrays[name] = arr
+        return arr
+
+    def lengths(self, field: str) -> np.ndarray | None:
+        return self.array(f"len.{field}")
+
+    def total_length(self, field: str) -> int:
+        spec = self.fields.get(field)
+        return spec["total"] if spec else 0
+
+    def has_positions(self, field: str) -> bool:
+        spec = self.fields.get(field)
+        return bool(spec and spec["positions"])
+
+    def _entry(self, field: str, term: str) -> int | None:
+        spec = self.fields.get(field)
+        if spec is None:
+            return None
+        key = bytes([spec["id"]]) + term.encode("utf-8")
+        h = np.uint64(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little"))
+        hashes = self.array("dict.hash")
+        i = int(np.searchsorted(hashes, h))
+        if i >= len(hashes) or hashes[i] != h:
+            return None
+        off = self.array("dict.keyoff")
+        if self.array("dict.keys")[int(off[i]):int(off[i + 1])].tobytes() != key:
+            return None
+        return i
+
+    def postings(self, field: str, term: str) -> TermPostings | None:
+        """A term's postings in this segment, or None when the segment lacks it."""
+        i = self._entry(field, term)
+        if i is None:
+            return None
+        p0, df = int(self.array("dict.pstart")[i]), int(self.array("dict.df")[i])
+        w0, nw = int(self.array("dict.wstart")[i]), int(self.array("dict.nwin")[i])
+        imp = None
+        comb = self.dir.get("combined")
+        if comb and field == comb["field"]:
+            a = p0 - comb["imp_base"]
+            imp = self.array("post.imp")[a:a + df]
+        return TermPostings(field, self.array("post.doc")[p0:p0 + df], self.array("post.tf")[p0:p0 + df],
+                            self.array("win.id")[w0:w0 + nw], self.array("win.off")[w0:w0 + nw],
+                            self.array("win.qoff")[w0:w0 + nw], self.array("win.maxtf")[w0:w0 + nw],
+                            self.array("win.minlen")[w0:w0 + nw], self.array("win.maxq")[w0:w0 + nw],
+                            int(self.array("dict.qstart")[i]), imp)
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        i = self._entry(field, term)
+        return 0 if i is None else int(self.array("dict.df")[i])
+
+    def positions(self, tp: TermPostings, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of postings ``idx`` (ascending indexes into ``tp.docs``): ``(owner,
+        position)`` int64 arrays, ``owner`` the place in ``idx``, positions in order within each."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if not len(idx):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        tf = tp.tf
+        # each posting's window, and the postings of those windows (only those) summed up to it
+        w = np.searchsorted(tp.win_off, idx, side="right") - 1
+        uw = np.unique(w)
+        ends = np.append(tp.win_off[1:], len(tp.docs)).astype(np.int64)
+        wstart = tp.win_off[uw].astype(np.int64)
+        wlen = ends[uw] - wstart
+        before = np.concatenate(([0], np.cumsum(wlen)[:-1]))
+        flat = np.repeat(wstart - before, wlen) + np.arange(int(wlen.sum()), dtype=np.int64)
+        t = tf[flat].astype(np.int64)
+        cs = np.cumsum(t) - t  # exclusive prefix over the gathered postings
+        win_first = np.repeat(cs[before], wlen)  # restart at each window
+        within = cs - win_first
+        k = np.searchsorted(uw, w)
+        at = before[k] + (idx - wstart[k])
+        start = tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at]
+        counts = tf[idx].astype(np.int64)
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(idx), dtype=np.int64), counts)
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        offs = np.repeat(start - first, counts) + np.arange(total, dtype=np.int64)
+        return owner, self.array("pos")[offs].astype(np.int64)
+
+    def close(self) -> None:
+        self._arrays.clear()
+        if isinstance(self._buf, mmap.mmap):
+            try:
+                self._buf.close()
+            except BufferError:  # arrays still viewing it: the map goes with them
+                pass
+
+
+def open_store(path, *, segment_id: str | None = None, doc_count: int | None = None,
+               fingerprint: dict | None = None) -> PostStore | None:
+    """Map a store read-only; None when it is missing, damaged, of another version, or does not
+    match the segment (``segment_id``, ``doc_count``, ``fingerprint`` when given)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < len(MAGIC) + 8:
+                return None
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        if buf[:len(MAGIC)] != MAGIC:
+            return None
+        version, dlen = np.frombuffer(buf, dtype="<u4", count=2, offset=len(MAGIC)).tolist()
+        if version != VERSION:
+            return None
+        start = len(MAGIC) + 8
+        directory = json.loads(bytes(buf[start:start + dlen]))
+        base = (start + dlen + _ALIGN - 1) // _ALIGN * _ALIGN
+        end = max((base + off + np.dtype(dt).itemsize * count
+                   for off, dt, count in directory["sections"].values()), default=base)
+        if end > size:
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    if segment_id is not None and directory.get("segment") != segment_id:
+        return None
+    if doc_count is not None and directory.get("docs") != doc_count:
+        return None
+    if fingerprint is not None and directory.get("fingerprint") != fingerprint:
+        return None
+    return PostStore(path, buf, directory, base)
+
+
+# ---- from a Whoosh segment ------------------------------------------------------------------------
+
+def segment_fingerprint(reader) -> dict:
+    """What a store must agree with to be its segment's: document count and field totals."""
+    seg = reader.segment()
+    return dict(segment=seg.segment_id(), docs=reader.doc_count_all(),
+                lengths={f: int(n) for f, n in sorted(seg._fieldlengths.items())})
+
+
+def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS,
+                       b: dict[str, float] | None = None) -> Path:
+    """Write the store of one Whoosh segment (a ``SegmentReader``): its term index read in one
+    piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
+    into arrays a batch of terms at a time. (A segment writer that has the arrays already
+    should feed :class:`StoreWriter` directly.)"""
+    # the W3 decoding helpers of the query executor (after issue 13: the engine's format module)
+    from searcher.whoosh_executor import _LENGTH_TABLE, _bulk_position_deltas
+    from whoosh.fields import NUMERIC
+    from whoosh.formats import Positions
+
+    from .whoosh_columns import coded_column, numeric_column
+
+    seg = reader.segment()
+    n = reader.doc_count_all()
+    w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
+                    doc_count=n, window_bits=window_bits, b=b)
+    schema = reader.schema
+    w.add_length_table(_LENGTH_TABLE)
+    for name in sorted(schema.names()):
+        field = schema[name]
+        if name in skip or not field.indexed or not field.scorable:
+            continue
+        w.add_lengths(name, _length_bytes(reader, name), reader.field_length(name))
+    if "date" in schema.names():
+        w.add_column("date", numeric_column(reader, "date").astype("<u4"))
+    for name in schema.names():
+        if name.startswith("facet_"):
+            codes, values = coded_column(reader, name)
+            w.add_column(name, codes.astype("<u2"), [v.decode("utf-8") for v in values])
+    # numbers (the date) are answered from the date column: their terms are binary
+    skip = set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
+    postings = _ChunkedFile(reader._terms._postfile)
+    batch = None
+    for fieldname, tbytes, inlined, extent in _term_entries(reader):
+        if fieldname in skip:
+            continue
+        if batch is None or batch.field != fieldname or batch.postings >= _BATCH_POSTINGS:
+            if batch is not None:
+                batch.write(w, _bulk_position_deltas)
+            batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
+        if inlined is not None:
+            ids, weights, values = inlined
+            batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
+                            tuple(weights) if weights is not None else None, values)
+            batch.end_term(tbytes.decode("utf-8"))
+            continue
+        raw = postings.get(*extent)
+        if raw[:4] != b"W3Bl":
+            raise ValueError(f"{fieldname}:{tbytes!r}: posting list header is damaged")
+        buf = io.BytesIO(raw)
+        pos, end = 4, len(raw)
+        while pos < end:
+            blen = _INT.unpack_from(raw, pos)[0]
+            pos += 4
+            last = blen < 0
+            blen = -blen if last else blen
+            buf.seek(pos)
+            count, _maxid, _maxw, comp, _mn, _mx = pickle.load(buf)
+            chunk = raw[buf.tell():pos + blen]
+            if comp:
+                chunk = zlib.decompress(chunk)
+            bids, ws, vs = pickle.loads(chunk)
+            if len(bids) != count:
+                raise ValueError(f"{fieldname}:{tbytes!r}: a block holds {len(bids)} ids, says {count}")
+            batch.add_block(bids, ws, vs)
+            pos += blen
+            if last:
+                break
+        batch.end_term(tbytes.decode("utf-8"))
+    if batch is not None:
+        batch.write(w, _bulk_position_deltas)
+    return w.finish(segment_fingerprint(reader))
+
+
+_INT = struct.Struct("!i")
+_KEYVAL = struct.Struct("!ii")
+_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")
+
+
+def _term_entries(reader):
+    """``(field, term bytes, inlined postings or None, (offset, length) or None)`` for every
+    term of a W3 segment, from its term index (``.trm``: key/value entries, then hash tables)
+    read in one piece."""
+    terms = reader._terms
+    tindex = terms._tindex
+    data = tindex.dbfile.get(tindex.startofdata, tindex.endofdata - tindex.startofdata)
+    unmap = terms._fieldunmap
+    pos, end = 0, len(data)
+    while pos < end:
+        klen, vlen = _KEYVAL.unpack_from(data, pos)
+        pos += 8
+        fid = (data[pos] << 8) | data[pos + 1]
+        text = data[pos + 2:pos + klen]
+        pos += klen
+        if data[pos]:  # postings inlined in the term info (a pickle)
+            yield unmap[fid], text, pickle.loads(data[pos + _TERMINFO.size:pos + vlen]), None
+        else:
+            yield unmap[fid], text, None, _EXTENT.unpack_from(data, pos + _TERMINFO.size)
+        pos += vlen
+
+
+class _ChunkedFile:
+    """Reads of ascending extents of a Whoosh file, 16 MB at a time."""
+
+    def __init__(self, f, chunk: int = 16 << 20):
+        self.f = f
+        self.chunk = chunk
+        self.start = 0
+        self.data = b""
+
+    def get(self, offset: int, length: int) -> bytes:
+        if offset < self.start or offset + length > self.start + len(self.data):
+            self.start = offset
+            self.data = self.f.get(offset, max(length, self.chunk))
+        a = offset - self.start
+        return self.data[a:a + length]
+
+
+class _Batch:
+    """Posting blocks of consecutive terms of one field, as Whoosh's W3 blocks hold them (ids:
+    the first absolute, then deltas; weights: None for all 1.0, one float for all, or one each;
+    values), turned into arrays for :meth:`StoreWriter.add_terms` in one go."""
+
+    def __init__(self, field: str, positions: bool):
+        self.field = field
+        self.positions = positions
+        self.terms: list[str] = []
+        self.counts: list[int] = []
+        self.ids: list[tuple] = []
+        self.block_lens: list[int] = []
+        self.weights: list[float] = []
+        self.values: list[bytes] = []
+        self.postings = 0
+        self._term = 0
+
+    def add_block(self, ids, ws, vs) -> None:
+        k = len(ids)
+        self.ids.append(ids)
+        self.block_lens.append(k)
+        if ws is None:
+            self.weights.extend([1.0] * k)
+        elif isinstance(ws, float):
+            self.weights.extend([ws] * k)
+        else:
+            self.weights.extend(ws)
+        if self.positions:
+            self.values.extend(vs)
+        self._term += k
+        self.postings += k
+
+    def end_term(self, text: str) -> None:
+        self.terms.append(text)
+        self.counts.append(self._term)
+        self._term = 0
+
+    def write(self, w: StoreWriter, bulk_deltas) -> None:
+        if not self.terms:
+            return
+        blens = np.array(self.block_lens, dtype=np.int64)
+        flat = np.fromiter(chain.from_iterable(self.ids), dtype=np.int64, count=int(blens.sum()))
+        docs = _restart_cumsum(flat, blens)
+        tf = np.array(self.weights, dtype=np.float32)
+        positions = None
+        if self.positions:
+            lists = bulk_deltas(self.values)
+            if lists is None:
+                raise ValueError(f"{self.field}: position values not in Whoosh's Positions encoding")
+            plens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+            if not np.array_equal(plens, tf.astype(np.int64)):
+                raise ValueError(f"{self.field}: weights are not position counts")
+            deltas = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(plens.sum()))
+            positions = _restart_cumsum(deltas, plens)
+        w.add_terms(self.field, self.terms, self.counts, docs, tf, positions)
+
+
+def _restart_cumsum(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Running sums of ``values`` starting afresh at each of the runs of ``lens`` items."""
+    total = np.cumsum(values)
+    ends = np.cumsum(lens)
+    nonempty = lens > 0
+    before = np.zeros(len(lens), dtype=np.int64)
+    prev = ends - lens - 1  # index of the item before each run
+    has_prev = nonempty & (prev >= 0)
+    before[has_prev] = total[prev[has_prev]]
+    return total - np.repeat(before, lens)
+
+
+def _length_bytes(reader, field: str) -> np.ndarray:
+    """A segment's length byte of every document in ``field`` (Whoosh's length column)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    n = reader.doc_count_all()
+    out = np.zeros(n, dtype=np.uint8)
+    perdoc = getattr(reader, "_perdoc", None)
+    cr = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN) if perdoc is not None else None
+    if cr is None:
+        return out
+    if getattr(cr, "_fixedlen", None) == 1 and hasattr(cr, "_dbfile"):
+        raw = cr._dbfile.get(cr._basepos, cr._count) if cr._count else b""
+        out[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+        return out
+    from whoosh.util.numeric import length_to_byte
+
+    for d in range(n):
+        out[d] = length_to_byte(reader.doc_field_length(d, field, 0) or 0)
+    return out
+
+
+def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -> list[PostStore]:
+    """Every segment's store, (re)built where missing or stale (or of another window size), and
+    stores of segments that no longer exist deleted; in segment order."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from .schema import INDEX_NAME
+
+    own = searcher is None
+    if own:
+        ix = FileStorage(str(index_dir), readonly=True, supports_mmap=False).open_index(INDEX_NAME)
+        searcher = ix.searcher()
+    try:
+        out = []
+        keep = set()
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            if reader.segment() is None:
+                continue
+            fp = segment_fingerprint(reader)
+            path = store_path(index_dir, fp["segment"])
+            keep.add(path.name)
+            st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
+            if st is not None and st.window_bits != window_bits:
+                st.close()
+                st = None
+            if st is None:
+                build_from_segment(reader, index_dir, window_bits=window_bits)
+                st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
+            out.append(st)
+        folder = Path(index_dir) / DIR
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.suffix == SUFFIX and p.name not in keep:
+                    try:
+                        p.unlink()
+                    except OSError:
+                        pass
+        return out
+    finally:
+        if own:
+            searcher.close()

@@ -1,0 +1,196 @@
+"""The prototype fast path (``index_data.poststore`` + ``index_data.blockmax``) gives exactly the
+executor's answers: match sets, totals, every score bit for bit, the top k in order (by score
+and by date), facets; the store is checked against its segment and rebuilt when stale."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+
+from index_data import blockmax as bm
+from index_data import poststore
+from index_data.build import build_index
+from index_data.schema import FACETS, INDEX_NAME
+from searcher import Searcher
+from searcher import blockmax_adapter as adapter
+from searcher.query import parse_query
+from searcher.whoosh_executor import execute, top_by_date, top_k
+
+from conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("mqt_bench_generate3", ROOT / "benchmarks" / "generate.py")
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+QUERIES = [
+    "housing", "crime police", '"affordable homes"', "transport -bus", "knife OR gun crime",
+    "tfl AND fares", "hous*", "polise~", "title:budget", "party:labour", "year:2005..2010 housing",
+    'asker:"Tom Copley" OR party:green', "the of", "", "zzzzqqq", "-housing", "(a OR b) AND rent",
+    "station stations", '"mayor" answer:transport', "status:unanswered",
+    '"the mayor"~3', '"london assembly" -"the mayor"', "+housing +crime", "housing -crime",
+    "title:housing OR question:rent", "housing AND NOT (bus OR tram)", '"mayor london"~2 police',
+    "policing southwark", "islington regional southwark kensington", '"temporary service"',
+    "what is the mayor doing about knife crime and youth services in london boroughs",
+    "housing policing transport budget schools", '"knife crime" police', "crime -police -knife",
+]
+#: 16 documents a window, so that a few hundred documents have windows to skip.
+BITS = 4
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-segment", "two-segments"])
+def index_dir(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"bm{request.param}")
+    corpus = generate.generate(tmp / "corpus", 400, seed=23)
+    build_index(corpus, tmp / "ix", procs=request.param)
+    return tmp / "ix"
+
+
+def _compare(index_dir, queries, ks=(1, 3, 10, 40)) -> int:
+    """Check every query both ways; returns how many matches were compared."""
+    compared = 0
+    with Searcher(index_dir) as s:
+        engine = s._engine
+        ws = engine._current()
+        idx = adapter.open_index(index_dir, ws, window_bits=BITS)
+        dates = engine._date_column(ws)
+        for text in queries:
+            q = engine.compile(parse_query(text)).query
+            docs, scores = execute(ws, q)
+            p = adapter.plan(q)
+            for k in ks:
+                r = idx.search(p, k)
+                assert r.total == len(docs), text
+                assert r.docs.tolist() == docs.tolist(), text
+                assert r.top == top_k(docs, scores, k), (text, k)
+                for newest in (True, False):
+                    rd = idx.search(p, k, sort="newest" if newest else "oldest")
+                    assert rd.top == top_by_date(docs, scores, dates, k, newest), (text, k, newest)
+            got = idx.scores(p, docs)
+            assert got.tolist() == scores.tolist(), text  # bit for bit
+            assert idx.facet_counts(docs, FACETS) == engine.facet_counts(ws, docs), text
+            compared += len(docs)
+    return compared
+
+
+def test_equals_executor(index_dir):
+    assert _compare(index_dir, QUERIES) > 3000
+
+
+def test_top_k_skips_windows(index_dir):
+    """The bounds prune: a single word's top 10 scores a fraction of its matches, and a short
+    query's strict coordination puts the documents with every word first."""
+    with Searcher(index_dir) as s:
+        engine = s._engine
+        ws = engine._current()
+        idx = adapter.open_index(index_dir, ws, window_bits=BITS)
+        scored = total = 0
+        for text in ("housing", "police", "transport", "crime police", "mayor"):
+            r = idx.search(adapter.plan(engine.compile(parse_query(text)).query), 10)
+            scored += r.scored
+            total += r.total
+        assert total > 500
+        assert scored < total / 4
+
+
+def test_deleted_documents_and_new_segments(index_dir, tmp_path):
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    with Searcher(copy) as s:
+        ids = [h.id for h in s.search("housing", limit=6).hits]
+    ix = whoosh_index.open_dir(str(copy), indexname=INDEX_NAME)
+    with ix.writer() as w:
+        for doc_id in ids[:3]:
+            w.delete_by_term("id", doc_id)
+    with Searcher(copy) as s:
+        assert s._engine._current().reader().has_deletions()
+    assert _compare(copy, ["housing", "housing OR crime", "-housing", '"affordable homes"',
+                           "party:labour", "crime police"], ks=(1, 10)) > 100
+
+
+def _store_files(index_dir):
+    return sorted((index_dir / poststore.DIR).glob(f"*{poststore.SUFFIX}"))
+
+
+def test_stale_or_damaged_stores_are_rebuilt(index_dir, tmp_path):
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
+    with Searcher(copy) as s:
+        ws = s._engine._current()
+        first = poststore.ensure_stores(copy, ws, window_bits=BITS)
+        assert len(_store_files(copy)) == len(first) == len(ws.leaf_searchers())
+        seg = first[0].segment_id
+        files = [poststore.store_path(copy, seg)]
+        size = files[0].stat().st_size
+        for st in first:
+            st.close()
+        # damaged: cut short; stale: another segment's store under this name; a vanished segment's
+        data = files[0].read_bytes()
+        files[0].write_bytes(data[: size // 2])
+        assert poststore.open_store(files[0]) is None
+        (copy / poststore.DIR / f"gone{poststore.SUFFIX}").write_bytes(data)
+        assert poststore.open_store(files[0].with_name(f"gone{poststore.SUFFIX}"), segment_id=seg) is not None
+        assert poststore.open_store(files[0].with_name(f"gone{poststore.SUFFIX}"), segment_id="x") is None
+        again = poststore.ensure_stores(copy, ws, window_bits=BITS)
+        assert [st.segment_id for st in again] == [st.segment_id for st in first]
+        assert files[0].stat().st_size == size
+        assert not (copy / poststore.DIR / f"gone{poststore.SUFFIX}").exists()
+        st = poststore.open_store(files[0], segment_id=seg)
+        assert st is not None and st.n == again[0].n
+        assert poststore.open_store(files[0], segment_id=seg, doc_count=st.n + 1) is None
+
+
+def test_store_round_trip(tmp_path):
+    """Postings and positions written by StoreWriter read back the same, in any batch shape."""
+    rng = np.random.default_rng(5)
+    n = 1000
+    w = poststore.StoreWriter(tmp_path / "s.mqp", segment_id="seg", doc_count=n, window_bits=5)
+    lens = rng.integers(1, 200, n).astype(np.uint8)
+    w.add_length_table(np.arange(256, dtype=np.float64))
+    w.add_lengths("body", lens, int(lens.sum()))
+    want = {}
+    for t in range(300):
+        df = int(rng.integers(1, 120))
+        docs = np.sort(rng.choice(n, df, replace=False)).astype(np.uint32)
+        tf = rng.integers(1, 5, df).astype(np.float32)
+        positions = [np.sort(rng.choice(400, int(c), replace=False)) for c in tf]
+        flat = np.concatenate(positions)
+        want[f"w{t}"] = (docs, tf, positions)
+        if t < 150:
+            w.add_term("body", f"w{t}", docs, tf, flat)
+        else:
+            w.add_terms("body", [f"w{t}"], [df], docs, tf, flat)
+    w.add_term("tag", "x", [3, 9], [1.0, 1.0])
+    w.finish({"k": 1})
+    st = poststore.open_store(tmp_path / "s.mqp", segment_id="seg", doc_count=n, fingerprint={"k": 1})
+    assert st is not None
+    assert st.postings("body", "nope") is None and st.postings("tag", "w1") is None
+    assert st.postings("tag", "x").docs.tolist() == [3, 9]
+    for term, (docs, tf, positions) in want.items():
+        p = st.postings("body", term)
+        assert p.docs.tolist() == docs.tolist() and p.tf.tolist() == tf.tolist()
+        assert st.doc_frequency("body", term) == len(docs)
+        # windows: every window with a posting, its first posting, largest weight, smallest length
+        wins = docs >> 5
+        assert p.win_id.tolist() == sorted(set(wins.tolist()))
+        for j, win in enumerate(p.win_id.tolist()):
+            sel = wins == win
+            assert p.win_off[j] == np.flatnonzero(sel)[0]
+            assert p.win_maxtf[j] == tf[sel].max()
+            assert p.win_minlen[j] == lens[docs[sel]].min()
+        pick = np.sort(rng.choice(len(docs), min(len(docs), 7), replace=False))
+        owner, pos = st.positions(p, pick)
+        for k, i in enumerate(pick.tolist()):
+            assert pos[owner == k].tolist() == positions[i].tolist()
+    st.close()
+
+
+def test_plans_for_unknown_queries_are_refused():
+    from whoosh import query as wq
+
+    with pytest.raises(bm.Unsupported):
+        adapter.plan(wq.Wildcard("title", "ho*g"))
