@@ -257,6 +257,38 @@ def term_spans(text: str):
         yield cache[t], m.start(), m.end()
 
 
+def matching_spans(text: str, is_match, cache: dict) -> list[tuple[str, int, int]]:
+    """The spans of :func:`term_spans` whose term passes ``is_match``, in order, analysing each
+    distinct whitespace-separated chunk of ``text`` once: ``cache`` (chunk -> its matching
+    ``(term, start, end)`` within the chunk) is meant to be shared by the texts one query's
+    snippets are made from. No token contains whitespace (see :class:`_TermCache`), so a
+    chunk's tokens are the text's tokens at the chunk's offset; the chunks with a match are
+    then found with ``str.find``. ~10x less work than :func:`term_spans` on a typical answer."""
+    found = []
+    for chunk in set(text.split()):
+        rel = cache.get(chunk)
+        if rel is None:
+            rel = cache[chunk] = tuple(x for x in term_spans(chunk) if is_match(x[0]))
+        if rel:
+            found.append((chunk, rel))
+    if not found:
+        return []
+    out = []
+    n = len(text)
+    for chunk, rel in found:
+        size = len(chunk)
+        pos = text.find(chunk)
+        while pos >= 0:
+            end = pos + size
+            if (pos == 0 or text[pos - 1].isspace()) and (end == n or text[end].isspace()):
+                out.extend((t, pos + a, pos + b) for t, a, b in rel)
+                pos = text.find(chunk, end)
+            else:
+                pos = text.find(chunk, pos + 1)
+    out.sort(key=lambda x: x[1])
+    return out
+
+
 class _TermCache(dict):
     """Whitespace-separated chunk of text -> its index terms (a tuple) for one kind of analysis,
     computed on first sight. A dict subclass so that ``map(cache.__getitem__, text.split())``

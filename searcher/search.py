@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from index_data.analysis import analyze, normalize_token, stopwords
+from index_data.analysis import analyze, matching_spans, normalize_token, stopwords
 from index_data.model import STATUSES, Question
 from index_data.schema import number_date
 
@@ -259,11 +259,16 @@ def _plain_words(node):
 def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
+    matches, chunks = compiled.matches, {}  # chunks: shared by the hits (see matching_spans)
+
+    def snippet(text: str) -> list[str]:
+        return make_snippets(text, matches, fragments=2, spans=matching_spans(text, matches, chunks))
+
     for i, r in enumerate(raw):
         rec = Question.from_dict(r.record)
         snips = Snippets(
-            question=make_snippets(rec.question, compiled.matches, fragments=2) if snippets else [],
-            answer=make_snippets(rec.answer_text, compiled.matches, fragments=2) if snippets else [],
+            question=snippet(rec.question) if snippets else [],
+            answer=snippet(rec.answer_text) if snippets else [],
         )
         hits.append(Hit(id=rec.id, rank=first_rank + i, score=r.score, title=rec.title,
                         meeting=rec.meeting, meeting_date=rec.meeting_date, asker=rec.asker,

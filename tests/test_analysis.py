@@ -1,6 +1,8 @@
 """Text analysis: the tokens the issue names, stemming both ways, stopwords, positions."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index_data.analysis import analyze, stopwords, text_analyzer, tokenize
 
@@ -68,3 +70,32 @@ def test_index_terms_equal_the_analyzers_tokens():
                             (name_analyzer(), (False, False))):
         want = [t.text for t in analyzer(text)]
         assert index_terms(text, *flags) == want and len(want) > 10
+
+
+MATCH_TEXTS = [
+    "Hate crimes, COVID-19! hate-crime  crimes\u00a0crime\u3000Crimes.crimes (crimes)",
+    "The Mayor's £1.2bn plan,\u00a0for 1,000 homes\u2028in 2017/18: O’Connell Siân's ULEZ",
+    "", "   ", "crime", " crime ", "crimes crimes crimes", "xcrimes crimesx crimes-x x-crimes",
+]
+
+
+@pytest.mark.parametrize("text", MATCH_TEXTS)
+def test_matching_spans_equal_term_spans(text):
+    """The snippet builder's fast spans are term_spans' filtered, for any match function, with
+    one chunk cache shared by several texts (as for one query's hits)."""
+    from index_data.analysis import matching_spans, term_spans
+
+    for test in ({"crime"}.__contains__, {"hate", "mayor", "sian"}.__contains__,
+                 lambda t: t.startswith("c") or t.isdigit(), lambda t: True, lambda t: False):
+        cache: dict = {}
+        for t in (text, text.upper(), text + " " + text):
+            assert matching_spans(t, test, cache) == [x for x in term_spans(t) if test(x[0])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab c1,.'’-\u00a0\u3000\nÉé£")), max_size=60))
+def test_matching_spans_equal_term_spans_on_any_text(text):
+    from index_data.analysis import matching_spans, term_spans
+
+    test = lambda t: "a" in t or t.isdigit()  # noqa: E731
+    assert matching_spans(text, test, {}) == [x for x in term_spans(text) if test(x[0])]
