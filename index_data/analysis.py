@@ -25,8 +25,9 @@ import sys
 import unicodedata
 from collections import Counter
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress
 from importlib import resources
+from operator import not_
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
@@ -257,15 +258,23 @@ def term_spans(text: str):
         yield cache[t], m.start(), m.end()
 
 
-def matching_spans(text: str, is_match, cache: dict) -> list[tuple[str, int, int]]:
-    """The spans of :func:`term_spans` whose term passes ``is_match``, in order, analysing each
-    distinct whitespace-separated chunk of ``text`` once: ``cache`` (chunk -> its matching
-    ``(term, start, end)`` within the chunk) is meant to be shared by the texts one query's
-    snippets are made from. No token contains whitespace (see :class:`_TermCache`), so a
-    chunk's tokens are the text's tokens at the chunk's offset; the chunks with a match are
-    then found with ``str.find``. ~10x less work than :func:`term_spans` on a typical answer."""
+def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[str, int, int]]:
+    """The spans of :func:`term_spans` whose term passes ``is_match``, in order, looking at each
+    distinct whitespace-separated chunk of ``text`` once. ``cache`` (chunk -> its matching
+    ``(term, start, end)`` within the chunk) is meant to be shared by the texts of one query's
+    snippets. With ``terms`` (a set such that ``is_match(t)`` is ``t in terms``), the chunks are
+    screened in C against the indexer's cache of each chunk's terms (no Python step per
+    chunk). No token contains whitespace (see :class:`_TermCache`), so a chunk's tokens are the
+    text's tokens at the chunk's offset; the chunks with a match are then found with
+    ``str.find``."""
+    uniq = list(set(text.split()))
+    if terms is not None:
+        stems = _TERM_CACHES.get((True, True))
+        if stems is None:
+            stems = _TERM_CACHES[(True, True)] = _TermCache(True, True)
+        uniq = list(compress(uniq, map(not_, map(terms.isdisjoint, map(stems.__getitem__, uniq)))))
     found = []
-    for chunk in set(text.split()):
+    for chunk in uniq:
         rel = cache.get(chunk)
         if rel is None:
             rel = cache[chunk] = tuple(x for x in term_spans(chunk) if is_match(x[0]))

@@ -522,77 +522,96 @@ class SegmentQuery:
 
     # -- pass 2b: document bounds --
 
-    def doc_bound(self, q) -> np.ndarray:
-        """An upper bound of each matching document's score (a float64 per document of the
-        segment; meaningless where ``q`` does not match): from the combined field's impacts
-        where a word has them, from its window's bound otherwise, and the exact count of
-        matched sub-queries for the coordination bonus."""
-        key = ("doc", id(q))
-        if key in self._bounds:
-            return self._bounds[key]
-        out = self._doc_bound(q)
-        self._bounds[key] = out
-        return out
+    def doc_bounds(self, q) -> np.ndarray:
+        """An upper bound of every document's score (meaningful where ``q`` matches), added up
+        leaf by leaf into one array: a word of the combined field adds its per-posting impact
+        bound at its postings (BM25F rises with the pseudo-frequency), other words and phrases
+        their window's bound; a coordination bonus adds ``bonus`` per matched sub-query, less
+        one ``bonus`` where the OR matches; filters their constant score."""
+        acc = np.zeros(self.n)
+        offset = self._accumulate(q, acc, True)
+        if offset:
+            acc += offset
+        return acc
 
-    def _from_windows(self, q) -> np.ndarray:
-        b = self.bound(q)
-        if b is None:
-            return np.zeros(self.n)
-        return np.repeat(b[1], 1 << self.bits)[:self.n]
-
-    def _doc_bound(self, q) -> np.ndarray:
+    def _leaf_docs(self, q) -> np.ndarray:
+        """The documents ``q`` matches, from its postings where it is one list."""
         t = type(q)
-        n = self.n
         if t is FieldsWord:
             c = self.combined(q)
+            if c:
+                return c.docs
+        if t is Word:
+            return self.postings(q.field, q.text).docs
+        return np.flatnonzero(self.mask(q))
+
+    def _accumulate(self, q, acc: np.ndarray, always: bool) -> float:
+        """Add ``q``'s bound into ``acc``; a constant part is returned when ``always`` (every
+        document the caller reads matches ``q``), else added where ``q`` matches."""
+        if self.mask(q) is None:
+            return 0.0
+        t = type(q)
+        const = 0.0
+        if t is FieldsWord:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            c = self.combined(q)
             if c and c.imp is not None:
-                if q.boost < 0:
-                    raise Unsupported("negative boost")
                 comb = self.st.dir["combined"]
                 rho = max(self._rho(f) for f in comb["weights"])
-                x = c.imp.astype(np.float64) * (rho / comb["imp_scale"])
+                x = c.imp * (rho / comb["imp_scale"])
                 x[c.imp == 65535] = 1e30  # "that or more"
                 k1 = self.sc.k1
                 idf = self.stats.fields_idf(q.text, q.weights)
-                out = np.zeros(n)
-                out[c.docs] = q.boost * idf * x * (k1 + 1.0) / (k1 + x)
-                return out
-            return self._from_windows(q)
+                acc[c.docs] += q.boost * idf * x * (k1 + 1.0) / (k1 + x)
+                return 0.0
+            docs = self._leaf_docs(q)
+            acc[docs] += self.bound(q)[1][docs >> self.bits]
+            return 0.0
         if t in (Word, Phrase):
-            return self._from_windows(q)
-        if t is AnyOf:
-            out = np.zeros(n)
-            count = np.zeros(n)
-            subs = [c for c in q.children if self.mask(c) is not None]
-            for c in subs:
-                m = self.mask(c)
-                out += np.where(m, self.doc_bound(c), 0.0)
-                count += m
-            if q.bonus and q.clauses > 1:
-                out += q.bonus * np.maximum(count - 1, 0)
-            return out
-        if t is AllOf:
-            out = np.zeros(n)
-            for c in q.children:
-                out += self.doc_bound(c)
-            return out
-        if t is Without:
-            return self.doc_bound(q.a)
-        if t is Maybe:
-            a = self.doc_bound(q.a)
-            mb = self.mask(q.b)
-            return a if mb is None else a + np.where(mb, self.doc_bound(q.b), 0.0)
-        if t is Filter:
-            if q.score < 0:
-                raise Unsupported("negative filter score")
-            return np.full(n, float(q.score))
-        if t is DateRange:
-            return np.zeros(n)
-        if t is Everything:
             if q.boost < 0:
                 raise Unsupported("negative boost")
-            return np.full(n, float(q.boost))
-        raise Unsupported(f"query node {t.__name__}")
+            docs = self._leaf_docs(q)
+            acc[docs] += self.bound(q)[1][docs >> self.bits]
+            return 0.0
+        if t is AnyOf:
+            subs = [c for c in q.children if self.mask(c) is not None]
+            coord = q.bonus and q.clauses > 1
+            for c in subs:
+                self._accumulate(c, acc, False)
+                if coord:
+                    acc[self._leaf_docs(c)] += q.bonus
+            if coord:
+                const = -q.bonus
+        elif t is AllOf:
+            for c in q.children:
+                const += self._accumulate(c, acc, always)
+            if not always and const:
+                acc[self.mask(q)] += const
+            return const if always else 0.0
+        elif t is Without:
+            return self._accumulate(q.a, acc, always)
+        elif t is Maybe:
+            const = self._accumulate(q.a, acc, always)
+            self._accumulate(q.b, acc, False)
+            return const
+        elif t is Filter:
+            if q.score < 0:
+                raise Unsupported("negative filter score")
+            const = float(q.score)
+        elif t is DateRange:
+            return 0.0
+        elif t is Everything:
+            if q.boost < 0:
+                raise Unsupported("negative boost")
+            const = float(q.boost)
+        else:
+            raise Unsupported(f"query node {t.__name__}")
+        if always:
+            return const
+        if const:
+            acc[self.mask(q)] += const
+        return 0.0
 
     # -- pass 3: exact scores --
 
@@ -710,7 +729,6 @@ class Result:
     docs: np.ndarray
     top: list[tuple[int, float]]
     scored: int = 0
-    windows: int = 0
     rounds: int = 0
     segments: list = field(default_factory=list, repr=False)
 
@@ -771,30 +789,29 @@ class Index:
         # every match's upper bound; the best bounds scored first, then whatever can still beat
         # (or tie) the k-th best score found
         ub = []
-        for i, (sq, m) in enumerate(zip(segs, masks)):
+        for sq, m in zip(segs, masks):
             if m is not None:
-                ub.append(sq.doc_bound(q)[np.flatnonzero(m)])
+                ub.append(sq.doc_bounds(q)[np.flatnonzero(m)])
         ub = np.concatenate(ub) * (1 + _SLACK) + _SLACK
         first = max(2 * k, 32)
         if len(docs) <= first:
             pick = np.arange(len(docs))
         else:
             pick = np.sort(np.argpartition(-ub, first - 1)[:first])
-        best_s = self._score_docs(q, segs, docs[pick])
+        scores = self._score_docs(q, segs, docs[pick])
         res.scored, res.rounds = len(pick), 1
-        if len(pick) < len(docs) and len(pick) >= k:
-            threshold = np.partition(best_s, len(best_s) - k)[len(best_s) - k]
-            rest = ub >= threshold
-            rest[pick] = False
-            more = np.flatnonzero(rest)
+        if len(pick) < len(docs):
+            threshold = np.partition(scores, len(scores) - k)[len(scores) - k]
+            ub[pick] = -np.inf
+            more = np.flatnonzero(ub >= threshold)
             if len(more):
                 pick = np.concatenate((pick, more))
-                best_s = np.concatenate((best_s, self._score_docs(q, segs, docs[more])))
+                scores = np.concatenate((scores, self._score_docs(q, segs, docs[more])))
                 res.scored += len(more)
                 res.rounds += 1
         d = docs[pick]
-        o = np.lexsort((d, -best_s))[:k]
-        res.top = [(int(x), float(y)) for x, y in zip(d[o].tolist(), best_s[o].tolist())]
+        o = np.lexsort((d, -scores))[:k]
+        res.top = [(int(x), float(y)) for x, y in zip(d[o].tolist(), scores[o].tolist())]
         return res
 
     def _score_docs(self, q, segs, docs: np.ndarray) -> np.ndarray:
@@ -806,18 +823,6 @@ class Index:
             if b > a:
                 out[a:b] = sq.score_on(q, docs[a:b] - self.offsets[i])
         return out
-
-    def _score_windows(self, q, segs, masks, seg_ids, win_ids):
-        docs, scores = [], []
-        for i in np.unique(seg_ids).tolist():
-            sq, m = segs[i], masks[i]
-            wanted = np.zeros(sq.nwin, dtype=bool)
-            wanted[win_ids[seg_ids == i]] = True
-            local = np.flatnonzero(m)
-            local = local[wanted[local >> sq.bits]]
-            docs.append(local + self.offsets[i])
-            scores.append(sq.score_on(q, local))
-        return np.concatenate(docs), np.concatenate(scores)
 
     def _by_date(self, q, segs, masks, docs, k, newest, res):
         dates = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)

@@ -260,9 +260,11 @@ def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
     matches, chunks = compiled.matches, {}  # chunks: shared by the hits (see matching_spans)
+    terms = None if compiled.prefixes else frozenset(compiled.terms)  # matches(t): t in terms
 
     def snippet(text: str) -> list[str]:
-        return make_snippets(text, matches, fragments=2, spans=matching_spans(text, matches, chunks))
+        return make_snippets(text, matches, fragments=2,
+                             spans=matching_spans(text, matches, chunks, terms))
 
     for i, r in enumerate(raw):
         rec = Question.from_dict(r.record)

@@ -85,9 +85,14 @@ def test_matching_spans_equal_term_spans(text):
     one chunk cache shared by several texts (as for one query's hits)."""
     from index_data.analysis import matching_spans, term_spans
 
+    for terms in ({"crime"}, {"hate", "mayor", "sian", "1.2bn", "2017"}, set()):
+        cache: dict = {}
+        for t in (text, text.upper(), text + " " + text):
+            want = [x for x in term_spans(t) if x[0] in terms]
+            assert matching_spans(t, terms.__contains__, cache, frozenset(terms)) == want
     for test in ({"crime"}.__contains__, {"hate", "mayor", "sian"}.__contains__,
                  lambda t: t.startswith("c") or t.isdigit(), lambda t: True, lambda t: False):
-        cache: dict = {}
+        cache = {}
         for t in (text, text.upper(), text + " " + text):
             assert matching_spans(t, test, cache) == [x for x in term_spans(t) if test(x[0])]
 
@@ -99,3 +104,5 @@ def test_matching_spans_equal_term_spans_on_any_text(text):
 
     test = lambda t: "a" in t or t.isdigit()  # noqa: E731
     assert matching_spans(text, test, {}) == [x for x in term_spans(text) if test(x[0])]
+    terms = frozenset({"a", "ab", "1", "ea", "b"})
+    assert matching_spans(text, terms.__contains__, {}, terms) == [x for x in term_spans(text) if x[0] in terms]
