@@ -33,7 +33,8 @@ import numpy as np
 
 from .poststore import PostStore, TermPostings
 
-_SLACK = 1e-9  # relative room on every bound: float sums in another order differ in the last bits
+#: Relative room on every bound: sums in another order and float32 leaves round differently.
+_SLACK = 1e-5
 
 
 class Unsupported(Exception):
@@ -352,10 +353,13 @@ class SegmentQuery:
         if any(p is None for p in posts):
             return None
         cands = posts[0].docs
+        seen = np.zeros(self.n, dtype=bool)
         for p in posts[1:]:
-            cands = np.intersect1d(cands, p.docs, assume_unique=True)
+            seen[cands] = True
+            cands = p.docs[seen[p.docs]]
             if not len(cands):
                 return None
+            seen[:] = False
         if len(q.words) > 1:
             cands = self._check_positions(posts, cands, q.slop)
             if not len(cands):
@@ -545,9 +549,10 @@ class SegmentQuery:
             return self.postings(q.field, q.text).docs
         return np.flatnonzero(self.mask(q))
 
-    def _accumulate(self, q, acc: np.ndarray, always: bool) -> float:
-        """Add ``q``'s bound into ``acc``; a constant part is returned when ``always`` (every
-        document the caller reads matches ``q``), else added where ``q`` matches."""
+    def _accumulate(self, q, acc: np.ndarray, always: bool, extra: float = 0.0) -> float:
+        """Add ``q``'s bound, plus ``extra`` where ``q`` matches, into ``acc``; a constant part is
+        returned when ``always`` (every document the caller reads matches ``q``), else added
+        where ``q`` matches. Leaves compute in float32 (``_SLACK`` covers the rounding)."""
         if self.mask(q) is None:
             return 0.0
         t = type(q)
@@ -559,52 +564,62 @@ class SegmentQuery:
             if c and c.imp is not None:
                 comb = self.st.dir["combined"]
                 rho = max(self._rho(f) for f in comb["weights"])
-                x = c.imp * (rho / comb["imp_scale"])
-                x[c.imp == 65535] = 1e30  # "that or more"
                 k1 = self.sc.k1
-                idf = self.stats.fields_idf(q.text, q.weights)
-                acc[c.docs] += q.boost * idf * x * (k1 + 1.0) / (k1 + x)
+                top = q.boost * self.stats.fields_idf(q.text, q.weights) * (k1 + 1.0)
+                # BM25F's saturation top * x / (k1 + x) of the impact x, rising with x
+                x = c.imp.astype(np.float32)
+                x *= np.float32(rho / comb["imp_scale"])
+                v = x / (x + np.float32(k1))
+                v *= np.float32(top)
+                if c.imp.max() == 65535:  # "that or more": the saturation's limit
+                    v[c.imp == 65535] = top
+                if extra:
+                    v += np.float32(extra)
+                acc[c.docs] += v
                 return 0.0
             docs = self._leaf_docs(q)
-            acc[docs] += self.bound(q)[1][docs >> self.bits]
+            acc[docs] += self.bound(q)[1][docs >> self.bits] + extra
             return 0.0
         if t in (Word, Phrase):
             if q.boost < 0:
                 raise Unsupported("negative boost")
             docs = self._leaf_docs(q)
-            acc[docs] += self.bound(q)[1][docs >> self.bits]
+            acc[docs] += self.bound(q)[1][docs >> self.bits] + extra
             return 0.0
         if t is AnyOf:
             subs = [c for c in q.children if self.mask(c) is not None]
-            coord = q.bonus and q.clauses > 1
+            bonus = q.bonus if q.bonus and q.clauses > 1 else 0.0
             for c in subs:
-                self._accumulate(c, acc, False)
-                if coord:
-                    acc[self._leaf_docs(c)] += q.bonus
-            if coord:
-                const = -q.bonus
+                if type(c) in (FieldsWord, Word, Phrase):  # the bonus with the leaf's bound
+                    self._accumulate(c, acc, False, bonus)
+                else:
+                    self._accumulate(c, acc, False)
+                    if bonus:
+                        acc[self.mask(c)] += bonus
+            const = extra - bonus
         elif t is AllOf:
+            const = extra
             for c in q.children:
                 const += self._accumulate(c, acc, always)
             if not always and const:
                 acc[self.mask(q)] += const
             return const if always else 0.0
         elif t is Without:
-            return self._accumulate(q.a, acc, always)
+            return self._accumulate(q.a, acc, always, extra)
         elif t is Maybe:
-            const = self._accumulate(q.a, acc, always)
+            const = self._accumulate(q.a, acc, always, extra)
             self._accumulate(q.b, acc, False)
             return const
         elif t is Filter:
             if q.score < 0:
                 raise Unsupported("negative filter score")
-            const = float(q.score)
+            const = float(q.score) + extra
         elif t is DateRange:
-            return 0.0
+            const = extra
         elif t is Everything:
             if q.boost < 0:
                 raise Unsupported("negative boost")
-            const = float(q.boost)
+            const = float(q.boost) + extra
         else:
             raise Unsupported(f"query node {t.__name__}")
         if always:
@@ -760,7 +775,8 @@ class Index:
                 m = m & self.live[i]
             masks.append(m)
             if m is not None:
-                docs.append(np.flatnonzero(m) + self.offsets[i])
+                sq.matched = np.flatnonzero(m)
+                docs.append(sq.matched + self.offsets[i])
         alldocs = np.concatenate(docs) if docs else np.zeros(0, np.int64)
         return masks, alldocs
 
@@ -791,7 +807,7 @@ class Index:
         ub = []
         for sq, m in zip(segs, masks):
             if m is not None:
-                ub.append(sq.doc_bounds(q)[np.flatnonzero(m)])
+                ub.append(sq.doc_bounds(q)[sq.matched])
         ub = np.concatenate(ub) * (1 + _SLACK) + _SLACK
         first = max(2 * k, 32)
         if len(docs) <= first:

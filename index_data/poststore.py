@@ -481,6 +481,7 @@ class PostStore:
         self.fields: dict[str, dict] = directory["fields"]
         self._field_names = {spec["id"]: name for name, spec in self.fields.items()}
         self._arrays: dict[str, np.ndarray] = {}
+        self._terms: dict[tuple[str, str], TermPostings | None] = {}
         self._base = base
         self.labels: dict[str, list[str]] = directory.get("labels", {})
 
@@ -533,7 +534,18 @@ class PostStore:
         return i
 
     def postings(self, field: str, term: str) -> TermPostings | None:
-        """A term's postings in this segment, or None when the segment lacks it."""
+        """A term's postings in this segment, or None when the segment lacks it (kept for the
+        next queries: views, a few hundred bytes each)."""
+        key = (field, term)
+        if key in self._terms:
+            return self._terms[key]
+        tp = self._postings(field, term)
+        if len(self._terms) >= 20_000:
+            self._terms.clear()
+        self._terms[key] = tp
+        return tp
+
+    def _postings(self, field: str, term: str) -> TermPostings | None:
         i = self._entry(field, term)
         if i is None:
             return None
@@ -551,8 +563,8 @@ class PostStore:
                             int(self.array("dict.qstart")[i]), imp)
 
     def doc_frequency(self, field: str, term: str) -> int:
-        i = self._entry(field, term)
-        return 0 if i is None else int(self.array("dict.df")[i])
+        tp = self.postings(field, term)
+        return 0 if tp is None else tp.df
 
     def positions(self, tp: TermPostings, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of postings ``idx`` (ascending indexes into ``tp.docs``): ``(owner,
@@ -561,6 +573,11 @@ class PostStore:
         if not len(idx):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         tf = tp.tf
+        counts = tf[idx].astype(np.int64)
+        if len(idx) * 8 >= len(tp.docs):  # many of the list's postings: one running sum
+            t = tf.astype(np.int64)
+            start = tp.qstart + (np.cumsum(t) - t)[idx]
+            return self._gather_positions(start, counts)
         # each posting's window, and the postings of those windows (only those) summed up to it
         w = np.searchsorted(tp.win_off, idx, side="right") - 1
         uw = np.unique(w)
@@ -576,15 +593,19 @@ class PostStore:
         k = np.searchsorted(uw, w)
         at = before[k] + (idx - wstart[k])
         start = tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at]
-        counts = tf[idx].astype(np.int64)
+        return self._gather_positions(start, counts)
+
+    def _gather_positions(self, start: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(owner, position)`` for runs of ``counts[i]`` positions from ``start[i]`` in ``pos``."""
         total = int(counts.sum())
-        owner = np.repeat(np.arange(len(idx), dtype=np.int64), counts)
+        owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         first = np.concatenate(([0], np.cumsum(counts)[:-1]))
         offs = np.repeat(start - first, counts) + np.arange(total, dtype=np.int64)
         return owner, self.array("pos")[offs].astype(np.int64)
 
     def close(self) -> None:
         self._arrays.clear()
+        self._terms.clear()
         if isinstance(self._buf, mmap.mmap):
             try:
                 self._buf.close()
