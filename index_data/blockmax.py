@@ -840,8 +840,14 @@ class Index:
                 out[a:b] = sq.score_on(q, docs[a:b] - self.offsets[i])
         return out
 
+    def _dates(self) -> np.ndarray:
+        """Every document's date number (YYYYMMDD, 0: none), global order, read once."""
+        if getattr(self, "_date_cache", None) is None:
+            self._date_cache = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
+        return self._date_cache
+
     def _by_date(self, q, segs, masks, docs, k, newest, res):
-        dates = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
+        dates = self._dates()
         d = dates[docs]
         key = -d if newest else d
         if len(docs) > k:
@@ -860,10 +866,10 @@ class Index:
         out = {}
         for name in names:
             if name == "year":
-                dates = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
-                years = dates[docs] // 10000
-                vals, cnt = np.unique(years[years > 0], return_counts=True)
-                pairs = [(str(v), int(c)) for v, c in zip(vals.tolist(), cnt.tolist())]
+                years = self._dates()[docs] // 10000
+                cnt = np.bincount(years, minlength=1) if len(years) else np.zeros(1, np.int64)
+                cnt[0] = 0  # no date
+                pairs = [(str(v), int(cnt[v])) for v in np.flatnonzero(cnt).tolist()]
             else:
                 counts: dict[str, int] = {}
                 seg_of = np.searchsorted(self.offsets, docs, side="right") - 1

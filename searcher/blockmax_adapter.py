@@ -16,6 +16,7 @@ from whoosh import query as wq
 
 from index_data import blockmax as bm
 from index_data import poststore
+from index_data.schema import FACETS
 
 from . import ranking
 from .whoosh_ranking import FieldsTerm
@@ -128,7 +129,7 @@ class FastReader(WhooshReader):
         except bm.Unsupported:
             return WhooshReader.search(self, compiled, offset=offset, limit=limit, sort=sort,
                                        want_facets=want_facets, neighbours=neighbours)
-        facets = self.facet_counts(s, res.docs) if want_facets else {}
+        facets = idx.facet_counts(res.docs, FACETS) if want_facets else {}
         hits = []
         for docnum, score in top[offset:offset + limit]:
             record = json.loads(s.stored_fields(docnum)["record"])

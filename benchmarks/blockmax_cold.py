@@ -1,0 +1,83 @@
+"""A cold process answering one query with snippets and facets: ``mqt search --facets`` today,
+beside the same search through the prototype fast path (``searcher.blockmax_adapter``), and
+where the fast process's time goes.
+
+    python benchmarks/blockmax_cold.py --index /tmp/bench/index-mqt "housing policing"
+
+Runs alternate between the two (median of ``--runs``, after one unmeasured round; bytecode
+allowed, as in ``bench.py``). The fast path's stores must exist (``blockmax_bench.py`` builds
+them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.bench import cold_command, cold_env  # noqa: E402
+
+FAST = """
+import sys, time, json
+t0 = time.perf_counter()
+import searcher.cli, searcher.display
+from searcher.blockmax_adapter import fast_searcher
+t1 = time.perf_counter()
+s = fast_searcher(sys.argv[1])
+s._engine.fast_index(s._engine._current())
+t2 = time.perf_counter()
+page = s.search(sys.argv[2], limit=10, facets=True)
+t3 = time.perf_counter()
+text = searcher.display.format_page(page, searcher.display.Style(False), show_facets=True)
+t4 = time.perf_counter()
+print(text)
+if len(sys.argv) > 3:
+    print(json.dumps(dict(imports=t1 - t0, open=t2 - t1, search=t3 - t2, format=t4 - t3)), file=sys.stderr)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("query", nargs="?", default="housing policing")
+    ap.add_argument("--index", type=Path, required=True)
+    ap.add_argument("--runs", type=int, default=11)
+    args = ap.parse_args()
+    env = cold_env()
+    cmds = {"mqt search --facets (today)": cold_command("mqt", args.index, args.query) + ["--facets"],
+            "fast path, same search and output": [sys.executable, "-c", FAST, str(args.index), args.query]}
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    outputs = {}
+    phases = []
+    for k in range(args.runs + 1):
+        for label, cmd in cmds.items():
+            t = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=HERE.parent)
+            if k:
+                times[label].append(time.perf_counter() - t)
+            outputs[label] = out.stdout
+        out = subprocess.run([sys.executable, "-c", FAST, str(args.index), args.query, "phases"],
+                             capture_output=True, text=True, check=True, env=env, cwd=HERE.parent)
+        if k:
+            phases.append(json.loads(out.stderr.strip().splitlines()[-1]))
+    a, b = ([line for line in o.splitlines() if not line.endswith(" ms")] for o in outputs.values())
+    print(f"Cold processes, query {args.query!r}, median of {args.runs} runs (load average "
+          f"{os.getloadavg()[0]:.2f} at the end); same output (but the time taken): {a == b}\n")
+    print("| process | median ms | min ms |\n|---|---:|---:|")
+    for label, ts in times.items():
+        print(f"| {label} | {statistics.median(ts) * 1000:.1f} | {min(ts) * 1000:.1f} |")
+    med = {k: statistics.median(p[k] for p in phases) * 1000 for k in phases[0]}
+    print("\nInside the fast process (median ms):\n")
+    print("| imports | open index and stores | search, snippets, facets | format |\n|---:|---:|---:|---:|")
+    print(f"| {med['imports']:.1f} | {med['open']:.1f} | {med['search']:.1f} | {med['format']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
