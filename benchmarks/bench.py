@@ -307,8 +307,12 @@ def build_lucene(corpus_dir, index_dir, procs):
         proc.stdin.close()
         indexed = int(proc.stdout.read().decode().split()[-1])
     finally:
-        if proc.wait():
-            raise SystemExit(f"LuceneBench index failed with exit status {proc.returncode}")
+        if not proc.stdin.closed:
+            proc.stdin.close()
+        status = proc.wait()
+        proc.stdout.close()
+        if status:
+            raise SystemExit(f"LuceneBench index failed with exit status {status}")
     if indexed != n:
         raise SystemExit(f"Lucene indexed {indexed} of {n} documents")
     return n
@@ -331,6 +335,9 @@ class MqtRunner:
                              date_to=q["date_to"], sort=q["sort"] or "relevance",
                              snippets=mode != "plain", facets=mode == "facets")
         return page.total, [h.id for h in page.hits]
+
+    def close(self):
+        self.s.close()
 
 
 class WhooshRunner:
@@ -459,6 +466,11 @@ class LuceneRunner:
         total, ids = answer.rstrip("\n").split("\t")[:2]
         return int(total), ids.split()
 
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.proc.stdout.close()
+
 
 RUNNERS = {"mqt": MqtRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner, "tantivy": TantivyRunner,
            "lucene": LuceneRunner}
@@ -495,6 +507,8 @@ def run_queries(engine, index_dir, queries, warmup: int = 20, jit_queries=()) ->
             by_kind.setdefault(q["kind"], []).append(ms)
         out[mode] = percentiles(times)
         out[mode]["by_kind_p50"] = {k: percentiles(v)["p50"] for k, v in by_kind.items()}
+    if hasattr(runner, "close"):
+        runner.close()
     return out
 
 
