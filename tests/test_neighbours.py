@@ -104,6 +104,18 @@ def test_term_vectors_round_trip_and_count_documents():
     assert table[0].tolist() == sorted(table[0].tolist())
 
 
+def test_term_vector_bytes():
+    """The column bytes are the uint32 CRC-32s of the terms' UTF-8 (little-endian), then the
+    counts capped at 255, term by term, whether a term's hash is computed or remembered."""
+    import struct
+    import zlib
+
+    for counts in ({"hate": 2, "crime": 1, "siân": 255, "hub": 256}, {"crime": 4, "siân": 1}, {}):
+        for _ in range(2):
+            want = b"".join(struct.pack("<I", zlib.crc32(t.encode("utf-8"))) for t in counts)
+            assert termvectors.encode(counts) == want + bytes(min(c, 255) for c in counts.values())
+
+
 # ---- the searcher --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
