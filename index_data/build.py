@@ -300,6 +300,7 @@ def index_part(spec, listing: _Listing, files: array, corpus_dir: str,
     """Read, parse and index the listed files at positions ``files`` into the segment ``spec``
     names (see ``whoosh_writer``); one bad file is rejected with its reason, never stopping
     the rest."""
+    warm_up()  # NLTK stems the index (a worker process has loaded it already, lightly)
     builder = SegmentBuilder(spec)
     rejected: list[tuple[int, Rejected]] = []
     try:

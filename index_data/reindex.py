@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .analysis import warm_up
 from .build import (Progress, Rejected, build_unlocked, fileinfo, load_question, now_iso,
                     relative_path)
 from .corpus import CorpusFile, iter_corpus
@@ -251,6 +252,8 @@ def _built_from(index_dir) -> str | None:
 def _load(candidates, report: ReindexReport, progress: Progress | None
           ) -> Iterator[tuple[Question, str]]:
     """Read and parse the files that may have changed, counting each in the report."""
+    if candidates:
+        warm_up()  # NLTK stems the index
     for n, (f, rel, prior) in enumerate(candidates, 1):
         report.files_read += 1
         try:
