@@ -209,8 +209,27 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allo
     click.echo(report.summary(), err=True)
     for r in report.rejected:
         click.echo(f"  rejected {r}", err=True)
+    _run_watches(index_dir)
     if report.rejected:
         sys.exit(EXIT_REJECTED)
+
+
+def _run_watches(index_dir) -> None:
+    """After a reindex: record what is new for each watch (if the index has any); one line
+    each on stderr."""
+    from .watch import db_path
+
+    if not db_path(index_dir).exists():
+        return
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        if not store.list():
+            return
+        run = store.run(s)
+    for name, entries in run.new.items():
+        click.echo(f"watch {name}: {len(entries)} new", err=True)
 
 
 def _date_option(ctx, param, value):
@@ -274,15 +293,18 @@ def _filters(kw: dict) -> dict:
 @click.option("--facets-limit", "facets_limit", type=click.IntRange(1), default=5, show_default=True,
               metavar="N", help="Values shown per facet with --facets.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "ids"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "ids", "atom"]),
               default="text", show_default=True,
               help="json: one page as one object (= --json); jsonl, csv, ids: EVERY match, all "
-                   "pages, streamed (columns in the README).")
+                   "pages, streamed (columns in the README); atom: the --limit newest matches as "
+                   "an Atom feed.")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="With --format atom: link entries to URL/q/ID (where mqt serve runs).")
 @color_option
 @json_option
 @user_errors
-def search_cmd(query, index_dir, limit, page, show_facets, facets_limit, count_only, fmt, color,
-               as_json, **kw):
+def search_cmd(query, index_dir, limit, page, show_facets, facets_limit, count_only, fmt, base_url,
+               color, as_json, **kw):
     """Search the index; QUERY words are joined with spaces (see README "Query syntax").
 
     The hits go to stdout; the footer (counts, time) to stderr.
@@ -306,6 +328,15 @@ def search_cmd(query, index_dir, limit, page, show_facets, facets_limit, count_o
             results = s.iter_results(text, **_filters(kw))
             write(results, sys.stdout, fmt)
             click.echo(f"{results.total:,} match(es).", err=True)
+            return
+        if fmt == "atom":
+            from .feeds import search_feed
+
+            args = {**_filters(kw), "sort": "newest"}
+            page_ = s.search(text, limit=limit, page=page, facets=False, snippets=False,
+                             suggest=False, **args)
+            sys.stdout.buffer.write(search_feed(s, page_, base_url=base_url))
+            sys.stdout.flush()
             return
         page_ = s.search(text, limit=1 if count_only else limit, page=1 if count_only else page,
                          facets=(fmt == "json" or show_facets) and not count_only,
@@ -445,6 +476,207 @@ def stats_cmd(index_dir, color, as_json):
     else:
         on = use_color(color)
         click.echo(format_stats(st, Style(on)), color=on)
+
+
+@cli.command("trend")
+@click.argument("query", nargs=-1)
+@index_option
+@search_filters
+@click.option("--interval", type=click.Choice(["year", "month"]), default="year", show_default=True)
+@click.option("--by", type=click.Choice(["party", "asker", "asked_of"]), default=None,
+              help="Split each period's count by this field.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per period (a column per group).")
+@color_option
+@json_option
+@user_errors
+def trend_cmd(query, index_dir, interval, by, as_csv, color, as_json, **kw):
+    """How often QUERY came up: matching questions per year (or month), as a bar chart.
+
+    Every period from the first match to the last (or the --from/--to range) is listed,
+    zeros included; --by splits each count by party, asker or asked_of. The counts are those
+    of `mqt search` with the same arguments (its year facet).
+
+    \b
+    Example:
+        mqt trend "hate crime" --from 2016
+        mqt trend '"rough sleeping"' --interval month --from 2019 --to 2020
+        mqt trend ulez --by party --json
+        mqt trend knife crime --by asker --csv > knife-crime.csv
+    """
+    from .display import Style, format_trend
+    from .search import Searcher
+
+    args = _filters(kw)
+    args.pop("sort")
+    with Searcher(index_dir) as s:
+        t = s.trend(" ".join(query), interval=interval, by=by, **args)
+    if as_json:
+        print_json(t.to_dict())
+    elif as_csv:
+        import csv
+
+        groups = list(t.groups)
+        w = csv.writer(sys.stdout, lineterminator="\r\n")
+        w.writerow(["period", "count"] + groups)
+        for b in t.buckets:
+            w.writerow([b.period, b.count] + [b.groups.get(g, 0) for g in groups])
+    else:
+        on = use_color(color)
+        click.echo(format_trend(t, Style(on)), color=on)
+
+
+@cli.group("watch")
+def watch_group():
+    """Saved searches that report new and changed questions (alerts).
+
+    A watch is a named search. Every `mqt reindex` (or `mqt watch run`) records, for each
+    watch, the questions that now match it and were added or changed since its last run,
+    each version once, even if a run is killed; `mqt watch feed NAME` gives them as an Atom
+    feed. Watches are kept beside the index (INDEX.watches.sqlite) and survive rebuilds.
+
+    \b
+    Example:
+        mqt watch add hate-crime "hate crime" --party labour
+        mqt reindex corpus            # runs the watches after the update
+        mqt watch feed hate-crime --base-url https://mqt.example.org > hate-crime.atom
+    """
+
+
+@watch_group.command("add")
+@click.argument("name")
+@click.argument("query", nargs=-1)
+@index_option
+@click.option("--asker")
+@click.option("--party")
+@click.option("--asked-of", "asked_of")
+@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
+@click.option("--from", "date_from", metavar="DATE", callback=_date_option)
+@click.option("--to", "date_to", metavar="DATE", callback=_date_option)
+@click.option("--no-synonyms", "no_synonyms", is_flag=True)
+@json_option
+@user_errors
+def watch_add_cmd(name, query, index_dir, no_synonyms, as_json, **filters):
+    """Save QUERY (with filters) as watch NAME; it reports questions from now on.
+
+    \b
+    Example:
+        mqt watch add ulez ULEZ --from 2019
+        mqt watch add boff-housing housing --asker "Andrew Boff"
+    """
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        w = store.add(s, name, " ".join(query), filters, synonyms=not no_synonyms)
+    if as_json:
+        print_json(w.to_dict())
+    click.echo(f"Watching {w.name!r}: {w.query or '(every question)'}"
+               + "".join(f" --{k.replace('_', '-').replace('date-', '')} {v}"
+                         for k, v in w.filters.items()) + ".", err=True)
+
+
+@watch_group.command("list")
+@index_option
+@json_option
+@user_errors
+def watch_list_cmd(index_dir, as_json):
+    """List the watches: name, search, entries recorded, last run.
+
+    \b
+    Example:
+        mqt watch list --json
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        watches = store.list()
+    if as_json:
+        print_json([w.to_dict() for w in watches])
+        return
+    if not watches:
+        click.echo("No watches (add one with mqt watch add NAME QUERY).", err=True)
+    for w in watches:
+        flt = "".join(f" {k}={v}" for k, v in w.filters.items())
+        click.echo(f"{w.name}\t{w.query or '(every question)'}{flt}\t{w.entries} entries\t"
+                   f"last run {w.last_run_at or 'never'}")
+
+
+@watch_group.command("remove")
+@click.argument("name")
+@index_option
+@user_errors
+def watch_remove_cmd(name, index_dir):
+    """Delete watch NAME and its feed.
+
+    \b
+    Example:
+        mqt watch remove ulez
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        store.remove(name)
+    click.echo(f"Removed watch {name!r}.", err=True)
+
+
+@watch_group.command("run")
+@index_option
+@json_option
+@user_errors
+def watch_run_cmd(index_dir, as_json):
+    """Record, for every watch, the questions new or changed since its last run.
+
+    `mqt reindex` does this after each update; run it yourself after an update made another
+    way. Prints what this run recorded (each question version once, ever).
+
+    \b
+    Example:
+        mqt watch run --json | jq '.watches[] | {name, new: (.new | length)}'
+    """
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        run = store.run(s)
+    _print_watch_run(run, as_json)
+
+
+def _print_watch_run(run, as_json: bool) -> None:
+    if as_json:
+        print_json(run.to_dict())
+        return
+    for name, entries in run.new.items():
+        click.echo(f"watch {name}: {len(entries)} new", err=True)
+        for e in entries:
+            click.echo(f"{name}\t{e.meeting_date}\t{e.id}\t{clean_title(e.title)}")
+
+
+def clean_title(text: str) -> str:
+    from .display import clean_line
+
+    return clean_line(text)
+
+
+@watch_group.command("feed")
+@click.argument("name")
+@index_option
+@click.option("--base-url", "base_url", metavar="URL",
+              help="Link entries to URL/q/ID and the feed to URL/watch/NAME.atom (mqt serve).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@user_errors
+def watch_feed_cmd(name, index_dir, base_url, limit):
+    """Print watch NAME's entries as an Atom feed, newest first.
+
+    \b
+    Example:
+        mqt watch feed hate-crime --base-url https://mqt.example.org > /var/www/hate-crime.atom
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        data = store.feed(name, base_url=base_url, limit=limit)
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
 
 
 @cli.command("demo")

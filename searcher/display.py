@@ -121,6 +121,31 @@ def format_facets(facets: dict[str, dict[str, int]], style: Style, top: int = 5)
     return lines
 
 
+def format_trend(t, style: Style, width: int = 50) -> str:
+    """A trend (``searcher.trends.Trend``) as one line per period: a bar proportional to its
+    count, the count, and the largest groups when it is split."""
+    if not t.buckets:
+        return no_results(t) if t.total == 0 else "No dated matches."
+    top = max(b.count for b in t.buckets) or 1
+    label_width = max(len(b.period) for b in t.buckets)
+    count_width = len(f"{top:,}")
+    lines = []
+    for b in t.buckets:
+        n = round(width * b.count / top)
+        bar = "█" * n if n or not b.count else "▏"
+        line = f"{b.period:<{label_width}} {style(bar, fg='cyan')}{' ' * (width - len(bar))} " \
+               f"{b.count:>{count_width},}"
+        if b.groups:
+            largest = sorted(b.groups.items(), key=lambda gc: -gc[1])[:3]
+            parts = [f"{clean_line(g)} {c}" for g, c in largest]
+            more = len(b.groups) - 3
+            line += style("  " + ", ".join(parts) + (f", … {more} more" if more > 0 else ""), dim=True)
+        lines.append(line.rstrip())
+    span = f"{t.first.isoformat()} to {t.last.isoformat()}" if t.first and t.last else "no dates"
+    lines.append(style(f"{t.total:,} matching question(s), asked from {span}.", dim=True))
+    return "\n".join(lines)
+
+
 def format_question(rec: Question, style: Style, width: int = 100) -> str:
     def para(text: str) -> str:
         return "\n\n".join(textwrap.fill(clean_line(p), width) for p in clean(text).split("\n\n"))

@@ -27,6 +27,7 @@ from .results import Hit, IndexStats, Result, ResultPage, Results, Snippets
 from .snippets import make_snippets
 from .aliases import expand as expand_aliases
 from .synonyms import expand as expand_synonyms
+from .trends import Trend
 from .whoosh_reader import WhooshReader
 
 SORTS = ("relevance", "relevance_recent", "newest", "oldest")
@@ -159,6 +160,52 @@ class Searcher:
         rows = (Result(rank=i, score=r.score, question=Question.from_dict(r.record))
                 for i, r in enumerate(raw, 1))
         return Results(query=query, total=total, sort=sort, filters=plan.filters, rows=rows)
+
+    def trend(self, query: str = "", *, asker: str | None = None, party: str | None = None,
+              asked_of: str | None = None, status: str | None = None,
+              date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
+              interval: str = "year", by: str | None = None, synonyms: bool = True) -> Trend:
+        """How many questions match per year (or month), every period included, split by
+        ``by`` (``"party"``, ``"asker"`` or ``"asked_of"``) when given; with the first and last
+        date a match was asked. The same matches as :meth:`search` with the same arguments, so
+        the yearly counts equal its ``year`` facet.
+
+        >>> with Searcher(".mqt-index") as s:                       # doctest: +SKIP
+        ...     t = s.trend("hate crime", date_from="2016", by="party")
+        ...     [(b.period, b.count) for b in t.buckets][:2]
+        [('2016', 14), ('2017', 21)]
+        """
+        from . import trends
+
+        if interval not in trends.INTERVALS:
+            raise QueryError(f"interval must be one of {', '.join(trends.INTERVALS)}, not {interval!r}")
+        if by is not None and by not in trends.BY_FIELDS:
+            raise QueryError(f"by must be one of {', '.join(trends.BY_FIELDS)}, not {by!r}")
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, status=status,
+                          date_from=date_from, date_to=date_to, sort="relevance", feedback=False,
+                          neighbours=False, synonyms=synonyms)
+        dates, codes, labels = self._engine.match_columns(plan.compiled, by)
+        buckets, first, last, groups = trends.count(
+            dates, codes, labels, interval=interval,  # type: ignore[arg-type]
+            start=_as_date(date_from, "date_from", end=False),
+            end=_as_date(date_to, "date_to", end=True))
+        return Trend(query=query, interval=interval, by=by, buckets=buckets,  # type: ignore[arg-type]
+                     first=first, last=last, total=len(dates), filters=plan.filters, groups=groups)
+
+    def document_versions(self) -> dict[str, str]:
+        """Every question's id and version (the SHA-1 of the file it was indexed from)."""
+        return self._engine.document_versions()
+
+    def matching(self, query: str, ids, *, synonyms: bool = True, **filters) -> list[Question]:
+        """Those of the questions ``ids`` that match a search (``filters`` as for
+        :meth:`search`), as records (for ``watch``: which new questions a saved search finds)."""
+        if not ids:
+            return []
+        plan = self._plan(query, asker=filters.get("asker"), party=filters.get("party"),
+                          asked_of=filters.get("asked_of"), status=filters.get("status"),
+                          date_from=filters.get("date_from"), date_to=filters.get("date_to"),
+                          sort="relevance", feedback=False, neighbours=False, synonyms=synonyms)
+        return [self.get(doc_id) for doc_id in sorted(self._engine.matching_ids(plan.compiled, ids))]
 
     def _plan(self, query, *, asker, party, asked_of, status, date_from, date_to, sort, feedback,
               neighbours, synonyms) -> "_Plan":

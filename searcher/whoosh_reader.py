@@ -591,6 +591,56 @@ class WhooshReader:
         return out
 
     @_guarded
+    def match_columns(self, compiled: Compiled, facet: str | None = None):
+        """``(dates, codes, labels)`` for every match of ``compiled``: its meeting date as a
+        YYYYMMDD number, and with ``facet`` (party, asker, asked_of...) its value of that facet
+        as a code into ``labels`` (code 0: no value), from the same columns as the facets."""
+        s = self._current()
+        docs, _ = execute(s, compiled.query, want_scores=False)
+        dates = self._date_column(s)[docs]
+        if facet is None:
+            return dates, None, None
+        codes, labels = self._facet_columns(s)[facet]
+        return dates, codes[docs], labels
+
+    @_guarded
+    def matching_ids(self, compiled: Compiled, ids) -> set[str]:
+        """Those of ``ids`` (question ids) whose live document matches ``compiled``."""
+        s = self._current()
+        docs, _ = execute(s, compiled.query, want_scores=False)
+        found = {}
+        for doc_id in ids:
+            n = s.document_number(id=doc_id)
+            if n is not None:
+                found[int(n)] = doc_id
+        if not found:
+            return set()
+        keys = np.array(sorted(found), dtype=np.int64)
+        hit = keys[np.isin(keys, docs)]
+        return {found[int(n)] for n in hit.tolist()}
+
+    @_guarded
+    def document_versions(self) -> dict[str, str]:
+        """Every live document's id and the SHA-1 of the file it was indexed from (its version:
+        a changed file is a new version), read from the ``fileinfo`` column, not the records."""
+        from index_data.fileinfo import FileInfo
+
+        out: dict[str, str] = {}
+        reader = self._current().reader()
+        for leaf, _base in reader.leaf_readers():
+            infos = leaf.column_reader("fileinfo")
+            deleted = leaf.is_deleted if leaf.has_deletions() else None
+            for btext in leaf.lexicon("id"):
+                doc_id = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                for d in leaf.postings("id", btext).all_ids():
+                    if deleted is not None and deleted(d):
+                        continue
+                    raw = infos[d]
+                    info = FileInfo.parse(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                    out[doc_id] = info.sha1 if info else ""
+        return out
+
+    @_guarded
     def count(self, compiled: Compiled) -> int:
         return len(execute(self._current(), compiled.query, want_scores=False)[0])
 
