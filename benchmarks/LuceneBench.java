@@ -159,8 +159,15 @@ public class LuceneBench {
         }
 
         /** Answers one request line: mode, phrase (0/1), party, date from, date to (YYYYMMDD or
-         *  empty), sort ("" or "newest"), words; returns "total<TAB>id id ...". */
+         *  empty), sort ("" or "newest"), words; returns "total<TAB>id id ...<TAB>nanoseconds"
+         *  (plus snippet and facet sizes before the time, when asked for). */
         String run(String line) throws Exception {
+            long start = System.nanoTime();
+            String out = answer(line);
+            return out + "\t" + (System.nanoTime() - start);
+        }
+
+        String answer(String line) throws Exception {
             String[] p = line.split("\t", -1);
             String mode = p[0];
             Query q = query(p[1].equals("1"), p[6], p[2], p[3], p[4]);

@@ -54,10 +54,10 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENGINES = ("mqt", "whoosh", "fts5", "tantivy", "lucene")
+ENGINES = ("mqt", "mqt-fast", "whoosh", "fts5", "tantivy", "lucene")
 DEFAULT_ENGINES = ("mqt", "whoosh", "fts5")
-ENGINE_NAMES = {"mqt": "mqt", "whoosh": "naive Whoosh 2.7.4", "fts5": "SQLite FTS5",
-                "tantivy": "tantivy", "lucene": "Lucene"}
+ENGINE_NAMES = {"mqt": "mqt", "mqt-fast": "mqt, prototype fast path", "whoosh": "naive Whoosh 2.7.4",
+                "fts5": "SQLite FTS5", "tantivy": "tantivy", "lucene": "Lucene"}
 MODES = ("plain", "snippets", "facets")
 PARTIES = ("Labour Group", "Conservative Group", "Liberal Democrat Group", "Green Group")
 
@@ -149,6 +149,22 @@ def build_mqt(corpus_dir, index_dir, procs):
 
     report = build_index(corpus_dir, index_dir, procs=procs)
     return report.indexed
+
+
+def build_mqt_fast(corpus_dir, index_dir, procs):
+    """mqt's build, then the posting stores derived from its segments (issue 15's prototype,
+    ``index_data.poststore``): derived from the written segments, which costs ~5x what a
+    segment writer handing its arrays over would (benchmarks/RESULTS.md)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from index_data import poststore
+    from index_data.schema import INDEX_NAME
+
+    n = build_mqt(corpus_dir, index_dir, procs)
+    ix = FileStorage(str(index_dir), readonly=True, supports_mmap=False).open_index(INDEX_NAME)
+    with ix.searcher() as s:
+        poststore.ensure_stores(index_dir, s)
+    return n
 
 
 def _naive_schema():
@@ -318,7 +334,7 @@ def build_lucene(corpus_dir, index_dir, procs):
     return n
 
 
-BUILDERS = {"mqt": build_mqt, "whoosh": build_whoosh, "fts5": build_fts5, "tantivy": build_tantivy,
+BUILDERS = {"mqt": build_mqt, "mqt-fast": build_mqt_fast, "whoosh": build_whoosh, "fts5": build_fts5, "tantivy": build_tantivy,
             "lucene": build_lucene}
 
 
@@ -338,6 +354,15 @@ class MqtRunner:
 
     def close(self):
         self.s.close()
+
+
+class MqtFastRunner(MqtRunner):
+    """The same searches through the prototype fast path (``searcher.blockmax_adapter``)."""
+
+    def __init__(self, index_dir):
+        from searcher.blockmax_adapter import fast_searcher
+
+        self.s = fast_searcher(index_dir)
 
 
 class WhooshRunner:
@@ -445,9 +470,13 @@ class TantivyRunner:
 
 class LuceneRunner:
     """LuceneBench.java's ``serve`` over a pipe: one request line, one answer line. Its JIT is
-    warmed (:meth:`warm`) on another query set before the timed runs."""
+    warmed on another query set before the timed runs (see :func:`run_queries`). The time a
+    query takes is the driver's own (``System.nanoTime`` around the search, highlighting and
+    facet counting, ``own_ms``): in-process, as the Python engines are timed; the pipe's round
+    trip, where a loaded machine may not run the other process at once, is kept apart."""
 
     jit = True
+    own_ms: float | None = None
 
     def __init__(self, index_dir):
         self.proc = subprocess.Popen(lucene_command("serve", index_dir), stdin=subprocess.PIPE,
@@ -463,8 +492,9 @@ class LuceneRunner:
         answer = self.proc.stdout.readline()
         if not answer:
             raise SystemExit(f"LuceneBench serve died on {line!r}")
-        total, ids = answer.rstrip("\n").split("\t")[:2]
-        return int(total), ids.split()
+        parts = answer.rstrip("\n").split("\t")
+        self.own_ms = int(parts[-1]) / 1e6
+        return int(parts[0]), parts[1].split()
 
     def close(self):
         self.proc.stdin.close()
@@ -472,7 +502,7 @@ class LuceneRunner:
         self.proc.stdout.close()
 
 
-RUNNERS = {"mqt": MqtRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner, "tantivy": TantivyRunner,
+RUNNERS = {"mqt": MqtRunner, "mqt-fast": MqtFastRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner, "tantivy": TantivyRunner,
            "lucene": LuceneRunner}
 
 
@@ -489,24 +519,31 @@ def run_queries(engine, index_dir, queries, warmup: int = 20, jit_queries=()) ->
     query set) in every mode, so that compiling its code is not timed."""
     runner = RUNNERS[engine](index_dir)
     if getattr(runner, "jit", False):
-        for mode in MODES:
-            for q in jit_queries:
-                runner.run(q, mode)
+        for _ in range(3):  # a JIT compiles code that has run thousands of times
+            for mode in MODES:
+                for q in jit_queries:
+                    runner.run(q, mode)
     out = {}
     for mode in MODES:
         if runner.run(queries[0], mode) is None:
             continue
         for q in queries[:warmup]:
             runner.run(q, mode)
-        times, by_kind = [], {}
+        times, by_kind, round_trips = [], {}, []
         for q in queries:
             t = time.perf_counter()
             runner.run(q, mode)
             ms = (time.perf_counter() - t) * 1000
+            own = getattr(runner, "own_ms", None)
+            if own is not None:  # an engine in another process: its own time (LuceneRunner)
+                round_trips.append(ms)
+                ms = own
             times.append(ms)
             by_kind.setdefault(q["kind"], []).append(ms)
         out[mode] = percentiles(times)
         out[mode]["by_kind_p50"] = {k: percentiles(v)["p50"] for k, v in by_kind.items()}
+        if round_trips:
+            out[mode]["round_trip"] = percentiles(round_trips)
     if hasattr(runner, "close"):
         runner.close()
     return out
@@ -547,6 +584,16 @@ for _score, addr in s.search(q, 10).hits:
 }
 
 
+COLD_FAST = """
+import sys
+import searcher.cli, searcher.display
+from searcher.blockmax_adapter import fast_searcher
+s = fast_searcher(sys.argv[1])
+page = s.search(sys.argv[2], limit=10, facets=False)
+print(searcher.display.format_page(page, searcher.display.Style(False)))
+"""
+
+
 def cold_command(engine, index_dir, text):
     if engine == "mqt":
         mqt = Path(sys.executable).with_name("mqt")
@@ -554,6 +601,8 @@ def cold_command(engine, index_dir, text):
         return cmd + ["search", text, "--index", str(index_dir)]
     if engine == "lucene":
         return lucene_command("cold", index_dir, text)
+    if engine == "mqt-fast":  # what `mqt search` prints, through the fast path
+        return [sys.executable, "-c", COLD_FAST, str(index_dir), text]
     return [sys.executable, "-c", COLD_SCRIPTS[engine], str(index_dir), text]
 
 
@@ -737,11 +786,12 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
             f"{r['cold']['median']:.2f} |")
     for e, why in res.get("skipped", {}).items():
         lines.append(f"| {names.get(e, e)} | not installed: {why} |" + " |" * 13)
-    if "mqt" in args.engines:
-        m = res["engines"]["mqt"]
-        lines += ["", "Ratios (mqt against each other engine, same run; below 1 is mqt faster):", ""]
+    for base in [b for b in ("mqt", "mqt-fast") if b in args.engines]:
+        m = res["engines"][base]
+        lines += ["", f"Ratios ({names[base]} against each other engine, same run; below 1 is it "
+                      f"faster):", ""]
         for e in args.engines:
-            if e == "mqt":
+            if e in ("mqt", "mqt-fast"):
                 continue
             o = res["engines"][e]
             mq, oq = m["query"], o["query"]
@@ -758,6 +808,8 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
                 f"{mq['snippets']['p50'] / oq['snippets']['p50']:.2f}× and p95 "
                 f"{mq['snippets']['p95'] / oq['snippets']['p95']:.2f}× the latency ({facets}){phrase}; "
                 f"cold process {m['cold']['median'] / o['cold']['median']:.2f}× the time.")
+    if "mqt" in args.engines:
+        m = res["engines"]["mqt"]
         for mode, label in (("plain", "without snippets"), ("snippets", "with snippets")):
             kinds = m["query"][mode]["by_kind_p50"]
             lines += ["", f"p50 ms {label} by query kind: " + "; ".join(
