@@ -58,7 +58,8 @@ def main() -> None:
     size = sum(p.stat().st_size for p in (args.index / poststore.DIR).iterdir())
     print(f"stores: {len(stores)} segments, {size / 2**20:,.0f} MB, ready in "
           f"{time.perf_counter() - t:.1f} s (load {os.getloadavg()[0]:.2f})")
-    new = fast_searcher(args.index, bits)
+    new = fast_searcher(args.index)
+    assert new._engine.fast_index(new._engine._current()) is not None
     if args.profile:
         for q in queries:  # one-time costs (NLTK for a synonym the index lacks...) out
             run(new, q, args.profile)

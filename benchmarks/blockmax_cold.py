@@ -32,7 +32,7 @@ import searcher.cli, searcher.display
 from searcher.blockmax_adapter import fast_searcher
 t1 = time.perf_counter()
 s = fast_searcher(sys.argv[1])
-s._engine.fast_index(s._engine._current())
+assert s._engine.fast_index(s._engine._current()) is not None
 t2 = time.perf_counter()
 page = s.search(sys.argv[2], limit=10, facets=True)
 t3 = time.perf_counter()

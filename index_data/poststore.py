@@ -868,6 +868,26 @@ def _length_bytes(reader, field: str) -> np.ndarray:
     return out
 
 
+def open_stores(index_dir, searcher) -> list[PostStore] | None:
+    """Every segment's store, in segment order, opened read-only and checked against its
+    segment; None when any is missing or stale (the query side then answers the old way: it
+    never writes the index; :func:`ensure_stores` is for the build and reindex)."""
+    out = []
+    for sub, _offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        if reader.segment() is None:
+            continue
+        fp = segment_fingerprint(reader)
+        st = open_store(store_path(index_dir, fp["segment"]), segment_id=fp["segment"],
+                        doc_count=fp["docs"], fingerprint=fp)
+        if st is None:
+            for other in out:
+                other.close()
+            return None
+        out.append(st)
+    return out
+
+
 def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -> list[PostStore]:
     """Every segment's store, (re)built where missing or stale (or of another window size), and
     stores of segments that no longer exist deleted; in segment order."""

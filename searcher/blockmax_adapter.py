@@ -60,10 +60,17 @@ def plan(q) -> object:
     raise bm.Unsupported(f"query type {t.__name__}")
 
 
-def open_index(index_dir, searcher, window_bits: int = poststore.WINDOW_BITS) -> bm.Index:
-    """The stores of ``searcher``'s segments (built where missing or stale) as a
-    ``blockmax.Index`` with the segments' deletions."""
-    stores = poststore.ensure_stores(index_dir, searcher, window_bits=window_bits)
+def open_index(index_dir, searcher, window_bits: int | None = None) -> bm.Index | None:
+    """The stores of ``searcher``'s segments as a ``blockmax.Index`` with the segments'
+    deletions; None when a store is missing or stale. With ``window_bits``, stores are first
+    (re)built where missing, stale or of another window size (``ensure_stores``: the build's
+    and reindex's job; tests and benchmarks ask for it)."""
+    if window_bits is not None:
+        stores = poststore.ensure_stores(index_dir, searcher, window_bits=window_bits)
+    else:
+        stores = poststore.open_stores(index_dir, searcher)
+        if stores is None:
+            return None
     live = []
     for sub, _offset in searcher.leaf_searchers():
         reader = sub.reader()
@@ -81,15 +88,15 @@ class FastReader(WhooshReader):
     (the same results; queries the stores cannot run go the old way). The integration sketch:
     after issue 13 this is the engine's search, not a subclass."""
 
-    def __init__(self, index_dir, window_bits: int = poststore.WINDOW_BITS):
-        self._window_bits = window_bits
-        self._fast: tuple | None = None  # (searcher generation key, blockmax.Index)
+    def __init__(self, index_dir):
+        self._fast: tuple | None = None  # (searcher generation key, blockmax.Index or None)
         WhooshReader.__init__(self, index_dir)
 
-    def fast_index(self, s) -> bm.Index:
+    def fast_index(self, s) -> bm.Index | None:
+        """The stores of the current searcher's segments (None: missing or stale)."""
         key = (id(s.reader()), s.reader().generation())
         if self._fast is None or self._fast[0] != key:
-            self._fast = (key, open_index(self.index_dir, s, self._window_bits))
+            self._fast = (key, open_index(self.index_dir, s))
         return self._fast[1]
 
     def _plan(self, compiled):
@@ -101,11 +108,11 @@ class FastReader(WhooshReader):
     def search(self, compiled, *, offset: int, limit: int, sort: str, want_facets: bool,
                neighbours: bool = False):
         p = self._plan(compiled)
-        if p is None:
+        s = self._current()
+        idx = self.fast_index(s) if p is not None else None
+        if idx is None:
             return WhooshReader.search(self, compiled, offset=offset, limit=limit, sort=sort,
                                        want_facets=want_facets, neighbours=neighbours)
-        s = self._current()
-        idx = self.fast_index(s)
         try:
             if sort in ("newest", "oldest"):
                 res = idx.search(p, offset + limit, sort=sort)
@@ -139,17 +146,19 @@ class FastReader(WhooshReader):
 
     def count(self, compiled) -> int:
         p = self._plan(compiled)
-        if p is None:
-            return WhooshReader.count(self, compiled)
         s = self._current()
-        return len(self.fast_index(s).matches(p)[1])
+        idx = self.fast_index(s) if p is not None else None
+        if idx is None:
+            return WhooshReader.count(self, compiled)
+        return len(idx.matches(p)[1])
 
 
-def fast_searcher(index_dir, window_bits: int = poststore.WINDOW_BITS):
-    """A ``Searcher`` whose engine is :class:`FastReader`."""
+def fast_searcher(index_dir):
+    """A ``Searcher`` whose engine is :class:`FastReader` (stores built beforehand:
+    ``poststore.ensure_stores``)."""
     from .search import Searcher
 
     searcher = Searcher.__new__(Searcher)
     searcher.index_dir = Path(index_dir)
-    searcher._engine = FastReader(searcher.index_dir, window_bits)
+    searcher._engine = FastReader(searcher.index_dir)
     return searcher

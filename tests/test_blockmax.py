@@ -194,3 +194,38 @@ def test_plans_for_unknown_queries_are_refused():
 
     with pytest.raises(bm.Unsupported):
         adapter.plan(wq.Wildcard("title", "ho*g"))
+
+
+def test_fast_reader_equals_searcher_and_never_writes(index_dir, tmp_path):
+    """Through ``FastReader`` a search gives today's page (hits, scores, snippets, facets,
+    totals); without stores it answers the old way and writes nothing (the query side never
+    writes the index)."""
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
+    queries = [("housing", {}), ("crime police", {"party": "labour"}), ('"the mayor"', {}),
+               ("transport", {"sort": "newest"}), ("hous*", {"date_from": "2005"})]
+
+    def pages(s):
+        return [s.search(text, limit=5, facets=True, **kw).to_dict() for text, kw in queries]
+
+    with Searcher(copy) as s:
+        want = pages(s)
+    for p in want:
+        p.pop("took_ms", None)
+    fast = adapter.fast_searcher(copy)
+    try:
+        assert fast._engine.fast_index(fast._engine._current()) is None
+        got = pages(fast)
+        assert not (copy / poststore.DIR).exists()
+        with Searcher(copy) as s:
+            poststore.ensure_stores(copy, s._engine._current())
+        fast._engine._fast = None
+        assert fast._engine.fast_index(fast._engine._current()) is not None
+        got2 = pages(fast)
+    finally:
+        fast.close()
+    for p in got + got2:
+        p.pop("took_ms", None)
+    assert got == want and got2 == want
+    assert sum(p["total"] for p in want) > 100
