@@ -1,5 +1,5 @@
-"""Top-k over the posting stores (``poststore``) by window-max bounds: exact totals and match
-sets for every query, exact scores only for the documents that can still reach the top k.
+"""Top-k over the posting stores (``poststore``) by upper bounds: exact totals and match sets
+for every query, exact scores only for the few documents that can still reach the top k.
 
 A query is a small tree of frozen dataclasses (:class:`Word`, :class:`FieldsWord`,
 :class:`Phrase`, :class:`AnyOf`, ...; no Whoosh), scored as ``searcher/whoosh_executor.py``
@@ -10,17 +10,22 @@ document (float sums in Whoosh's binary-tree order), so the scores agree to the 
 Per segment, three passes over the tree:
 
 1. ``mask``: which documents match, from document numbers only (no weights, no lengths;
-   positions only for phrases). Totals and facets come from these masks.
-2. ``bound``: an upper bound of the score in each window of ``2**window_bits`` documents,
-   from each term's per-window largest weight and smallest length (a term's BM25/BM25F rises
-   with the weight and falls with the length), added up the tree; a strict coordination bonus
-   adds ``bonus * (words present in the window - 1)``. This is the interval variant of
-   block-max WAND/MaxScore (Dimopoulos, Nepomnyachiy, Suel, "A candidate filtering mechanism
-   for fast top-k query processing on modern CPUs", SIGIR 2013): fixed document ranges line up
-   across terms and fields, so the bounds of a whole query are a few vector operations.
-3. ``score_on``: exact scores of given documents, windows taken best bound first, in growing
-   batches, until no window left can hold a score at or above the k-th best found
+   positions only for phrase candidates). Totals and facets come from these masks: they need
+   the whole match set, not its scores.
+2. ``doc_bounds``: an upper bound of every document's score, added up leaf by leaf into one
+   array: a word's BM25F from the combined field's per-posting impact (its pseudo-frequency
+   rounded up: BM25F's saturation rises with it), other words and phrases from the bound of
+   their window of ``2**window_bits`` documents (``bound``: largest weight / smallest length,
+   or the stored largest ``tf / norm``); a strict coordination bonus adds ``bonus`` per
+   matched word and takes one off. This is score-at-a-time MaxScore on impacts, vectorised:
+   the interval form of block-max skipping (Dimopoulos, Nepomnyachiy, Suel, "A candidate
+   filtering mechanism for fast top-k query processing on modern CPUs", SIGIR 2013) taken
+   down to single documents, because numpy adds an array in one step.
+3. ``score_on``: exact scores of given documents: first the ``max(2k, 32)`` best bounds, which
+   set a threshold (the k-th best exact score), then every match whose bound reaches it
    (ties included, so the order — score, then document number — is exact).
+
+Date-sorted searches score only the matches on or after the k-th date (``_by_date``).
 """
 
 from __future__ import annotations
