@@ -867,28 +867,32 @@ class Index:
 
     def facet_counts(self, docs: np.ndarray, names) -> dict[str, dict[str, int]]:
         """Value -> count of each facet over ``docs`` (global), most frequent first, from the
-        stores' coded columns (``year`` from the date column)."""
+        stores' coded columns (``year``: codes made once from the date column)."""
+        cut = np.searchsorted(docs, self.offsets)
+        locals_ = [docs[cut[i]:cut[i + 1]] - self.offsets[i] for i in range(len(self.stores))]
         out = {}
         for name in names:
-            if name == "year":
-                years = self._dates()[docs] // 10000
-                cnt = np.bincount(years, minlength=1) if len(years) else np.zeros(1, np.int64)
-                cnt[0] = 0  # no date
-                pairs = [(str(v), int(cnt[v])) for v in np.flatnonzero(cnt).tolist()]
-            else:
-                counts: dict[str, int] = {}
-                seg_of = np.searchsorted(self.offsets, docs, side="right") - 1
-                for i, s in enumerate(self.stores):
-                    codes = s.array(f"facet_{name}")
-                    labels = s.labels.get(f"facet_{name}", [])
-                    local = docs[seg_of == i] - self.offsets[i]
-                    if not len(local) or codes is None:
-                        continue
-                    c = np.bincount(codes[local], minlength=len(labels))
-                    for code in np.flatnonzero(c).tolist():
-                        label = labels[code]
-                        if label:  # "": no value
-                            counts[label] = counts.get(label, 0) + int(c[code])
-                pairs = list(counts.items())
-            out[name] = dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+            counts: dict[str, int] = {}
+            for i, s in enumerate(self.stores):
+                local = locals_[i]
+                codes, labels = self._year_codes(i) if name == "year" else (
+                    s.array(f"facet_{name}"), s.labels.get(f"facet_{name}", []))
+                if not len(local) or codes is None:
+                    continue
+                c = np.bincount(codes[local], minlength=len(labels))
+                for code in np.flatnonzero(c).tolist():
+                    label = labels[code]
+                    if label:  # "": no value
+                        counts[label] = counts.get(label, 0) + int(c[code])
+            out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
+
+    def _year_codes(self, i: int) -> tuple[np.ndarray, list[str]]:
+        """A store's meeting years as codes (0: no date) and their labels, made once."""
+        cache = self.__dict__.setdefault("_years", {})
+        if i not in cache:
+            years = self.stores[i].array("date").astype(np.int64) // 10000
+            uniq, codes = np.unique(years, return_inverse=True)
+            labels = [str(y) if y else "" for y in uniq.tolist()]
+            cache[i] = (codes.reshape(-1).astype(np.uint16), labels)
+        return cache[i]
