@@ -358,27 +358,33 @@ class SegmentQuery:
         if any(p is None for p in posts):
             return None
         cands = posts[0].docs
-        seen = np.zeros(self.n, dtype=bool)
-        for p in posts[1:]:
-            seen[cands] = True
-            cands = p.docs[seen[p.docs]]
-            if not len(cands):
-                return None
-            seen[:] = False
-        if len(q.words) > 1:
-            cands = self._check_positions(posts, cands, q.slop)
+        if len(posts) > 1:
+            seen = np.zeros(self.n, dtype=bool)
+            for p in posts[1:]:
+                seen[cands] = True
+                cands = p.docs[seen[p.docs]]
+                seen[:] = False
+                if not len(cands):
+                    return None
+            cands = self._check_positions(posts, cands, q.slop, seen)
             if not len(cands):
                 return None
         out = np.zeros(self.n, dtype=bool)
         out[cands] = True
         return out
 
-    def _check_positions(self, posts: list[TermPostings], cands: np.ndarray, slop: int) -> np.ndarray:
+    def _check_positions(self, posts: list[TermPostings], cands: np.ndarray, slop: int,
+                         mark: np.ndarray) -> np.ndarray:
         """Candidates where the words occur in order, each 1 to ``slop`` after the one before
-        (the executor's ``_check_positions``, positions read from the store)."""
+        (the executor's ``_check_positions``, positions read from the store). ``mark``: a
+        cleared bool array of the segment's size to work in."""
         reach = None
+        mark[cands] = True
         for p in posts:
-            _hit, idx = _lookup(p.docs, cands)
+            if len(cands) * 16 < len(p.docs):  # few: look them up
+                idx = np.searchsorted(p.docs, cands)
+            else:  # many: one pass over the list (cands are all in it)
+                idx = np.flatnonzero(mark[p.docs])
             owner, pos = self.st.positions(p, idx)
             keys = (owner << 32) | pos
             if reach is None:
@@ -391,8 +397,11 @@ class SegmentQuery:
                 ok |= reach[at] == want
             reach = keys[ok]
             if not len(reach):
+                mark[cands] = False
                 return cands[:0]
-        return cands[np.unique(reach >> 32)]
+        mark[cands] = False
+        owners = reach >> 32  # ascending: keys are (owner, position) in order
+        return cands[owners[np.concatenate(([True], owners[1:] != owners[:-1]))]]
 
     # -- pass 2: window bounds --
 
