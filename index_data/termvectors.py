@@ -38,30 +38,13 @@ def term_hash(term: str) -> int:
     return zlib.crc32(term.encode("utf-8"))
 
 
-class _HashCache(dict):
-    """Term -> :func:`term_hash`, computed once per term (a build meets each term many times)."""
-
-    def __missing__(self, term: str) -> int:
-        if len(self) >= 500_000:
-            self.clear()
-        h = self[term] = zlib.crc32(term.encode("utf-8"))
-        return h
-
-
-_HASHES = _HashCache()
-
-
 def encode(counts: Mapping[str, int]) -> bytes:
     """A document's vector (term -> count) as column bytes. Plain ``array``, no numpy: index
     worker processes stay small."""
-    hashes = array("I", map(_HASHES.__getitem__, counts))  # 4 bytes each
+    hashes = array("I", [zlib.crc32(t.encode("utf-8")) for t in counts])  # 4 bytes each
     if sys.byteorder == "big":  # pragma: no cover
         hashes.byteswap()
-    try:
-        tail = bytes(counts.values())
-    except ValueError:  # a count over 255: capped
-        tail = bytes(min(c, 255) for c in counts.values())
-    return hashes.tobytes() + tail
+    return hashes.tobytes() + bytes(min(c, 255) for c in counts.values())
 
 
 def decode(blobs: Sequence[bytes]):
