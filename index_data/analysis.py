@@ -269,7 +269,8 @@ def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[s
     screened in C against the indexer's cache of each chunk's terms (no Python step per
     chunk). No token contains whitespace (see :class:`_TermCache`), so a chunk's tokens are the
     text's tokens at the chunk's offset; the chunks with a match are then found with
-    ``str.find``."""
+    ``str.find``. A query's snippets cost about half of what :func:`term_spans` made them
+    (``benchmarks/RESULTS.md``)."""
     uniq = list(set(text.split()))
     if terms is not None:
         stems = _TERM_CACHES.get((True, True))
