@@ -1,4 +1,9 @@
-"""Errors mqt reports to users as one clear line (the CLI turns each into an exit code)."""
+"""Errors mqt reports to users as one clear line (the CLI turns each into an exit code).
+
+Every error meant for a user derives from :class:`MqtError`; all are importable from here, from
+``index_data`` and from ``searcher``. The CLI maps :class:`IndexLockedError` to exit status 4 and
+every other ``MqtError`` to 1.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +46,15 @@ class IndexWriteError(MqtError):
 
 class IndexLockedError(MqtError):
     """Another job holds the index's write lock."""
+
+
+class QueryError(MqtError, ValueError):
+    """A query or search argument that cannot be used; ``position`` is the 0-based offset of the
+    problem in the query string when there is one (``str(err)`` then says "at position N+1")."""
+
+    def __init__(self, message: str, position: int | None = None, query: str = ""):
+        self.message = message
+        self.position = position
+        self.query = query
+        where = f" (at position {position + 1})" if position is not None else ""
+        super().__init__(f"{message}{where}")

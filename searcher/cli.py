@@ -18,6 +18,9 @@ import click
 from index_data import __version__
 from index_data.errors import IndexLockedError, MqtError
 from index_data.locking import DEFAULT_WAIT_SECONDS
+from index_data.model import STATUSES
+
+from .results import SORTS
 
 EXIT_REJECTED = 3
 EXIT_LOCKED = 4
@@ -130,7 +133,7 @@ def index_cmd(corpus_dir, index_dir, as_json, procs, wait):
     Example:
         mqt index corpus/ --index ~/.mqt-index
     """
-    from index_data.build import build_index
+    from index_data import build_index
 
     report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar(), wait=wait)
     if as_json:
@@ -167,7 +170,7 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
     Example:
         mqt reindex corpus/ --index /srv/mqt/index --wait 300 --json
     """
-    from index_data.reindex import reindex
+    from index_data import reindex
 
     report = reindex(corpus_dir, index_dir, wait=wait, optimize=optimize,
                      progress=progress_bar("Reading changed files"))
@@ -188,10 +191,10 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
 @click.option("--asker", help='Only questions by this member (e.g. "Navin Shah").')
 @click.option("--party", help="Only questions from this party/group (e.g. labour).")
 @click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").')
-@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--from", "date_from", metavar="DATE", help="Meetings on or after (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", metavar="DATE", help="Meetings on or before (YYYY[-MM[-DD]]).")
-@click.option("--sort", type=click.Choice(["relevance", "relevance_recent", "newest", "oldest"]),
+@click.option("--sort", type=click.Choice(SORTS),
               default="relevance", show_default=True,
               help="relevance_recent: relevance, nudging recent questions up among near-equals.")
 @click.option("--facets", "show_facets", is_flag=True, help="Show counts by party, asker, year...")

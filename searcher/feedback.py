@@ -18,8 +18,10 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class FeedbackSettings:
-    """How many documents to learn from, how many words to add, how much the query keeps."""
+    """Whether feedback is on by default (``search(feedback=None)``), how many documents to learn
+    from, how many words to add, how much the query keeps."""
 
+    enabled: bool = False
     docs: int = 10
     terms: int = 10
     original_weight: float = 0.5

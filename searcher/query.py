@@ -26,28 +26,16 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from index_data.errors import MqtError
+from index_data.errors import QueryError
+from index_data.fields import TEXT_FIELDS
 
 #: Fields whose value is matched word by word in a name or label.
 NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting", "status", "id")
-#: Text fields a word or phrase can be restricted to.
-TEXT_FIELDS = ("title", "question", "answer")
 DATE_FIELDS = ("date", "year")
 FIELD_ALIASES = {"asked-of": "asked_of", "askedof": "asked_of", "answered-by": "answered_by",
                  "answeredby": "answered_by", "by": "asker", "text": "question"}
 ALL_FIELDS = NAME_FIELDS + TEXT_FIELDS + DATE_FIELDS
 MAX_QUERY_CHARS = 10_000
-
-
-class QueryError(MqtError, ValueError):
-    """A query that cannot be parsed; ``position`` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, position: int | None = None, query: str = ""):
-        self.message = message
-        self.position = position
-        self.query = query
-        where = f" (at position {position + 1})" if position is not None else ""
-        super().__init__(f"{message}{where}")
 
 
 # ---- syntax tree -------------------------------------------------------------------------------

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
+
+from index_data.model import Status
+
+#: How a result set is ordered: by relevance; by relevance nudging recent questions up among
+#: near-equals; by meeting date, newest or oldest first (then relevance).
+Sort = Literal["relevance", "relevance_recent", "newest", "oldest"]
+SORTS: tuple[Sort, ...] = get_args(Sort)
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,7 @@ class Hit:
     asker: str
     party: str | None
     asked_of: str
-    status: str
+    status: Status
     snippets: Snippets
 
     def to_dict(self) -> dict:
@@ -58,7 +66,7 @@ class ResultPage:
     facets: dict[str, dict[str, int]]
     suggestion: str | None
     took_ms: float
-    sort: str = "relevance"
+    sort: Sort = "relevance"
 
     @property
     def pages(self) -> int:

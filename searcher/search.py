@@ -1,7 +1,9 @@
 """The search API: ``Searcher(index_dir).search("hate crime")`` -> a :class:`ResultPage`.
 
-Validates arguments, parses the query, adds filters, asks the engine module for hits and facets,
-and builds snippets and "did you mean" suggestions.
+Validates arguments, parses the query, adds filters, has the engine (``index_data.engine``)
+compile and run it, ranks the matches (top k, re-ranking steps of ``rerank``, feedback), and
+builds snippets, facets and "did you mean" suggestions. Every ranking number comes from the
+:class:`~searcher.ranking.Ranking` the Searcher was given.
 """
 
 from __future__ import annotations
@@ -12,19 +14,20 @@ import time
 from pathlib import Path
 
 from index_data.analysis import analyze, normalize_token, stopwords
-from index_data.model import STATUSES, Question
-from index_data.schema import number_date
+from index_data.engine import Compiled, EngineReader, RawHit, top_by_date, top_k
+from index_data.errors import QueryError
+from index_data.fields import number_date
+from index_data.model import STATUSES, Question, Status
 
 from . import query as q
-from . import ranking
+from . import rerank
 from .feedback import expansion_weights, key_terms, relevance_model
-from .query import QueryError, parse_query
-from .results import Hit, IndexStats, ResultPage, Snippets
+from .query import parse_query
+from .ranking import Ranking
+from .results import SORTS, Hit, IndexStats, ResultPage, Snippets, Sort
 from .snippets import make_snippets
 from .synonyms import expand as expand_synonyms
-from .whoosh_reader import WhooshReader
 
-SORTS = ("relevance", "relevance_recent", "newest", "oldest")
 MAX_LIMIT = 1000
 MAX_PAGE = 10_000
 #: With fewer hits than this, a misspelt word gets a suggestion even if the fix finds no more.
@@ -72,9 +75,17 @@ class Searcher:
     ...         print(hit.rank, hit.title, hit.snippets.question[0])
     """
 
-    def __init__(self, index_dir: str | os.PathLike | None = None):
+    def __init__(self, index_dir: str | os.PathLike | None = None, *, ranking: Ranking | None = None):
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
-        self._engine = WhooshReader(self.index_dir)
+        #: The ranking settings every search of this Searcher uses (default: the product's).
+        self.ranking = ranking if ranking is not None else Ranking()
+        self._engine = EngineReader(self.index_dir, self.ranking)
+
+    @property
+    def engine(self) -> EngineReader:
+        """The engine reader behind this Searcher, for tools and tests that work at the engine's
+        level (``index_data.engine``)."""
+        return self._engine
 
     def __enter__(self) -> "Searcher":
         return self
@@ -86,9 +97,9 @@ class Searcher:
         self._engine.close()
 
     def search(self, query: str = "", *, limit: int = 10, page: int = 1, asker: str | None = None,
-               party: str | None = None, asked_of: str | None = None, status: str | None = None,
+               party: str | None = None, asked_of: str | None = None, status: Status | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
-               sort: str = "relevance", facets: bool = True, snippets: bool = True,
+               sort: Sort = "relevance", facets: bool = True, snippets: bool = True,
                suggest: bool = True, feedback: bool | None = None,
                neighbours: bool | None = None, synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
@@ -96,9 +107,9 @@ class Searcher:
         Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
-        finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
-        learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
-        ``neighbours`` (default ``ranking.NEIGHBOURS``) re-ranks a long query's best hits by
+        finds more. ``feedback`` (default ``ranking.feedback.enabled``) re-ranks the matches with
+        words learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
+        ``neighbours`` (default ``ranking.neighbours.enabled``) re-ranks a long query's best hits by
         their similarity to each other (see ``searcher.neighbours``): a hit's ``score`` is then
         the smoothed one, between 0 and 2;
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
@@ -131,10 +142,11 @@ class Searcher:
             tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
 
         compiled = self._engine.compile(tree)
-        if (ranking.FEEDBACK if feedback is None else feedback) and sort.startswith("relevance"):
+        if (self.ranking.feedback.enabled if feedback is None else feedback) and sort.startswith("relevance"):
             compiled = self._feedback(compiled)
-        smooth = (ranking.NEIGHBOURS if neighbours is None else neighbours) and sort.startswith("relevance")
-        total, raw, facet_counts = self._engine.search(
+        smooth = (self.ranking.neighbours.enabled if neighbours is None else neighbours) \
+            and sort.startswith("relevance")
+        total, raw, facet_counts = self._run(
             compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
             neighbours=smooth)
         hits = _hits(raw, compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
@@ -143,16 +155,48 @@ class Searcher:
                           facets=facet_counts, suggestion=suggestion, sort=sort,
                           took_ms=(time.perf_counter() - start) * 1000)
 
-    def _feedback(self, compiled):
+    def _run(self, compiled: Compiled, *, offset: int, limit: int, sort: Sort, want_facets: bool,
+             neighbours: bool = False) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+        """The total, one page of hits and the facet counts of a compiled query, all from one
+        view of the index. ``neighbours``: re-rank a long query's best hits by neighbour
+        smoothing (see ``rerank``)."""
+        ranking = self.ranking
+        snap = self._engine.snapshot()
+        # Every match and its score in one vectorised pass: the total, the facets and the top
+        # hits all come from it.
+        docs, scores = snap.run(compiled)
+        if sort in ("newest", "oldest"):
+            top = top_by_date(docs, scores, snap.dates(), offset + limit, newest=(sort == "newest"))
+        else:
+            want = max(1, offset + limit)
+            smooth = neighbours and ranking.coordination.is_long(compiled.words)
+            if smooth:
+                want = max(want, ranking.neighbours.depth)
+            if sort == "relevance_recent":
+                want = max(want, ranking.recency.pool)
+            top = top_k(docs, scores, want)
+            if smooth:
+                top = rerank.smooth_top(snap, top, ranking.neighbours)
+            if sort == "relevance_recent":
+                top = rerank.recency(snap, top, ranking.recency)
+        facet_counts = snap.facet_counts(docs) if want_facets else {}
+        return len(docs), snap.records(top[offset:offset + limit]), facet_counts
+
+    def _feedback(self, compiled: Compiled) -> Compiled:
         """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
-        settings = ranking.FEEDBACK_SETTINGS
+        settings = self.ranking.feedback
         if len(compiled.terms) < settings.min_words:
             return compiled  # keyword queries (and filters alone) are ranked as typed
-        top = self._engine.top_documents(compiled, settings.docs)
+        snap = self._engine.snapshot()
+        top = []
+        for hit in snap.records(top_k(*snap.run(compiled), settings.docs)):
+            rec = hit.record
+            text = "\n".join([rec["title"], rec["question"]] + [a["text"] for a in rec.get("answers", ())])
+            top.append((hit.score, analyze(text)))
         if len(top) < settings.min_hits:
             return compiled
         top = [d for d in top if d[0] >= settings.min_score_ratio * top[0][0]]
-        model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
+        model = relevance_model(top, settings.terms, snap.idf if settings.idf_weighted else None)
         return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
     def _suggest(self, query: str, tree, total: int) -> str | None:
@@ -200,7 +244,7 @@ class Searcher:
 
         Chosen by the document's key words: its title, question and answer text is analysed as the
         index does, each word weighed by ``(1 + log tf) * idf`` (the title's words count twice), and
-        the ``ranking.SIMILAR_TERMS`` heaviest are searched with those weights, ranked by BM25F.
+        the ``ranking.similar.terms`` heaviest are searched with those weights, ranked by BM25F.
         """
         start = time.perf_counter()
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
@@ -209,10 +253,9 @@ class Searcher:
         if rec is None:
             raise QueryError(f"no question with id {doc_id!r} in {self.index_dir}")
         terms = analyze(rec.title) * 2 + analyze(rec.question) + analyze(rec.answer_text)
-        weights = key_terms(terms, self._engine.idf, ranking.SIMILAR_TERMS)
+        weights = key_terms(terms, self._engine.snapshot().idf, self.ranking.similar.terms)
         compiled = self._engine.weighted_terms(weights, exclude_id=doc_id)
-        total, raw, _ = self._engine.search(compiled, offset=0, limit=limit, sort="relevance",
-                                            want_facets=False)
+        total, raw, _ = self._run(compiled, offset=0, limit=limit, sort="relevance", want_facets=False)
         return ResultPage(query=f"similar:{doc_id}", total=total, page=1, limit=limit,
                           hits=_hits(raw, compiled, first_rank=1, snippets=snippets), facets={},
                           suggestion=None, took_ms=(time.perf_counter() - start) * 1000)
@@ -256,7 +299,7 @@ def _plain_words(node):
             yield from _plain_words(c)
 
 
-def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
+def _hits(raw: list[RawHit], compiled: Compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
     for i, r in enumerate(raw):
