@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
-                     IndexVersionError, IndexWriteError, MqtError, QueryError)
+                     IndexVersionError, IndexWriteError, MqtError, NotFoundError, QueryError,
+                     TooManyDeletionsError)
 from .meta import SCHEMA_VERSION
 from .model import ANSWERED, HOLDING, STATUSES, UNANSWERED, Answer, Question, Status
 from .reports import BuildReport, Rejected, ReindexReport
@@ -46,7 +47,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ANSWERED", "HOLDING", "STATUSES", "UNANSWERED", "Answer", "BuildReport", "CorpusError",
     "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError",
-    "IndexWriteError", "MqtError", "QueryError", "Question", "Rejected", "ReindexReport",
+    "IndexWriteError", "MqtError", "NotFoundError", "QueryError", "Question", "Rejected",
+    "ReindexReport", "TooManyDeletionsError",
     "SCHEMA_VERSION", "Status", "__version__", "build_index", "iter_corpus", "parse_file",
     "parse_text", "reindex",
 ]

@@ -28,6 +28,10 @@ class CorpusError(MqtError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class NotFoundError(MqtError, LookupError):
+    """No question with the id asked for (``Searcher.get``, ``Searcher.similar``, ``mqt show``)."""
+
+
 class IndexMissingError(MqtError):
     """No index where one was expected (not built yet, or not an mqt index)."""
 
@@ -48,13 +52,28 @@ class IndexLockedError(MqtError):
     """Another job holds the index's write lock."""
 
 
-class QueryError(MqtError, ValueError):
-    """A query or search argument that cannot be used; ``position`` is the 0-based offset of the
-    problem in the query string when there is one (``str(err)`` then says "at position N+1")."""
+class TooManyDeletionsError(MqtError):
+    """An indexing job would remove more documents than allowed (see ``safety``); nothing changed."""
 
-    def __init__(self, message: str, position: int | None = None, query: str = ""):
+    def __init__(self, message: str, *, would_delete: int, documents: int | None,
+                 corpus_dir: str, built_from: str | None):
+        super().__init__(message)
+        self.would_delete = would_delete
+        self.documents = documents
+        self.corpus_dir = corpus_dir
+        self.built_from = built_from
+
+
+class QueryError(MqtError, ValueError):
+    """A query (or search argument) that cannot be used. For a syntax error, ``position`` is the
+    character at fault counted from 1, as the message says ("unclosed quote (at position 1)"),
+    and ``offset`` the same place counted from 0 (``query[offset:]`` starts there); both are
+    None for other errors."""
+
+    def __init__(self, message: str, offset: int | None = None, query: str = ""):
         self.message = message
-        self.position = position
+        self.offset = offset
+        self.position = offset + 1 if offset is not None else None
         self.query = query
-        where = f" (at position {position + 1})" if position is not None else ""
+        where = f" (at position {self.position})" if offset is not None else ""
         super().__init__(f"{message}{where}")

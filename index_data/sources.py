@@ -1,61 +1,20 @@
-"""Source files as both a build and a reindex see them: what the index remembers of a file
-(:class:`FileInfo`), its path relative to the corpus folder, the one screening step (unusable
-files, duplicate ids) and the one way a file that cannot be read or parsed becomes a
-:class:`~index_data.reports.Rejected` record.
+"""Source files as both a build and a reindex see them: their path relative to the corpus
+folder, the one screening step (unusable files, duplicate ids), reading and parsing one, and the
+one way a file that cannot be read or parsed becomes a :class:`~index_data.reports.Rejected`
+record. What the index remembers of a file is ``fileinfo.FileInfo``.
 
-Engine-agnostic; the engine stores ``FileInfo.format()`` in each document's ``fileinfo`` column.
+Engine-agnostic.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from .corpus import decode, parse_text, read_bytes
 from .errors import CorpusError
 from .model import Question
 from .reports import Rejected
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """What the index remembers of a source file, to tell later whether it changed without
-    reading it: size, modification time (ns), SHA-1 of the content and the path relative to the
-    corpus folder (None for documents written before mqt recorded it).
-
-    Stored as ``"size:mtime_ns:sha1:relpath"`` (:meth:`format` / :meth:`parse`).
-
-    >>> FileInfo.parse(FileInfo(12, 34, "ab", "a/x.txt").format())
-    FileInfo(size=12, mtime_ns=34, sha1='ab', relpath='a/x.txt')
-    """
-
-    size: int
-    mtime_ns: int
-    sha1: str
-    relpath: str | None = ""
-
-    @classmethod
-    def of(cls, data: bytes, mtime_ns: int, relpath: str = "") -> "FileInfo":
-        """The facts of a file read as ``data``."""
-        return cls(len(data), mtime_ns, hashlib.sha1(data).hexdigest(), relpath)
-
-    def format(self) -> str:
-        """``"size:mtime_ns:sha1:relpath"``."""
-        return f"{self.size}:{self.mtime_ns}:{self.sha1}:{self.relpath or ''}"
-
-    @classmethod
-    def parse(cls, value: str) -> "FileInfo | None":
-        """Inverse of :meth:`format`; the older ``"size:mtime_ns:sha1"`` form gives ``relpath``
-        None; anything else None."""
-        parts = value.split(":", 3)
-        try:
-            size, mtime = int(parts[0]), int(parts[1])
-            sha = parts[2]
-        except (ValueError, IndexError):
-            return None
-        return cls(size, mtime, sha, parts[3] if len(parts) == 4 else None)
 
 
 def relative_path(path: str | os.PathLike, corpus_dir: str | os.PathLike) -> str:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from index_data import __version__
 from index_data.errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
-                               IndexVersionError, IndexWriteError, MqtError, QueryError)
+                               IndexVersionError, IndexWriteError, MqtError, NotFoundError,
+                               QueryError, TooManyDeletionsError)
 
 from .query import parse_query
 from .ranking import Ranking
@@ -39,7 +40,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CorpusError", "Hit", "IndexCorruptError", "IndexLockedError", "IndexMissingError",
-    "IndexStats", "IndexVersionError", "IndexWriteError", "MqtError", "QueryError", "Ranking",
+    "IndexStats", "IndexVersionError", "IndexWriteError", "MqtError", "NotFoundError", "QueryError",
+    "Ranking", "TooManyDeletionsError",
     "ResultPage", "SORTS", "Searcher", "Snippets", "Sort", "__version__", "default_index_dir",
     "parse_query",
 ]

@@ -45,11 +45,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def generate():
-    """The benchmark corpus generator (``benchmarks/generate.py``): ``generate.generate(dir, n,
-    seed=...)`` writes ``n`` realistic question files."""
-    import benchmarks.generate
+    """The synthetic corpus generator (``index_data.synthetic``, also ``benchmarks/generate.py``
+    and ``mqt demo``): ``generate.generate(dir, n, seed=...)`` writes ``n`` realistic question
+    files."""
+    from index_data import synthetic
 
-    return benchmarks.generate
+    return synthetic
 
 
 def question_file(title="Housing Targets", meeting="MQT", date="2018-03-22",

@@ -42,7 +42,8 @@ from index_data.engine.format import TermIndexWriter as _TermIndexWriter
 from index_data.engine.schema import INDEX_NAME, document_fields, make_schema
 from index_data.engine.segment_writer import FastSegmentWriter
 from index_data.fields import SPELL_SOURCES
-from index_data.sources import FileInfo, load_question, relative_path
+from index_data.fileinfo import FileInfo
+from index_data.sources import load_question, relative_path
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def _documents(corpus):
             q, data = load_question(path, listing.doc_id(n))
         except Exception:
             continue
-        docs.append(document_fields(q, FileInfo.of(data, listing.mtimes[n],
+        docs.append(document_fields(q, FileInfo.of(len(data), listing.mtimes[n], data,
                                                    relative_path(path, corpus)).format()))
     return docs
 

@@ -13,7 +13,7 @@ Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
     NewIndexWriter, SegmentBuilder, SegmentSpec     a brand-new index, one segment per part
     finish_new_index, flush_to_disk, swap_into_place
     IndexUpdater, IndexedDoc, remove_write_leftovers, MAX_SEGMENTS, MAX_DELETED_FRACTION
-    live_segment_ids
+    indexed_ids, live_segment_ids
 
 Each name is imported from its module on first use, so a search never loads the writing side
 and an indexing worker never loads the reading side (numpy). ``docs/architecture.md`` has the
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .storage import flush_to_disk
     from .topk import top_by_date, top_k
     from .update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
-                         live_segment_ids, remove_write_leftovers)
+                         indexed_ids, live_segment_ids, remove_write_leftovers)
     from .writer import (NewIndexWriter, SegmentBuilder, SegmentSpec, finish_new_index,
                          swap_into_place)
 
@@ -42,12 +42,13 @@ _INTERFACE = {
     "finish_new_index": "writer", "swap_into_place": "writer", "flush_to_disk": "storage",
     "IndexUpdater": "update", "IndexedDoc": "update", "remove_write_leftovers": "update",
     "MAX_SEGMENTS": "update", "MAX_DELETED_FRACTION": "update", "live_segment_ids": "update",
+    "indexed_ids": "update",
 }
 
 __all__ = [
     "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexUpdater",
     "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
-    "finish_new_index", "flush_to_disk", "live_segment_ids", "remove_write_leftovers",
+    "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
     "swap_into_place", "top_by_date", "top_k",
 ]
 assert sorted(__all__) == sorted(_INTERFACE)

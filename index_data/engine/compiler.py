@@ -128,10 +128,13 @@ class Compiler:
             if value not in STATUSES:
                 raise QueryError(f"status:{node.value} is not a status; use one of {', '.join(STATUSES)}")
             return wq.ConstantScoreQuery(wq.Term("status", value), 0.0)
-        terms = [t.text for t in self.schema[node.field].analyzer(node.value, mode="query")]
+        terms = list(dict.fromkeys(
+            t.text for t in self.schema[node.field].analyzer(node.value, mode="query")))
         if not terms:
             return wq.NullQuery
-        inner = wq.Term(node.field, terms[0]) if len(terms) == 1 else wq.Phrase(node.field, terms)
+        # every word, in any order: asker:"sahota marina" finds "Marina Sahota"
+        inner = wq.Term(node.field, terms[0]) if len(terms) == 1 else \
+            wq.And([wq.Term(node.field, t) for t in terms])
         return wq.ConstantScoreQuery(inner, 0.0)
 
     def compile(self, node, highlight: bool = True):

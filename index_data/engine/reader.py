@@ -19,7 +19,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -28,6 +28,7 @@ from .. import stemtable, termvectors
 from ..analysis import use_stem_table
 from ..errors import IndexCorruptError, IndexMissingError, IndexVersionError, QueryError
 from ..fields import SPELL_FIELD, TEXT_FIELDS
+from ..fileinfo import FileInfo
 from ..meta import check_index
 from ..model import Question
 from . import compiler, internals
@@ -199,19 +200,41 @@ class EngineReader:
         return len(self.snapshot().run(compiled, want_scores=False)[0])
 
     @_guarded
-    def word_frequency(self, word: str) -> int:
-        """How many documents contain this (unstemmed, normalised) word."""
-        return self._searcher().reader().doc_frequency(SPELL_FIELD, word)
+    def word_frequency(self, word: str, field: str | None = None) -> int:
+        """How many documents contain this (unstemmed, normalised) word: in the body text, or
+        in the name field ``field`` (asker, party...)."""
+        return self._searcher().reader().doc_frequency(field or SPELL_FIELD, word)
 
     @_guarded
-    def similar_words(self, word: str, maxdist: int) -> list[tuple[str, int]]:
-        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc counts."""
+    def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
+        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
+        counts: from the body text, or from the name field ``field``."""
         reader = self._searcher().reader()
+        field = field or SPELL_FIELD
         out = []
-        for w in reader.terms_within(SPELL_FIELD, word, maxdist, prefix=1):
+        for w in reader.terms_within(field, word, maxdist, prefix=1):
             w = w.decode("utf-8") if isinstance(w, bytes) else w
             if w != word:
-                out.append((w, reader.doc_frequency(SPELL_FIELD, w)))
+                out.append((w, reader.doc_frequency(field, w)))
+        return out
+
+    @_guarded
+    def document_versions(self) -> dict[str, str]:
+        """Every live document's id and the SHA-1 of the file it was indexed from (its version:
+        a changed file is a new version), read from the ``fileinfo`` column, not the records."""
+        out: dict[str, str] = {}
+        reader = self._searcher().reader()
+        for leaf, _base in reader.leaf_readers():
+            infos = leaf.column_reader("fileinfo")
+            deleted = leaf.is_deleted if leaf.has_deletions() else None
+            for btext in leaf.lexicon("id"):
+                doc_id = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                for d in leaf.postings("id", btext).all_ids():
+                    if deleted is not None and deleted(d):
+                        continue
+                    raw = infos[d]
+                    info = FileInfo.parse(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                    out[doc_id] = info.sha1 if info else ""
         return out
 
     @_guarded
@@ -305,12 +328,17 @@ class Snapshot:
     @_guarded
     def facet_counts(self, docs) -> dict[str, dict[str, int]]:
         """Value -> count of each facet over ``docs`` (sorted docnums), most frequent first."""
+        return count_facets(self._segment_facets(), np.asarray(docs, dtype=np.int64))
+
+    def _segment_facets(self) -> list[tuple[int, SegmentFacets]]:
+        """Each segment's first docnum and facet values (``facets.segment_facets``), cached by
+        segment."""
         parts: list[tuple[int, SegmentFacets]] = []
         for sub, offset in self._leaves:
             arrays = self.arrays(sub.reader())
             parts.append((offset, self._engine.segment_cache.get(
                 arrays.key, "facets", functools.partial(_facets_of, arrays))))
-        return count_facets(parts, np.asarray(docs, dtype=np.int64))
+        return parts
 
     @_guarded
     def records(self, ranked: list[tuple[int, float]]) -> list[RawHit]:
@@ -318,6 +346,58 @@ class Snapshot:
         stored = self.whoosh_searcher.stored_fields
         return [RawHit(docnum, float(score or 0.0), json.loads(stored(docnum)["record"]))
                 for docnum, score in ranked]
+
+    def iter_records(self, ranked: list[tuple[int, float]]) -> Iterator[RawHit]:
+        """:meth:`records`, read one at a time as iterated (an export of 100,000 questions never
+        holds them all)."""
+        stored = self.whoosh_searcher.stored_fields
+        for docnum, score in ranked:
+            try:
+                record = json.loads(stored(docnum)["record"])
+            except LOW_LEVEL_ERRORS as e:
+                raise damaged_index_error(self.index_dir, e) from None
+            yield RawHit(docnum, float(score or 0.0), record)
+
+    @_guarded
+    def match_columns(self, compiled: Compiled, facet: str | None = None):
+        """``(dates, codes, labels)`` for every match of ``compiled``: its meeting date as a
+        YYYYMMDD number, and with ``facet`` (party, asker, asked_of...) its value of that facet
+        as a code into ``labels`` (code 0: no value), from the same columns as the facets."""
+        docs, _ = self.run(compiled, want_scores=False)
+        all_dates = self.dates()
+        dates = all_dates[docs]
+        if facet is None:
+            return dates, None, None
+        if facet == "year":
+            years, local = np.unique(all_dates // 10000, return_inverse=True)
+            labels = [""] + [str(y) for y in years.tolist() if y]
+            shift = 0 if years.size and years[0] == 0 else 1
+            return dates, (local.reshape(-1) + shift)[docs].astype(np.int32), labels
+        index: dict[str, int] = {"": 0}
+        codes = np.zeros(len(docs), dtype=np.int32)
+        for (start, facets), end in zip(self._segment_facets(), self._starts[1:] + [None]):
+            to_label = np.array([index.setdefault(v, len(index)) for v in facets.labels[facet]] or [0],
+                                dtype=np.int32)
+            lo = int(np.searchsorted(docs, start))
+            hi = len(docs) if end is None else int(np.searchsorted(docs, end))
+            codes[lo:hi] = to_label[facets.codes[facet][docs[lo:hi] - start]]
+        return dates, codes, list(index)
+
+    @_guarded
+    def matching_ids(self, compiled: Compiled, ids) -> set[str]:
+        """Those of ``ids`` (question ids) whose live document matches ``compiled``."""
+        s = self.whoosh_searcher
+        docs, _ = self.run(compiled, want_scores=False)
+        found = {}
+        for doc_id in ids:
+            n = s.document_number(id=doc_id)
+            if n is not None:
+                found[int(n)] = doc_id
+        if not found:
+            return set()
+        keys = np.array(sorted(found), dtype=np.int64)
+        hit = keys[np.isin(keys, docs)]
+        return {found[int(n)] for n in hit.tolist()}
 
     @_guarded
     def term_vectors(self, docnums: list[int]) -> list[bytes]:
