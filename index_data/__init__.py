@@ -34,10 +34,15 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     """``build_index`` and ``reindex``, imported when first asked for (PEP 562)."""
+    value: Any
     if name == "build_index":
-        from .build import build_index as value
+        from . import build
+
+        value = build.build_index
     elif name == "reindex":
-        from .reindexing import reindex as value
+        from . import reindexing
+
+        value = reindexing.reindex
     else:
         raise AttributeError(f"module 'index_data' has no attribute {name!r}")
     globals()[name] = value

@@ -116,7 +116,7 @@ def warm_up(light: bool = False) -> None:
     blocked = [m for m in _HEAVY_MODULES if m not in sys.modules] if light else []
     try:
         for m in blocked:
-            sys.modules[m] = None  # "import scipy" now raises ImportError, which NLTK handles
+            sys.modules[m] = None  # type: ignore[assignment]  # "import scipy" now raises ImportError
         try:
             from nltk.stem.snowball import EnglishStemmer
         except ImportError:

@@ -18,7 +18,8 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from .analysis import warm_up
 from .corpus import doc_id_for, iter_corpus
@@ -288,10 +289,10 @@ def _run_parts(specs, listing: _Listing, parts: list[array], corpus_dir: str, sc
         reported = -1
         while True:
             finished = all([w.finished() for w in workers])  # each raises if its worker failed
-            done = sum(w.done() for w in workers)
-            if progress and done != reported:
-                progress(screened + done, total)
-                reported = done
+            count = sum(w.done() for w in workers)
+            if progress and count != reported:
+                progress(screened + count, total)
+                reported = count
             if finished:
                 return [w.result() for w in workers]
             time.sleep(0.1)
@@ -313,7 +314,7 @@ class _Worker:
                                  name="mqt-index-part", daemon=True)
         self._proc.start()
         send.close()
-        self._answer = None
+        self._answer: tuple[str, Any] | None = None  # ("ok", PartResult) or ("error", exception)
 
     def done(self) -> int:
         return self._counter.value
@@ -337,6 +338,7 @@ class _Worker:
 
     def result(self) -> PartResult:
         self._proc.join()
+        assert self._answer is not None  # finished() said so
         return self._answer[1]
 
     def stop(self) -> None:
@@ -352,7 +354,7 @@ def _worker_main(spec, listing, files, corpus_dir, counter, send) -> None:
         counter.value = k
     try:
         warm_up(light=True)
-        answer = ("ok", index_part(spec, listing, files, corpus_dir, done))
+        answer: tuple[str, Any] = ("ok", index_part(spec, listing, files, corpus_dir, done))
     except BaseException as e:  # the parent re-raises it
         try:
             pickle.loads(pickle.dumps(e))

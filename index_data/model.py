@@ -82,7 +82,7 @@ class Question:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Question":
+    def from_dict(cls, d: dict) -> Question:
         """Inverse of :meth:`to_dict`."""
         return cls(
             id=d["id"],

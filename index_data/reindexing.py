@@ -31,7 +31,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from .analysis import warm_up
 from .build import build_unlocked, now_iso

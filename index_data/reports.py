@@ -9,7 +9,7 @@ Both reports list the files that were not indexed the same way, as :class:`Rejec
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 #: Called as ``progress(done, total)`` while files are processed.
 Progress = Callable[[int, int], None]

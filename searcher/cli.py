@@ -13,6 +13,7 @@ import os
 import sys
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,7 +35,7 @@ class MqtClickError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click's class default, per error here
 
 
 def user_errors(fn):
@@ -87,7 +88,7 @@ class progress_bar:
 
     def __init__(self, label: str = "Indexing"):
         self.label = label
-        self.bar = None
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty():

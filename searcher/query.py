@@ -263,7 +263,8 @@ class _Parser:
         parts = [self.clause_list()]
         while (tok := self.peek()) is not None and tok.kind == "OR":
             self.i += 1
-            if self.peek() is None or self.peek().kind in ("OR", "RPAREN"):
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("OR", "RPAREN"):
                 raise QueryError("OR needs something on both sides", tok.pos, self.q)
             parts.append(self.clause_list())
         parts = [p for p in parts if not (isinstance(p, Bool) and p.is_empty)]
@@ -272,13 +273,16 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
     def clause_list(self) -> Bool:
-        must, should, must_not = [], [], []
+        must: list[Node] = []
+        should: list[Node] = []
+        must_not: list[Node] = []
         pending_and = False
-        last: tuple[list, object] | None = None
+        last: tuple[list, Node] | None = None
         while (tok := self.peek()) is not None and tok.kind not in ("OR", "RPAREN"):
             if tok.kind == "AND":
                 self.i += 1
-                if last is None or self.peek() is None or self.peek().kind in ("OR", "RPAREN", "AND"):
+                nxt = self.peek()
+                if last is None or nxt is None or nxt.kind in ("OR", "RPAREN", "AND"):
                     raise QueryError("AND needs something on both sides", tok.pos, self.q)
                 if last[0] is should:  # the left side becomes required
                     should.remove(last[1])

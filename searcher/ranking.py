@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from index_data.fields import TEXT_FIELDS
 
@@ -138,7 +139,7 @@ class Ranking:
     recency: RecencySettings = RecencySettings()
     similar: SimilarSettings = SimilarSettings()
 
-    def with_settings(self, settings: dict[str, Any]) -> "Ranking":
+    def with_settings(self, settings: dict[str, Any]) -> Ranking:
         """A copy with some settings changed, each named by its dotted path
         (``"bm25.b.title"``, ``"feedback.enabled"``); an unknown name raises ``ValueError``."""
         out = self

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 Ranked = list[tuple[int, float]]
 
 
-def smooth_top(snap: "Snapshot", top: Ranked, settings: "NeighbourSettings") -> Ranked:
+def smooth_top(snap: Snapshot, top: Ranked, settings: NeighbourSettings) -> Ranked:
     """``top`` (the best hits, best first) and any hits after them: the first ``settings.depth``
     re-ordered by neighbour smoothing with their smoothed scores (0 to 2), the rest in their order
     with their scores divided by the best one, so scores keep falling down the list."""
@@ -34,7 +34,7 @@ def smooth_top(snap: "Snapshot", top: Ranked, settings: "NeighbourSettings") -> 
     return smooth(snap, top[:depth], settings) + rest
 
 
-def smooth(snap: "Snapshot", top: Ranked, settings: "NeighbourSettings") -> Ranked:
+def smooth(snap: Snapshot, top: Ranked, settings: NeighbourSettings) -> Ranked:
     """``top`` re-ordered by neighbour smoothing, with the smoothed scores (``neighbours``):
     vectors from the hits' term vectors, idf from the whole index's document frequencies."""
     if len(top) < 3:
@@ -50,7 +50,7 @@ def smooth(snap: "Snapshot", top: Ranked, settings: "NeighbourSettings") -> Rank
     return [(top[i][0], float(new[i])) for i in order.tolist()]
 
 
-def recency(snap: "Snapshot", ranked: Ranked, settings: "RecencySettings") -> Ranked:
+def recency(snap: Snapshot, ranked: Ranked, settings: RecencySettings) -> Ranked:
     """Scores nudged up for recent meetings (see ``ranking.RecencySettings``), re-sorted; age is
     counted back from the newest of ``ranked``."""
     dates = snap.dates()[[d for d, _ in ranked]].tolist()

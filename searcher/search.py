@@ -104,7 +104,7 @@ class Searcher:
         level (``index_data.engine``)."""
         return self._engine
 
-    def __enter__(self) -> "Searcher":
+    def __enter__(self) -> Searcher:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -202,10 +202,10 @@ class Searcher:
                           neighbours=False, synonyms=synonyms)
         dates, codes, labels = self._engine.snapshot().match_columns(plan.compiled, by)
         buckets, first, last, groups = trends.count(
-            dates, codes, labels, interval=interval,  # type: ignore[arg-type]
+            dates, codes, labels, interval=interval,
             start=_as_date(date_from, "date_from", end=False),
             end=_as_date(date_to, "date_to", end=True))
-        return Trend(query=query, interval=interval, by=by, buckets=buckets,  # type: ignore[arg-type]
+        return Trend(query=query, interval=interval, by=by, buckets=buckets,
                      first=first, last=last, total=len(dates), filters=plan.filters, groups=groups)
 
     def document_versions(self) -> dict[str, str]:

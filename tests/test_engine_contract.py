@@ -133,7 +133,7 @@ def test_column_reader_layouts(library_index):
     try:
         n = leaf.doc_count_all()
         date = internals.fixed_layout(leaf.column_reader("date", translate=False))
-        assert date is not None and date.itemsize == 4 and date.typecode == "I" and date.count <= n
+        assert date is not None and date.itemsize == 4 and date.typecode == "I" and date.stored <= n
         assert numeric_column(leaf, "date").tolist() == list(leaf.column_reader("date"))
         var = internals.var_layout(leaf.column_reader("termvec", translate=False))
         assert var is not None and len(var.lengths) == len(var.offsets) == n

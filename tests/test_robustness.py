@@ -238,7 +238,7 @@ def test_random_documents_index_and_search_without_crashing(tmp_path_factory, do
     assert report.indexed + len(report.rejected) == len(docs)
     with Searcher(base / "ix") as s:
         assert s.search("").total == report.indexed
-        for title, asker, body in docs:
+        for title, _asker, body in docs:
             for text in (title, body[:50]):
                 try:
                     s.search(text)

@@ -9,6 +9,8 @@ itself takes a faster path (``schema.MqtText``); queries go through these analyz
 
 from __future__ import annotations
 
+from typing import Any
+
 from whoosh.analysis import Filter, Token, Tokenizer
 
 from ..analysis import TOKEN_RE, normalize_token, stem_cache, stopwords
@@ -77,7 +79,7 @@ class StopStemFilter(Filter):
         stops = self.stops
         stem_words = self.stem_words
         cache = stem_cache()
-        pos = None
+        pos: Any = None
         for t in tokens:
             text = t.text
             if t.positions:

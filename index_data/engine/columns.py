@@ -9,7 +9,8 @@ per-segment term statistics. Reading only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from . import internals
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def numeric_column(reader, fieldname: str) -> "np.ndarray":
+def numeric_column(reader, fieldname: str) -> np.ndarray:
     """One segment's unsigned-int column (``date``) as an int64 array, read in one go rather than
     a file read per document (0.26 s for 100k dates)."""
     import numpy as np  # here, not at import: index worker processes never need it
@@ -28,14 +29,14 @@ def numeric_column(reader, fieldname: str) -> "np.ndarray":
     layout = internals.fixed_layout(cr)
     if (layout is not None and getattr(field, "signed", True) is False
             and getattr(field, "numtype", None) is int and not getattr(field, "decimal_places", 0)):
-        raw = layout.dbfile.get(layout.base, layout.count * layout.itemsize) if layout.count else b""
+        raw = layout.dbfile.get(layout.base, layout.stored * layout.itemsize) if layout.stored else b""
         out = np.full(n, layout.default, dtype=np.int64)
-        out[:layout.count] = np.frombuffer(raw, dtype=np.dtype(layout.typecode).newbyteorder(">"))
+        out[:layout.stored] = np.frombuffer(raw, dtype=np.dtype(layout.typecode).newbyteorder(">"))
         return out
     return np.array(list(reader.column_reader(fieldname)) if n else [], dtype=np.int64)
 
 
-def length_bytes(cr, n: int) -> "np.ndarray | None":
+def length_bytes(cr, n: int) -> np.ndarray | None:
     """Every document's byte in a segment's field-length column ``cr`` (``internals.
     length_column``), as uint8 (0: no length), read in one go; None when the column is not laid
     out so (then ask ``doc_field_length`` per document)."""
@@ -44,7 +45,7 @@ def length_bytes(cr, n: int) -> "np.ndarray | None":
     layout = internals.fixed_layout(cr)
     if layout is None or layout.itemsize != 1:
         return None
-    raw = layout.dbfile.get(layout.base, layout.count) if layout.count else b""
+    raw = layout.dbfile.get(layout.base, layout.stored) if layout.stored else b""
     codes = np.zeros(n, dtype=np.uint8)
     codes[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
     return codes
@@ -71,7 +72,7 @@ def bytes_values(cr, n: int, docs: Sequence[int]) -> list[bytes]:
     return [cr[d] for d in docs]
 
 
-def coded_column(reader, fieldname: str) -> "tuple[np.ndarray, list[bytes]]":
+def coded_column(reader, fieldname: str) -> tuple[np.ndarray, list[bytes]]:
     """One segment's bytes column as ``(codes, values)``: a code per document (an int array)
     into the list of distinct values. Read straight from the references of a
     ``RefBytesColumn`` (facets); any other column is coded value by value."""

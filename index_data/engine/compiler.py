@@ -9,7 +9,8 @@ words the analyzer splits (a phrase in a short query, its parts as words in a lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from whoosh import query as wq
 
@@ -46,7 +47,7 @@ class Compiled:
         return term in self.terms or any(term.startswith(p) for p in self.prefixes)
 
 
-def fields_term(text: str, ranking: "Ranking", boost: float = 1.0) -> FieldsTerm:
+def fields_term(text: str, ranking: Ranking, boost: float = 1.0) -> FieldsTerm:
     """A word over all text fields, scored by BM25F with the ranking's field weights."""
     return FieldsTerm(text, ranking.bm25.field_weights.as_dict(), boost)
 
@@ -54,7 +55,7 @@ def fields_term(text: str, ranking: "Ranking", boost: float = 1.0) -> FieldsTerm
 class Compiler:
     """Compiles one query tree against one open index (``reader``, ``schema``)."""
 
-    def __init__(self, reader, schema, ranking: "Ranking", query_words: int):
+    def __init__(self, reader, schema, ranking: Ranking, query_words: int):
         self.reader = reader
         self.schema = schema
         self.ranking = ranking
@@ -180,7 +181,7 @@ class Compiler:
         return base
 
 
-def compile_tree(node, reader, schema, ranking: "Ranking") -> Compiled:
+def compile_tree(node, reader, schema, ranking: Ranking) -> Compiled:
     """The compiled query of a whole query tree (see :class:`Compiler`)."""
     from searcher.ranking import ranked_words
 
@@ -190,7 +191,7 @@ def compile_tree(node, reader, schema, ranking: "Ranking") -> Compiled:
                     c.query_words)
 
 
-def weighted_terms(weights: dict[str, float], ranking: "Ranking",
+def weighted_terms(weights: dict[str, float], ranking: Ranking,
                    exclude_id: str | None = None) -> Compiled:
     """A query for weighted index terms over the text fields (similar questions)."""
     if not weights:
@@ -201,7 +202,7 @@ def weighted_terms(weights: dict[str, float], ranking: "Ranking",
     return Compiled(query, set(weights))
 
 
-def with_feedback(compiled: Compiled, weights: dict[str, float], ranking: "Ranking") -> Compiled:
+def with_feedback(compiled: Compiled, weights: dict[str, float], ranking: Ranking) -> Compiled:
     """The query re-ranked by weighted expansion terms: same matches, feedback adds score only."""
     if not weights or compiled.query is wq.NullQuery:
         return compiled

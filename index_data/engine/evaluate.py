@@ -15,7 +15,8 @@ query types scored there by the reference matchers of ``tests/reference_matchers
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 import numpy as np
 from whoosh import query as wq
@@ -53,7 +54,7 @@ class Evaluator:
     collection statistics: idf, average field lengths), ``sub`` this segment's, ``seg`` its
     decoded arrays."""
 
-    def __init__(self, top, sub, seg: SegmentArrays, bm25: "BM25Settings", want_scores: bool = True,
+    def __init__(self, top, sub, seg: SegmentArrays, bm25: BM25Settings, want_scores: bool = True,
                  idfs: dict | None = None):
         self.top = top
         self.idfs = {} if idfs is None else idfs  # word -> idf, shared by one query's segments
@@ -193,7 +194,7 @@ class Evaluator:
         """The candidates where the words occur in order, each 1 to ``slop`` positions after the
         previous one, checked for all candidates at once on ``(candidate, position)`` keys."""
         fmt = self.top.schema[fieldname].format
-        reach = None
+        reach: np.ndarray | None = None
         for w in words:
             keys = format.position_keys(self.seg.values_for(fieldname, w, cands), fmt)
             if reach is None:
@@ -207,6 +208,7 @@ class Evaluator:
             reach = keys[ok]
             if not len(reach):
                 return reach
+        assert reach is not None  # words has two or more
         return cands[np.unique(reach >> format.POS_BITS)]
 
     def numeric_range(self, q: wq.NumericRange) -> _Result | None:
@@ -325,7 +327,7 @@ class Evaluator:
         return _Result(mask, score)
 
 
-def execute(searcher, q, arrays: Callable[[Any], SegmentArrays], bm25: "BM25Settings",
+def execute(searcher, q, arrays: Callable[[Any], SegmentArrays], bm25: BM25Settings,
             want_scores: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Every live document ``q`` matches in ``searcher``'s index, as sorted global docnums, and
     their scores (zeros when ``want_scores`` is False). ``arrays(segment_reader)`` gives a

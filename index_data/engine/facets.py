@@ -12,7 +12,8 @@ data, whatever object ids Python reuses.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
+from collections.abc import Callable, Iterable
 
 import numpy as np
 

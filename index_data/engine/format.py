@@ -25,7 +25,8 @@ from itertools import chain
 from operator import sub
 from pickle import dumps
 from struct import Struct
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
 
 from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashWriter
@@ -148,10 +149,13 @@ def write_posting_list(out: bytearray, kind: int, payload, lens, fixed) -> bytes
         ids = array("I", [p[0] for p in payload])
     n = len(ids)
     out += MAGIC
-    weight = 0
+    weight: float = 0
     minlb = 256  # smallest non-zero length byte so far (256: none)
     maxlb = 0
-    maxweight = 0
+    maxweight: float = 0
+    bmax: float
+    wmini: Any  # None, one float or a tuple of float32 weights
+    vmini: Any  # a tuple of value strings, bytes, or None
     start = 0
     while start < n:
         end = start + BLOCK_LIMIT
@@ -276,6 +280,8 @@ class TermIndexWriter(OrderedHashWriter):
     memory: entries go through a local buffer (one file write per megabyte, not three per term),
     and each hash bucket keeps its (hash, position) pairs in two arrays instead of a list of
     tuples (16 bytes a term instead of ~130: 45 MB less for 350,000 terms)."""
+
+    lastkey: bytes
 
     def __init__(self, dbfile):
         OrderedHashWriter.__init__(self, dbfile)

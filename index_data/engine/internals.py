@@ -23,12 +23,12 @@ from whoosh.writing import SegmentWriter
 # ---- column readers ---------------------------------------------------------------------------
 
 class FixedLayout(NamedTuple):
-    """Where a fixed-width column's values lie: ``count`` values of ``itemsize`` bytes from
-    ``base`` in ``dbfile`` (big-endian ``typecode``); documents past ``count`` have ``default``."""
+    """Where a fixed-width column's values lie: ``stored`` values of ``itemsize`` bytes from
+    ``base`` in ``dbfile`` (big-endian ``typecode``); documents past them have ``default``."""
 
     dbfile: Any
     base: int
-    count: int
+    stored: int
     itemsize: int
     typecode: str
     default: Any
@@ -84,7 +84,7 @@ def postings_file(reader):
 
 def deleted_docs(reader):
     """A segment reader's deleted document numbers, or None when it cannot say in one go."""
-    perdoc = getattr(reader, "_perdoc", None)
+    perdoc: Any = getattr(reader, "_perdoc", None)
     return perdoc.deleted_docs() if hasattr(perdoc, "deleted_docs") else None
 
 

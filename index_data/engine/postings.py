@@ -10,6 +10,7 @@ entry when its segment reader goes away.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from whoosh.util.numeric import byte_to_length
@@ -58,7 +59,7 @@ class SegmentArrays:
 
     # -- posting lists --
 
-    def _raw(self, fieldname: str, text: str):
+    def _raw(self, fieldname: str, text: str) -> tuple[str, Any] | None:
         reader = self.reader
         try:
             info = reader.term_info(fieldname, text)
@@ -81,7 +82,8 @@ class SegmentArrays:
         if hit is not None:
             self._postings.move_to_end(key)
             return hit
-        kind, data = self._raw(fieldname, text) or (None, None)
+        found: tuple[str | None, Any] = self._raw(fieldname, text) or (None, None)
+        kind, data = found
         if kind is None:
             return None
         if kind == "raw":
@@ -110,7 +112,8 @@ class SegmentArrays:
     def values_for(self, fieldname: str, text: str, docs: np.ndarray) -> list:
         """The value strings (encoded positions) of a term's postings for ``docs`` (sorted local
         docnums, all in the term's posting list), decoding only the blocks that hold them."""
-        kind, data = self._raw(fieldname, text) or (None, None)
+        found: tuple[str | None, Any] = self._raw(fieldname, text) or (None, None)
+        kind, data = found
         if kind == "raw":
             return format.block_values(data, docs)
         if kind == "inline":
@@ -139,7 +142,8 @@ class SegmentArrays:
             def read() -> np.ndarray:
                 return numeric_column(self.reader, fieldname)
 
-            values = self._cache.get(self.key, f"column:{fieldname}", read) if self._cache is not None else read()
+            cache = self._cache
+            values = cache.get(self.key, f"column:{fieldname}", read) if cache is not None else read()
             self._columns[fieldname] = values
         return values
 

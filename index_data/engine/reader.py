@@ -19,7 +19,8 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -78,7 +79,7 @@ class EngineReader:
     queries their rules and the executor and Whoosh's weighting their BM25 settings.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, ranking: "Ranking | None" = None):
+    def __init__(self, index_dir: str | os.PathLike, ranking: Ranking | None = None):
         if ranking is None:
             from searcher.ranking import Ranking
 
@@ -161,7 +162,7 @@ class EngineReader:
             self._searchers[me.ident or 0] = (weakref.ref(me), searcher)
 
     @_guarded
-    def snapshot(self) -> "Snapshot":
+    def snapshot(self) -> Snapshot:
         """This thread's current view of the index: use one for everything one request reads,
         so that document numbers stay meaningful between calls."""
         self._searcher()

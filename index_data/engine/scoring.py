@@ -36,7 +36,7 @@ class MqtBM25(scoring.BM25F):
         return robertson_idf(parent.doc_frequency(fieldname, text), parent.doc_count_all())
 
 
-def weighting(bm25: "BM25Settings") -> MqtBM25:
+def weighting(bm25: BM25Settings) -> MqtBM25:
     """The Whoosh weighting model of ``bm25`` (a ``searcher.ranking.BM25Settings``)."""
     return MqtBM25(B=bm25.default_b, K1=bm25.k1, **{f"{f}_B": b for f, b in bm25.b.items()})
 
@@ -48,13 +48,13 @@ def fields_idf(searcher, text: str, weights) -> float:
     return robertson_idf(df, searcher.doc_count_all())
 
 
-def bm25(idf: float, tf: "np.ndarray", length: "np.ndarray", avg_length: float, b: float,
-         k1: float) -> "np.ndarray":
+def bm25(idf: float, tf: np.ndarray, length: np.ndarray, avg_length: float, b: float,
+         k1: float) -> np.ndarray:
     """Whoosh's ``scoring.bm25(idf, tf, fl, avgfl, B, K1)`` over arrays: one field's BM25."""
     return idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg_length)))
 
 
-def bm25f_norm(length: "np.ndarray", b: float, avg_length: float) -> "np.ndarray":
+def bm25f_norm(length: np.ndarray, b: float, avg_length: float) -> np.ndarray:
     """BM25F's length normalisation ``1 - b + b * len / avg`` of every document (len 0 as 1):
     a field's pseudo term frequency is ``weight * tf / norm``."""
     import numpy as np
@@ -62,6 +62,6 @@ def bm25f_norm(length: "np.ndarray", b: float, avg_length: float) -> "np.ndarray
     return 1.0 - b + b * np.maximum(length, 1.0) / avg_length
 
 
-def bm25f(idf: float, pseudo_tf: "np.ndarray", k1: float, boost: float = 1.0) -> "np.ndarray":
+def bm25f(idf: float, pseudo_tf: np.ndarray, k1: float, boost: float = 1.0) -> np.ndarray:
     """BM25F: the fields' pseudo term frequencies, added (``pseudo_tf``), saturated once."""
     return boost * idf * pseudo_tf * (k1 + 1.0) / (k1 + pseudo_tf)

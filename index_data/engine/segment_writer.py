@@ -99,6 +99,9 @@ class FastSegmentWriter:
         self._value_caches: dict[str, dict | None] = {p.name: {} for p in self._plan if p.kind}
         self._misses: dict[str, int] = {}
         self._derived = derived if self._can_derive(derived) else None
+        #: The derived field's drop_stops flag (see _can_derive).
+        self._derived_drop = bool(derived and self._derived is not None
+                                  and self._plan_by_name[derived[0]].analysis.drop_stops)  # type: ignore[union-attr]
         if vector is not None and self._derived is None:
             raise ValueError("a vector column needs a derived field to count")
         #: (column, encode): a column a document may leave out, then filled with ``encode`` of
@@ -177,23 +180,26 @@ class FastSegmentWriter:
         # A derived field whose value is its sources' values joined by newlines (mqt's "spell":
         # title, question and answer unstemmed) is counted from the sources' words, and the
         # sources are stemmed from the same words: one tokenisation of the text instead of two.
-        words = stemmed = None
+        words: dict[str, list[str]] | None = None
+        stemmed: dict[str, list[str]] = {}
+        dname = None
         if self._derived is not None:
             dname, sources = self._derived
-            drop = self._plan_by_name[dname].analysis.drop_stops
-            texts = [fields.get(src) for src in sources]
+            drop = self._derived_drop
+            texts: list[Any] = [fields.get(src) for src in sources]
             if all(isinstance(t, str) for t in texts) and fields.get(dname) == "\n".join(texts):
                 words = {src: index_terms(t, drop, False) for src, t in zip(sources, texts)}
                 stemmed = {src: stem_terms(w) for src, w in words.items()}
             if self._vector is not None and self._vector[0] not in fields:
-                if stemmed is None:
+                if words is None:
                     raise ValueError(f"{dname} is not its sources' text joined: give "
                                      f"{self._vector[0]} explicitly")
                 vname, encode = self._vector
                 fields = {**fields, vname: encode(Counter(chain.from_iterable(stemmed.values())))}
         # (name, kind, postings, length) per indexed field; stored and column values per field
-        analysed = []
-        perdoc = []
+        analysed: list[tuple[str, int, Any, int]] = []
+        perdoc: list[tuple[str, Any, Any, Any, Any]] = []
+        post: Any
         for name, field, kind, stored, column, flags in self._plan:
             value = fields.get(name)
             if value is None:
@@ -223,8 +229,9 @@ class FastSegmentWriter:
                                column, field.to_column_value(value) if column else None))
         return analysed, perdoc
 
-    def _analyse(self, name, field, kind, flags, value):
+    def _analyse(self, name, field, kind, flags, value) -> tuple[int, Any, int]:
         """(kind, postings, length) of one field value (see :meth:`prepare`)."""
+        post: Any
         if flags is not None and isinstance(value, str):
             terms = index_terms(value, *flags)
             post = Counter(terms) if kind == FREQ else term_positions(terms)
@@ -313,7 +320,7 @@ class FastSegmentWriter:
                     lst.append((docnum, weight * 1.0,  # Whoosh multiplies by the field boost
                                 vbytes if vbytes is not None else emptybytes))
                 used += len(post) * _POSTING_COST[GENERIC]
-        for name, lens in self._lengths.items():
+        for lens in self._lengths.values():
             if len(lens) == docnum:  # field absent from this document
                 lens.append(0)
         self.docnum = docnum + 1
@@ -393,8 +400,9 @@ class FastSegmentWriter:
             self._write_run()
         # (field, term, run) is unique, so the merge never compares payloads
         merged = heapq.merge(*[self._read_run(k, name) for k, name in enumerate(self._runs)])
-        last_field = last_term = None
-        parts = []
+        last_field: Any = None
+        last_term = None
+        parts: list = []
         for field, term, _, payload in merged:
             if term != last_term or field != last_field:
                 if parts:
@@ -454,12 +462,15 @@ class FastSegmentWriter:
     def _write_postings(self) -> None:
         """Posting lists (.pst) and the term index (.trm), as W3FieldWriter writes them."""
         tindex = TermIndexWriter(self.segment.create_file(self.storage, W3Codec.TERMS_EXT))
-        fieldmap = tindex.extras["fieldmap"] = {}
+        fieldmap: dict[str, int] = {}
+        tindex.extras["fieldmap"] = fieldmap
         postfile = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
         out = bytearray()
         base = 0  # bytes of the postings file already flushed
         schema = self.schema
-        fieldname = fieldprefix = vocabulary = None
+        fieldname = None
+        fieldprefix = b""
+        vocabulary: list[str] | None = None
         for field, term, payload in self._sorted_postings():
             if field != fieldname:
                 fieldname = field

@@ -16,7 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError, clean_files
