@@ -8,7 +8,7 @@ relevance = pytest.importorskip("benchmarks.relevance")
 #: Builds the 1,400-document collection and runs 225 long queries.
 pytestmark = pytest.mark.slow
 
-#: Reached with default settings (README "Relevance benchmark"): MAP 0.380, nDCG@10 0.438.
+#: Reached with default settings (docs/relevance.md): MAP 0.380, nDCG@10 0.438.
 MAP_REACHED = 0.380
 NDCG10_REACHED = 0.438
 #: The issue's target, which the defaults must keep meeting.
