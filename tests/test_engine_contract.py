@@ -30,6 +30,15 @@ from index_data.engine import format, internals
 from index_data.engine.columns import bytes_column, coded_column, numeric_column
 
 
+def test_the_engine_interface_is_whole():
+    """Every name of ``index_data.engine``'s interface imports from its module."""
+    import index_data.engine as engine
+
+    assert sorted(engine.__all__) == sorted(engine._INTERFACE)
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+
+
 def test_the_pinned_whoosh_is_installed():
     assert whoosh.__version__ == (2, 7, 4)
     pyproject = (ROOT / "pyproject.toml").read_text()

@@ -51,7 +51,6 @@ __all__ = [
     "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
     "swap_into_place", "top_by_date", "top_k",
 ]
-assert sorted(__all__) == sorted(_INTERFACE)
 
 
 def __getattr__(name: str) -> Any:
