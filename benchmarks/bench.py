@@ -153,17 +153,12 @@ def build_mqt(corpus_dir, index_dir, procs):
 
 def build_mqt_fast(corpus_dir, index_dir, procs):
     """mqt's build, then the posting stores derived from its segments (issue 15's prototype,
-    ``index_data.poststore``): derived from the written segments, which costs ~5x what a
+    ``index_data.engine.poststore``): derived from the written segments, which costs ~5x what a
     segment writer handing its arrays over would (benchmarks/RESULTS.md)."""
-    from whoosh.filedb.filestore import FileStorage
-
-    from index_data import poststore
-    from index_data.schema import INDEX_NAME
+    from index_data.engine import poststore
 
     n = build_mqt(corpus_dir, index_dir, procs)
-    ix = FileStorage(str(index_dir), readonly=True, supports_mmap=False).open_index(INDEX_NAME)
-    with ix.searcher() as s:
-        poststore.ensure_stores(index_dir, s)
+    poststore.ensure_stores(index_dir)
     return n
 
 
@@ -334,8 +329,8 @@ def build_lucene(corpus_dir, index_dir, procs):
     return n
 
 
-BUILDERS = {"mqt": build_mqt, "mqt-fast": build_mqt_fast, "whoosh": build_whoosh, "fts5": build_fts5, "tantivy": build_tantivy,
-            "lucene": build_lucene}
+BUILDERS = {"mqt": build_mqt, "mqt-fast": build_mqt_fast, "whoosh": build_whoosh, "fts5": build_fts5,
+            "tantivy": build_tantivy, "lucene": build_lucene}
 
 
 # ---- engines: query -------------------------------------------------------------------------------
@@ -357,10 +352,10 @@ class MqtRunner:
 
 
 class MqtFastRunner(MqtRunner):
-    """The same searches through the prototype fast path (``searcher.blockmax_adapter``)."""
+    """The same searches through the prototype fast path (``benchmarks.fastsearch``)."""
 
     def __init__(self, index_dir):
-        from searcher.blockmax_adapter import fast_searcher
+        from benchmarks.fastsearch import fast_searcher
 
         self.s = fast_searcher(index_dir)
 
@@ -502,8 +497,8 @@ class LuceneRunner:
         self.proc.stdout.close()
 
 
-RUNNERS = {"mqt": MqtRunner, "mqt-fast": MqtFastRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner, "tantivy": TantivyRunner,
-           "lucene": LuceneRunner}
+RUNNERS = {"mqt": MqtRunner, "mqt-fast": MqtFastRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner,
+           "tantivy": TantivyRunner, "lucene": LuceneRunner}
 
 
 def percentiles(xs: list[float]) -> dict:
@@ -587,7 +582,7 @@ for _score, addr in s.search(q, 10).hits:
 COLD_FAST = """
 import sys
 import searcher.cli, searcher.display
-from searcher.blockmax_adapter import fast_searcher
+from benchmarks.fastsearch import fast_searcher
 s = fast_searcher(sys.argv[1])
 page = s.search(sys.argv[2], limit=10, facets=False)
 print(searcher.display.format_page(page, searcher.display.Style(False)))
@@ -696,7 +691,7 @@ def child(argv: list[str]) -> None:
         jit = json.loads(Path(argv[4]).read_text()) if len(argv) > 4 else []
         print(json.dumps(run_queries(engine, index_dir, queries, jit_queries=jit)))
     elif what == "reindex":
-        from index_data.reindex import reindex  # (only run when it exists)
+        from index_data import reindex  # (only run when it exists)
 
         corpus_dir, index_dir = argv[2], argv[3]
         t = time.perf_counter()
@@ -712,9 +707,9 @@ def dir_size(path) -> int:
 
 def reindex_times(corpus_dir: Path, index_dir: Path) -> dict | None:
     """No-op and 1%-changed reindex seconds, or None when ``index_data.reindex`` is not there."""
-    import importlib.util
+    import index_data
 
-    if importlib.util.find_spec("index_data.reindex") is None:
+    if not hasattr(index_data, "reindex"):
         return None
     out = {}
     out["noop"], _, _ = run_child(["reindex", "mqt", str(corpus_dir), str(index_dir)])
@@ -774,7 +769,7 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
         b, qd = r["build"], r["query"]
 
         def cell(mode, p):
-            return fmt_ms(qd[mode][p]) if mode in qd else "—"
+            return fmt_ms(qd[mode][p]) if mode in qd else "—"  # noqa: B023 (called in the loop)
 
         lines.append(
             f"| {names[e]} | {b['seconds']:.1f} | {b['docs'] / b['seconds']:,.0f} | "
@@ -799,8 +794,9 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
             facets = (f"facets on: p95 {mq['facets']['p95'] / oq['facets']['p95']:.2f}×" if "facets" in oq
                       else f"facets on vs its snippets p95: {mq['facets']['p95'] / oq['snippets']['p95']:.2f}×")
             phrase = ""
-            if "phrase" in mq["plain"]["by_kind_p50"] and "phrase" in oq["plain"]["by_kind_p50"]:
-                phrase = (f"; phrase p50 {mq['plain']['by_kind_p50']['phrase'] / oq['plain']['by_kind_p50']['phrase']:.2f}×")
+            mk, ok = mq["plain"]["by_kind_p50"], oq["plain"]["by_kind_p50"]
+            if "phrase" in mk and "phrase" in ok:
+                phrase = f"; phrase p50 {mk['phrase'] / ok['phrase']:.2f}×"
             lines.append(
                 f"- vs {names[e]}: indexing {speed:.2f}× the throughput; without snippets p50 "
                 f"{mq['plain']['p50'] / oq['plain']['p50']:.2f}× and p95 "

@@ -45,21 +45,20 @@ def main() -> None:
     ap.add_argument("--profile", choices=MODES, help="cProfile the fast path in this mode instead")
     args = ap.parse_args()
 
-    from index_data import poststore
+    from benchmarks.fastsearch import fast_searcher
+    from index_data.engine import poststore
     from searcher import Searcher
-    from searcher.blockmax_adapter import fast_searcher
 
     bits = args.bits or poststore.WINDOW_BITS
     queries = make_queries(args.corpus_dir, args.queries)
     old = Searcher(args.index)
-    ws = old._engine._current()
+    ws = old.engine.snapshot().whoosh_searcher
     t = time.perf_counter()
     stores = poststore.ensure_stores(args.index, ws, window_bits=bits)
     size = sum(p.stat().st_size for p in (args.index / poststore.DIR).iterdir())
     print(f"stores: {len(stores)} segments, {size / 2**20:,.0f} MB, ready in "
           f"{time.perf_counter() - t:.1f} s (load {os.getloadavg()[0]:.2f})")
     new = fast_searcher(args.index)
-    assert new._engine.fast_index(new._engine._current()) is not None
     if args.profile:
         for q in queries:  # one-time costs (NLTK for a synonym the index lacks...) out
             run(new, q, args.profile)
@@ -70,8 +69,8 @@ def main() -> None:
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
         return
-    print(f"| mode | today p50 | today p95 | fast p50 | fast p95 | today phrase p50 | fast phrase p50 "
-          f"| scored / matched |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| mode | today p50 | today p95 | fast p50 | fast p95 | today phrase p50 | fast phrase p50 "
+          "| scored / matched |\n|---|---:|---:|---:|---:|---:|---:|---:|")
     by_kind: dict = {}
     for mode in MODES:
         for q in queries[:20]:
@@ -90,11 +89,11 @@ def main() -> None:
                 ms = (time.perf_counter() - t) * 1000
                 times[name].append(ms)
                 kinds[name].setdefault(q["kind"], []).append(ms)
-            last = getattr(new._engine, "last", None)
+            last = getattr(new, "last", None)
             if last is not None:
                 scored += last.scored
                 matched += last.total
-                new._engine.last = None
+                new.last = None
             if not same(pages["old"], pages["new"]):
                 bad.append(mqt_text(q))
         po, pn = percentiles(times["old"]), percentiles(times["new"])

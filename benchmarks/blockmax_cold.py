@@ -1,5 +1,5 @@
 """A cold process answering one query with snippets and facets: ``mqt search --facets`` today,
-beside the same search through the prototype fast path (``searcher.blockmax_adapter``), and
+beside the same search through the prototype fast path (``benchmarks/fastsearch.py``), and
 where the fast process's time goes.
 
     python benchmarks/blockmax_cold.py --index /tmp/bench/index-mqt "housing policing"
@@ -29,10 +29,10 @@ FAST = """
 import sys, time, json
 t0 = time.perf_counter()
 import searcher.cli, searcher.display
-from searcher.blockmax_adapter import fast_searcher
+from benchmarks.fastsearch import fast_searcher
 t1 = time.perf_counter()
 s = fast_searcher(sys.argv[1])
-assert s._engine.fast_index(s._engine._current()) is not None
+assert s._fast_view(s.engine.snapshot()).index is not None
 t2 = time.perf_counter()
 page = s.search(sys.argv[2], limit=10, facets=True)
 t3 = time.perf_counter()

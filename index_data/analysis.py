@@ -1,8 +1,9 @@
 """Text analysis: how text becomes index terms, the same way at index time and at query time.
 
-Analyzers are Whoosh compositions of a tokenizer and filters (``tokenizer | filter``); Whoosh
-pickles them into the index, so these classes must stay importable at this path
-(``index_data.analysis``). Change what they produce and you must bump ``schema.SCHEMA_VERSION``.
+Engine-agnostic functions (no Whoosh): :func:`tokenize`, :func:`stem`, :func:`index_terms`...
+The engine's Whoosh analyzers (``index_data.engine.analyzers``) are built from these and must
+give the same terms (``tests/test_analysis.py`` checks it). Change what they produce and you must
+bump ``meta.SCHEMA_VERSION``.
 
 Tokens (see ``tests/test_analysis.py``):
 
@@ -29,11 +30,9 @@ from itertools import chain, compress
 from importlib import resources
 from operator import not_
 
-from whoosh.analysis import Filter, Token, Tokenizer
-
 from . import snowball
 
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
+TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _NUMBER_COMMA_RE = re.compile(r"(?<=\d),(?=\d)")
 
@@ -55,7 +54,7 @@ def normalize_token(raw: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The normalised tokens of ``text`` (no stopwords removed, no stemming)."""
-    return [t for t in (normalize_token(m.group()) for m in _TOKEN_RE.finditer(text)) if t]
+    return [t for t in (normalize_token(m.group()) for m in TOKEN_RE.finditer(text)) if t]
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +85,12 @@ _stemmer = None
 _table = None  # a stemtable.StemTable (see use_stem_table)
 
 
+def stem_cache() -> dict[str, str]:
+    """The process-wide stem cache itself (word -> stem, filled on lookup): for loops that
+    stem many words (the engine's analyzers), ``cache[word]`` without a call per word."""
+    return _STEM_CACHE
+
+
 def stem(word: str) -> str:
     """The Snowball English stem of a normalised word, cached (``"crimes"`` -> ``"crime"``).
 
@@ -112,7 +117,7 @@ def warm_up(light: bool = False) -> None:
     blocked = [m for m in _HEAVY_MODULES if m not in sys.modules] if light else []
     try:
         for m in blocked:
-            sys.modules[m] = None  # "import scipy" now raises ImportError, which NLTK handles
+            sys.modules[m] = None  # type: ignore[assignment]  # "import scipy" now raises ImportError
         try:
             from nltk.stem.snowball import EnglishStemmer
         except ImportError:
@@ -145,120 +150,62 @@ def use_stem_table(path) -> bool:
     return _table is not None
 
 
-class MqtTokenizer(Tokenizer):
-    """Splits text into normalised word and number tokens in one regex pass (see module doc)."""
-
-    def __eq__(self, other):
-        return other.__class__ is self.__class__
-
-    def __hash__(self):
-        return hash(self.__class__.__name__)
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-        pos = start_pos
-        for m in _TOKEN_RE.finditer(value):
-            raw = m.group()
-            text = normalize_token(raw)
-            if not text:
-                continue
-            t.text = text
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = raw
-            if positions:
-                t.pos = pos
-                pos += 1
-            if chars:
-                t.startchar = start_char + m.start()
-                t.endchar = start_char + m.end()
-            yield t
-
-
-class StopStemFilter(Filter):
-    """Drops stopwords (renumbering positions so phrases ignore them) and stems the rest.
-
-    One filter rather than Whoosh's ``StopFilter | StemFilter`` chain: one generator per token
-    instead of two, and a process-wide stem cache that is never pickled into the index.
-    """
-
-    def __init__(self, stoplist=None, stem_words=True):
-        self.stops = frozenset(stopwords() if stoplist is None else stoplist)
-        self.stem_words = stem_words
-
-    def __eq__(self, other):
-        return (other.__class__ is self.__class__ and self.stops == other.stops
-                and self.stem_words == other.stem_words)
-
-    def __hash__(self):
-        return hash((self.__class__.__name__, self.stem_words, len(self.stops)))
-
-    def __call__(self, tokens):
-        stops = self.stops
-        stem_words = self.stem_words
-        cache = _STEM_CACHE
-        pos = None
-        for t in tokens:
-            text = t.text
-            if t.positions:
-                if pos is None:
-                    pos = t.pos
-                t.pos = pos
-            if text in stops:
-                if t.removestops:
-                    continue
-                t.stopped = True
-                yield t
-                continue
-            if stem_words:
-                t.text = cache[text]
-            if t.positions:
-                pos += 1
-            yield t
-
-
-def text_analyzer():
-    """Analyzer for title, question and answer text: tokens, stopwords out, Snowball stems."""
-    return MqtTokenizer() | StopStemFilter()
-
-
-def name_analyzer():
-    """Analyzer for names and labels (asker, party, asked-of, meeting): tokens only, no stemming.
-
-    ``party:labour`` matches ``Labour Group``; ``asker:"navin shah"`` matches ``Navin Shah``.
-    """
-    return MqtTokenizer()
-
-
-def spelling_analyzer():
-    """Analyzer for the spelling field: unstemmed words (no stopwords), the vocabulary that
-    "did you mean" suggestions are drawn from."""
-    return MqtTokenizer() | StopStemFilter(stem_words=False)
-
-
 def term_spans(text: str):
     """Yield ``(term, start, end)`` for each body-text term, as indexed, with its character span.
 
     What the snippet builder uses to find matches (stemmed variants included) in stored text.
     """
     stops = stopwords()
-    cache = _STEM_CACHE
-    for m in _TOKEN_RE.finditer(text):
+    cache = stem_cache()
+    for m in TOKEN_RE.finditer(text):
         t = normalize_token(m.group())
         if not t or t in stops:
             continue
         yield cache[t], m.start(), m.end()
+
+
+#: In a token list (:func:`index_tokens`), a position no term fills: a removed stopword.
+GAP = ""
+#: In a token list, a sentence end or paragraph break: one position before the next token.
+SENTENCE_END = "\x00"
+#: Full stops that do not end a sentence after these words (and after single letters, initials):
+#: "Mr. Smith", "St. Paul's", "No. 10", "Cllr. Jones".
+ABBREVIATIONS = frozenset("""mr mrs ms mx dr st no nos vs cllr prof rev revd sr jr rt hon gen col
+capt cdr lt sgt insp supt det ch cmdr etc approx dept govt inc ltd co corp est fig vol pp op cf
+viz ca jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+_SENTENCE_PUNCT = frozenset(".!?")
+#: A paragraph break: two line ends with only white space between them.
+PARAGRAPH_RE = re.compile(r"\n\s*\n")
+
+
+def ends_sentence(trailer: str, previous: str) -> bool:
+    """Whether ``trailer``, the punctuation written right after the token ``previous``
+    (normalised) and before white space, ends a sentence: it holds ``.``, ``!`` or ``?``, and is
+    not just a full stop after an abbreviation or an initial ("Mr.", "J.")."""
+    punct = _SENTENCE_PUNCT.intersection(trailer)
+    if not punct:
+        return False
+    if punct == {"."} and (previous in ABBREVIATIONS or (len(previous) == 1 and previous.isalpha())):
+        return False
+    return True
+
+
+def sentence_break(separator: str, previous: str) -> bool:
+    """Whether the text between two tokens ends a sentence (positions keep a gap there, so a
+    phrase does not match across it): a paragraph break; sentence punctuation written right
+    after ``previous`` (normalised) and followed by white space (:func:`ends_sentence`); or
+    sentence punctuation standing alone between white space (``rough . Sleeping``). Without
+    white space there is no break ("U.S.A", "rough.Sleeping"); punctuation right before the next
+    token is not one either."""
+    if not any(c.isspace() for c in separator):
+        return False
+    if "\n" in separator and PARAGRAPH_RE.search(separator):
+        return True
+    pieces = separator.split()
+    starts, ends = separator[0].isspace(), separator[-1].isspace()
+    trailer = "" if starts else pieces[0]
+    middle = pieces[(0 if starts else 1):(len(pieces) if ends else len(pieces) - 1)]
+    return ends_sentence(trailer, previous) or any(_SENTENCE_PUNCT.intersection(p) for p in middle)
 
 
 def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[str, int, int]]:
@@ -273,9 +220,7 @@ def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[s
     (``benchmarks/RESULTS.md``)."""
     uniq = list(set(text.split()))
     if terms is not None:
-        stems = _TERM_CACHES.get((True, True))
-        if stems is None:
-            stems = _TERM_CACHES[(True, True)] = _TermCache(True, True)
+        stems = _term_cache(True, True)  # a chunk's terms (and markers, which match nothing)
         uniq = list(compress(uniq, map(not_, map(terms.isdisjoint, map(stems.__getitem__, uniq)))))
     found = []
     for chunk in uniq:
@@ -286,7 +231,7 @@ def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[s
             found.append((chunk, rel))
     if not found:
         return []
-    out = []
+    out: list[tuple[str, int, int]] = []
     n = len(text)
     for chunk, rel in found:
         size = len(chunk)
@@ -303,13 +248,15 @@ def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[s
 
 
 class _TermCache(dict):
-    """Whitespace-separated chunk of text -> its index terms (a tuple) for one kind of analysis,
+    """Whitespace-separated chunk of text -> its tokens (a tuple) for one kind of analysis,
     computed on first sight. A dict subclass so that ``map(cache.__getitem__, text.split())``
     looks chunks up without a Python-level step per chunk.
 
     Splitting on whitespace first gives the same tokens as running the token pattern over the
     whole text (no token contains whitespace: ``tests/test_analysis.py`` checks every
     character), and ``str.split`` is ~6x faster than the pattern; most chunks are one word.
+    With ``drop_stops`` a stopword is kept as :data:`GAP` and a chunk that ends a sentence
+    (:func:`sentence_break`) ends with :data:`SENTENCE_END`, so positions can keep them.
     """
 
     def __init__(self, drop_stops: bool, stem_words: bool):
@@ -319,16 +266,25 @@ class _TermCache(dict):
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
         stops = stopwords() if self.drop_stops else ()
-        terms = []
-        for raw in _TOKEN_RE.findall(chunk):
-            term = normalize_token(raw)
-            if not term or term in stops:
+        terms: list[str] = []
+        last, end = "", 0  # the last token (normalised) and where it ends in the chunk
+        for m in TOKEN_RE.finditer(chunk):
+            term = normalize_token(m.group())
+            if not term:
+                continue
+            last, end = term, m.end()
+            if term in stops:
+                terms.append(GAP)
                 continue
             if self.stem_words:
                 term = stem(term)
                 if not term:
+                    terms.append(GAP)
                     continue
             terms.append(term)
+        if self.drop_stops and (ends_sentence(chunk[end:], last) if last else
+                                _SENTENCE_PUNCT.intersection(chunk)):
+            terms.append(SENTENCE_END)
         if len(self) >= _TERM_CACHE_MAX:
             self.clear()
         out = self[chunk] = tuple(terms)
@@ -340,14 +296,41 @@ _TERM_CACHES: dict[tuple[bool, bool], _TermCache] = {}
 _TERM_CACHE_MAX = 500_000
 
 
+def _term_cache(drop_stops: bool, stem_words: bool) -> _TermCache:
+    cache = _TERM_CACHES.get((drop_stops, stem_words))
+    if cache is None:
+        cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
+    return cache
+
+
+def index_tokens(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
+    """The index terms of ``text`` in order with, when stopwords are dropped, :data:`GAP` where
+    one was and :data:`SENTENCE_END` at sentence ends and paragraph breaks: what positions are
+    counted from (:func:`term_positions`), exactly as the engine's analyzers number them."""
+    cache = _term_cache(drop_stops, stem_words)
+    if not drop_stops or "\n" not in text or not PARAGRAPH_RE.search(text):
+        return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    out: list[str] = []
+    for para in PARAGRAPH_RE.split(text):
+        if out:
+            out.append(SENTENCE_END)
+        out.extend(chain.from_iterable(map(cache.__getitem__, para.split())))
+    return out
+
+
+def real_terms(tokens: list[str]) -> list[str]:
+    """The terms of :func:`index_tokens`'s list, markers left out."""
+    return [t for t in tokens if t > SENTENCE_END]  # GAP ("") and "\x00" sort first
+
+
 def index_terms(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
     """The index terms of ``text`` in order, dropped tokens left out: exactly the token texts
     ``MqtTokenizer | StopStemFilter`` yields at index time, with one cache lookup per
     whitespace-separated chunk. ``drop_stops=False`` is the name analyzer."""
-    cache = _TERM_CACHES.get((drop_stops, stem_words))
-    if cache is None:
-        cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
-    return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    cache = _term_cache(drop_stops, stem_words)
+    if not drop_stops:
+        return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    return [t for t in chain.from_iterable(map(cache.__getitem__, text.split())) if t > SENTENCE_END]
 
 
 def stem_terms(words: list[str]) -> list[str]:
@@ -356,23 +339,43 @@ def stem_terms(words: list[str]) -> list[str]:
     return list(filter(None, map(_STEM_CACHE.__getitem__, words)))
 
 
-def term_positions(terms: list[str]) -> dict[str, list[int]]:
-    """Term -> its positions in ``terms`` (what a positions field indexes)."""
+def stem_tokens(tokens: list[str]) -> list[str]:
+    """:func:`stem_terms` for :func:`index_tokens`'s list, markers kept in place, so that
+    ``stem_tokens(index_tokens(t, d, False)) == index_tokens(t, d, True)``."""
+    cache = _STEM_CACHE
+    return [(cache[t] or GAP) if t > SENTENCE_END else t for t in tokens]
+
+
+def term_positions(tokens: list[str]) -> dict[str, list[int]]:
+    """Term -> its positions in ``tokens`` (what a positions field indexes): every token takes
+    a position, a :data:`GAP` one without a term, and a :data:`SENTENCE_END` one more before
+    the next token (once, however many there are; none at the start or the end)."""
     out: dict[str, list[int]] = {}
     get = out.get
-    for pos, term in enumerate(terms):
-        p = get(term)
-        if p is None:
-            out[term] = [pos]
-        else:
-            p.append(pos)
+    pos = 0
+    pending = False
+    for term in tokens:
+        if term is SENTENCE_END or term == SENTENCE_END:
+            pending = pos > 0
+            continue
+        if pending:
+            pos += 1
+            pending = False
+        if term:
+            p = get(term)
+            if p is None:
+                out[term] = [pos]
+            else:
+                p.append(pos)
+        pos += 1
     return out
 
 
 def index_positions(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, list[int]]:
     """Index term -> positions for ``text``: what the field's analyzer yields at index time
-    (stopwords take no position). The indexing fast path of ``schema.MqtText``."""
-    return term_positions(index_terms(text, drop_stops, stem_words))
+    (a removed stopword keeps its position, a sentence end adds one). The indexing fast path of
+    ``engine.schema.MqtText``."""
+    return term_positions(index_tokens(text, drop_stops, stem_words))
 
 
 def index_counts(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, int]:
@@ -382,8 +385,7 @@ def index_counts(text: str, drop_stops: bool = True, stem_words: bool = True) ->
 
 
 def analyze(text: str) -> list[str]:
-    """The index terms of body text, in order: ``analyze("Hate crimes")`` -> ``["hate", "crime"]``."""
-    return [t.text for t in _TEXT_ANALYZER(text)]
-
-
-_TEXT_ANALYZER = text_analyzer()
+    """The index terms of body text, in order: ``analyze("Hate crimes")`` -> ``["hate", "crime"]``
+    (what the engine's text analyzer yields: :func:`index_terms` with stopwords dropped and
+    stems)."""
+    return index_terms(text, True, True)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
-import shutil
 import subprocess
 import sys
 

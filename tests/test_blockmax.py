@@ -1,26 +1,30 @@
-"""The prototype fast path (``index_data.poststore`` + ``index_data.blockmax``) gives exactly the
-executor's answers: match sets, totals, every score bit for bit, the top k in order (by score
-and by date), facets; the store is checked against its segment and rebuilt when stale."""
+"""The prototype fast path (``index_data.engine.poststore`` + ``blockmax`` + ``fastpath``) gives
+exactly the executor's answers: match sets, totals, every score bit for bit, the top k in order
+(by score and by date), facets; the store is checked against its segment and rebuilt when
+stale; the query side never writes it."""
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from index_data import blockmax as bm
-from index_data import poststore
 from index_data.build import build_index
-from index_data.schema import FACETS, INDEX_NAME
+from index_data.engine import blockmax as bm
+from index_data.engine import fastpath, poststore, top_by_date, top_k
+from index_data.engine.schema import INDEX_NAME
+from index_data.fields import FACETS
 from searcher import Searcher
-from searcher import blockmax_adapter as adapter
 from searcher.query import parse_query
-from searcher.whoosh_executor import execute, top_by_date, top_k
 
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+from benchmarks.fastsearch import fast_searcher  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("mqt_bench_generate3", ROOT / "benchmarks" / "generate.py")
 generate = importlib.util.module_from_spec(_spec)
@@ -53,14 +57,14 @@ def _compare(index_dir, queries, ks=(1, 3, 10, 40)) -> int:
     """Check every query both ways; returns how many matches were compared."""
     compared = 0
     with Searcher(index_dir) as s:
-        engine = s._engine
-        ws = engine._current()
-        idx = adapter.open_index(index_dir, ws, window_bits=BITS)
-        dates = engine._date_column(ws)
+        engine = s.engine
+        snap = engine.snapshot()
+        idx = fastpath.open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25, window_bits=BITS)
+        dates = snap.dates()
         for text in queries:
-            q = engine.compile(parse_query(text)).query
-            docs, scores = execute(ws, q)
-            p = adapter.plan(q)
+            compiled = engine.compile(parse_query(text))
+            docs, scores = snap.run(compiled)
+            p = fastpath.plan(compiled.query)
             for k in ks:
                 r = idx.search(p, k)
                 assert r.total == len(docs), text
@@ -71,7 +75,7 @@ def _compare(index_dir, queries, ks=(1, 3, 10, 40)) -> int:
                     assert rd.top == top_by_date(docs, scores, dates, k, newest), (text, k, newest)
             got = idx.scores(p, docs)
             assert got.tolist() == scores.tolist(), text  # bit for bit
-            assert idx.facet_counts(docs, FACETS) == engine.facet_counts(ws, docs), text
+            assert idx.facet_counts(docs, FACETS) == snap.facet_counts(docs), text
             compared += len(docs)
     return compared
 
@@ -81,15 +85,14 @@ def test_equals_executor(index_dir):
 
 
 def test_top_k_skips_windows(index_dir):
-    """The bounds prune: a single word's top 10 scores a fraction of its matches, and a short
-    query's strict coordination puts the documents with every word first."""
+    """The bounds prune: a word's top 10 scores a fraction of its matches, and so does a short
+    query, whose strict coordination puts the documents with every word first."""
     with Searcher(index_dir) as s:
-        engine = s._engine
-        ws = engine._current()
-        idx = adapter.open_index(index_dir, ws, window_bits=BITS)
+        snap = s.engine.snapshot()
+        idx = fastpath.open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25, window_bits=BITS)
         scored = total = 0
         for text in ("housing", "police", "transport", "crime police", "mayor"):
-            r = idx.search(adapter.plan(engine.compile(parse_query(text)).query), 10)
+            r = idx.search(fastpath.plan(s.engine.compile(parse_query(text)).query), 10)
             scored += r.scored
             total += r.total
         assert total > 500
@@ -106,7 +109,7 @@ def test_deleted_documents_and_new_segments(index_dir, tmp_path):
         for doc_id in ids[:3]:
             w.delete_by_term("id", doc_id)
     with Searcher(copy) as s:
-        assert s._engine._current().reader().has_deletions()
+        assert s.engine.snapshot().whoosh_searcher.reader().has_deletions()
     assert _compare(copy, ["housing", "housing OR crime", "-housing", '"affordable homes"',
                            "party:labour", "crime police"], ks=(1, 10)) > 100
 
@@ -120,7 +123,7 @@ def test_stale_or_damaged_stores_are_rebuilt(index_dir, tmp_path):
     shutil.copytree(index_dir, copy)
     shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
     with Searcher(copy) as s:
-        ws = s._engine._current()
+        ws = s.engine.snapshot().whoosh_searcher
         first = poststore.ensure_stores(copy, ws, window_bits=BITS)
         assert len(_store_files(copy)) == len(first) == len(ws.leaf_searchers())
         seg = first[0].segment_id
@@ -193,39 +196,34 @@ def test_plans_for_unknown_queries_are_refused():
     from whoosh import query as wq
 
     with pytest.raises(bm.Unsupported):
-        adapter.plan(wq.Wildcard("title", "ho*g"))
+        fastpath.plan(wq.Wildcard("title", "ho*g"))
 
 
-def test_fast_reader_equals_searcher_and_never_writes(index_dir, tmp_path):
-    """Through ``FastReader`` a search gives today's page (hits, scores, snippets, facets,
-    totals); without stores it answers the old way and writes nothing (the query side never
+def test_fast_searcher_equals_searcher_and_never_writes(index_dir, tmp_path):
+    """Through the fast path a search gives today's page (hits, scores, snippets, facets,
+    totals); without stores it answers the usual way and writes nothing (the query side never
     writes the index)."""
     copy = tmp_path / "ix"
     shutil.copytree(index_dir, copy)
     shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
     queries = [("housing", {}), ("crime police", {"party": "labour"}), ('"the mayor"', {}),
-               ("transport", {"sort": "newest"}), ("hous*", {"date_from": "2005"})]
+               ("transport", {"sort": "newest"}), ("hous*", {"date_from": "2005"}),
+               ('"housing in london"', {})]
 
     def pages(s):
         return [s.search(text, limit=5, facets=True, **kw).to_dict() for text, kw in queries]
 
     with Searcher(copy) as s:
         want = pages(s)
-    for p in want:
-        p.pop("took_ms", None)
-    fast = adapter.fast_searcher(copy)
-    try:
-        assert fast._engine.fast_index(fast._engine._current()) is None
+    with fast_searcher(copy) as fast:
         got = pages(fast)
+        assert getattr(fast, "last", None) is None  # answered the usual way
         assert not (copy / poststore.DIR).exists()
-        with Searcher(copy) as s:
-            poststore.ensure_stores(copy, s._engine._current())
-        fast._engine._fast = None
-        assert fast._engine.fast_index(fast._engine._current()) is not None
+        poststore.ensure_stores(copy, fast.engine.snapshot().whoosh_searcher)
+        fast.__dict__.pop("_views", None)
         got2 = pages(fast)
-    finally:
-        fast.close()
-    for p in got + got2:
+        assert fast.last is not None  # answered from the stores
+    for p in want + got + got2:
         p.pop("took_ms", None)
     assert got == want and got2 == want
     assert sum(p["total"] for p in want) > 100

@@ -43,7 +43,7 @@ pseudo-frequency ``sum(weight * tf / (1 - b + b * length / avg_ref))`` of a docu
 uint16: that pseudo-frequency rounded up to 1/1024: one list for a word's matches instead of
 three, and a bound on each document's whole BM25F instead of a sum of per-field bounds.
 
-The windows are what top-k skipping works with (``index_data.blockmax``): fixed document
+The windows are what top-k skipping works with (``blockmax``): fixed document
 ranges line up across terms and fields, so a query's upper bound per window is a few vector
 operations.
 """
@@ -51,18 +51,18 @@ operations.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import mmap
 import os
-import pickle
-import struct
-import zlib
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
+
+from . import format, internals
+from .columns import coded_column, length_bytes, numeric_column
+from .storage import open_for_reading
 
 MAGIC = b"MQTPOST1"
 VERSION = 1
@@ -71,12 +71,12 @@ DIR = "mqt-post"
 SUFFIX = ".mqp"
 #: 128 documents a window.
 WINDOW_BITS = 7
-#: BM25's length normalisation the windows' score bounds assume (``searcher.ranking.BM25_B``;
+#: BM25's length normalisation the windows' score bounds assume (``Ranking().bm25.b``;
 #: the store records them, and a query ranked otherwise falls back to looser bounds).
 DEFAULT_FIELD_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
 DEFAULT_B = 0.75
 #: The combined field (``COMBINED``): BM25F's field weights its bounds assume
-#: (``searcher.ranking.FIELD_WEIGHTS``).
+#: (``Ranking().bm25.field_weights``).
 DEFAULT_COMBINE = {"title": 2.0, "question": 1.0, "answer": 0.7}
 COMBINED = "*"
 #: A combined posting's impact: its BM25F pseudo-frequency at the reference averages, rounded
@@ -133,7 +133,12 @@ class StoreWriter:
         self._labels: dict[str, list[str]] = {}
         # per term, in the order added
         self._keys: list[bytes] = []
-        self._meta: list[tuple] = []  # (field id, pstart, df, wstart, nwin, qstart)
+        #: per batch, a row per term: field id, pstart, df, wstart, nwin, qstart
+        self._meta: list[np.ndarray] = []
+        #: the combined field (set by finish): its description, impacts and first posting
+        self.combined: dict | None = None
+        self._imp: list[np.ndarray] = []
+        self._imp_base: int | None = None
         # finished arrays (lists of chunks) and the batch being gathered
         self._docs: list[np.ndarray] = []
         self._tfs: list[np.ndarray] = []
@@ -329,8 +334,8 @@ class StoreWriter:
         # tf / norm at the segment's average length, per posting: the windows' maxq
         if q is None:
             q = tf.astype(np.float64)
-            table = self._columns.get("lentable")
-            for name, spec in self.fields.items():
+            table = self._columns["lentable"]
+            for spec in self.fields.values():
                 if "b_ref" not in spec:
                     continue
                 sel = post_fid == spec["id"]
@@ -366,7 +371,7 @@ class StoreWriter:
         """Write the file (atomically: a reader sees the whole store or none) and return its path."""
         self._flush()
         self.combined = None
-        self._imp: list[np.ndarray] = []
+        self._imp = []
         self._imp_base = None
         self._combine()
         keys = self._keys
@@ -384,7 +389,7 @@ class StoreWriter:
         elif self._integral and self._maxtf <= 65535:
             tfdt = np.uint16
         else:
-            tfdt = np.float32
+            tfdt = np.float32  # type: ignore[assignment]
         posdt = np.uint16 if self._maxpos < 65536 else np.uint32
 
         def cat(chunks, dt):
@@ -416,9 +421,10 @@ class StoreWriter:
             "win.maxq": cat(self._win["maxq"], "<f4"),
             "post.imp": cat(self._imp, "<u2"),
         })
+        sections_dir: dict[str, list] = {}
         directory = dict(segment=self.segment_id, docs=self.n, window_bits=self.bits,
                          fields=self.fields, labels=self._labels, fingerprint=fingerprint or {},
-                         combined=self.combined, sections={})
+                         combined=self.combined, sections=sections_dir)
         # the directory's length depends on the offsets it holds: lay out with room to spare
         offsets, pos = {}, 0
         for name, arr in sections.items():
@@ -426,7 +432,7 @@ class StoreWriter:
             pos += (arr.nbytes + _ALIGN - 1) // _ALIGN * _ALIGN
         for name, arr in sections.items():
             dt = np.dtype(arr.dtype).newbyteorder("<").str
-            directory["sections"][name] = [offsets[name], dt, int(arr.size)]
+            sections_dir[name] = [offsets[name], dt, int(arr.size)]
         head = json.dumps(directory, separators=(",", ":")).encode("utf-8")
         base = (len(MAGIC) + 8 + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -487,16 +493,14 @@ class PostStore:
 
     @property
     def length_table(self) -> np.ndarray:
-        t = self.array("lentable")
-        if t is None:
-            raise ValueError(f"{self.path}: no length table")
-        return t
+        return self.array("lentable")
 
     @property
     def windows(self) -> int:
         return (self.n + (1 << self.window_bits) - 1) >> self.window_bits
 
-    def array(self, name: str) -> np.ndarray | None:
+    def maybe_array(self, name: str) -> np.ndarray | None:
+        """A section as an array read in place, or None when the store has none of that name."""
         arr = self._arrays.get(name)
         if arr is None:
             spec = self.dir["sections"].get(name)
@@ -507,7 +511,15 @@ class PostStore:
             self._arrays[name] = arr
         return arr
 
-    def lengths(self, field: str) -> np.ndarray | None:
+    def array(self, name: str) -> np.ndarray:
+        """A section every store has (:meth:`maybe_array` for the others)."""
+        arr = self.maybe_array(name)
+        if arr is None:
+            raise ValueError(f"{self.path}: no {name} section")
+        return arr
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Every document's length byte in a scored field."""
         return self.array(f"len.{field}")
 
     def total_length(self, field: str) -> int:
@@ -655,7 +667,7 @@ def segment_fingerprint(reader) -> dict:
     """What a store must agree with to be its segment's: document count and field totals."""
     seg = reader.segment()
     return dict(segment=seg.segment_id(), docs=reader.doc_count_all(),
-                lengths={f: int(n) for f, n in sorted(seg._fieldlengths.items())})
+                lengths={f: int(n) for f, n in sorted(internals.field_lengths(seg).items())})
 
 
 def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS,
@@ -664,19 +676,15 @@ def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int 
     piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
     into arrays a batch of terms at a time. (A segment writer that has the arrays already
     should feed :class:`StoreWriter` directly.)"""
-    # the W3 decoding helpers of the query executor (after issue 13: the engine's format module)
-    from searcher.whoosh_executor import _LENGTH_TABLE, _bulk_position_deltas
     from whoosh.fields import NUMERIC
     from whoosh.formats import Positions
-
-    from .whoosh_columns import coded_column, numeric_column
 
     seg = reader.segment()
     n = reader.doc_count_all()
     w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
                     doc_count=n, window_bits=window_bits, b=b)
     schema = reader.schema
-    w.add_length_table(_LENGTH_TABLE)
+    w.add_length_table(length_table())
     for name in sorted(schema.names()):
         field = schema[name]
         if name in skip or not field.indexed or not field.scorable:
@@ -690,75 +698,33 @@ def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int 
             w.add_column(name, codes.astype("<u2"), [v.decode("utf-8") for v in values])
     # numbers (the date) are answered from the date column: their terms are binary
     skip = set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
-    postings = _ChunkedFile(reader._terms._postfile)
+    postings = _ChunkedFile(internals.postings_file(reader))
     batch = None
-    for fieldname, tbytes, inlined, extent in _term_entries(reader):
+    for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
         if fieldname in skip:
             continue
         if batch is None or batch.field != fieldname or batch.postings >= _BATCH_POSTINGS:
             if batch is not None:
-                batch.write(w, _bulk_position_deltas)
+                batch.write(w)
             batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
         if inlined is not None:
             ids, weights, values = inlined
             batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
                             tuple(weights) if weights is not None else None, values)
-            batch.end_term(tbytes.decode("utf-8"))
-            continue
-        raw = postings.get(*extent)
-        if raw[:4] != b"W3Bl":
-            raise ValueError(f"{fieldname}:{tbytes!r}: posting list header is damaged")
-        buf = io.BytesIO(raw)
-        pos, end = 4, len(raw)
-        while pos < end:
-            blen = _INT.unpack_from(raw, pos)[0]
-            pos += 4
-            last = blen < 0
-            blen = -blen if last else blen
-            buf.seek(pos)
-            count, _maxid, _maxw, comp, _mn, _mx = pickle.load(buf)
-            chunk = raw[buf.tell():pos + blen]
-            if comp:
-                chunk = zlib.decompress(chunk)
-            bids, ws, vs = pickle.loads(chunk)
-            if len(bids) != count:
-                raise ValueError(f"{fieldname}:{tbytes!r}: a block holds {len(bids)} ids, says {count}")
-            batch.add_block(bids, ws, vs)
-            pos += blen
-            if last:
-                break
+        else:
+            for _count, _maxid, data in format.blocks(postings.get(*extent)):
+                batch.add_block(*data(values=batch.positions))
         batch.end_term(tbytes.decode("utf-8"))
     if batch is not None:
-        batch.write(w, _bulk_position_deltas)
+        batch.write(w)
     return w.finish(segment_fingerprint(reader))
 
 
-_INT = struct.Struct("!i")
-_KEYVAL = struct.Struct("!ii")
-_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
-_EXTENT = struct.Struct("!qi")
+def length_table() -> np.ndarray:
+    """The field length each length byte stands for (Whoosh's ``byte_to_length``)."""
+    from whoosh.util.numeric import byte_to_length
 
-
-def _term_entries(reader):
-    """``(field, term bytes, inlined postings or None, (offset, length) or None)`` for every
-    term of a W3 segment, from its term index (``.trm``: key/value entries, then hash tables)
-    read in one piece."""
-    terms = reader._terms
-    tindex = terms._tindex
-    data = tindex.dbfile.get(tindex.startofdata, tindex.endofdata - tindex.startofdata)
-    unmap = terms._fieldunmap
-    pos, end = 0, len(data)
-    while pos < end:
-        klen, vlen = _KEYVAL.unpack_from(data, pos)
-        pos += 8
-        fid = (data[pos] << 8) | data[pos + 1]
-        text = data[pos + 2:pos + klen]
-        pos += klen
-        if data[pos]:  # postings inlined in the term info (a pickle)
-            yield unmap[fid], text, pickle.loads(data[pos + _TERMINFO.size:pos + vlen]), None
-        else:
-            yield unmap[fid], text, None, _EXTENT.unpack_from(data, pos + _TERMINFO.size)
-        pos += vlen
+    return np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
 
 
 class _ChunkedFile:
@@ -796,6 +762,7 @@ class _Batch:
         self._term = 0
 
     def add_block(self, ids, ws, vs) -> None:
+        """One W3 block (``vs`` may be empty when the field has no positions)."""
         k = len(ids)
         self.ids.append(ids)
         self.block_lens.append(k)
@@ -815,7 +782,7 @@ class _Batch:
         self.counts.append(self._term)
         self._term = 0
 
-    def write(self, w: StoreWriter, bulk_deltas) -> None:
+    def write(self, w: StoreWriter) -> None:
         if not self.terms:
             return
         blens = np.array(self.block_lens, dtype=np.int64)
@@ -824,7 +791,7 @@ class _Batch:
         tf = np.array(self.weights, dtype=np.float32)
         positions = None
         if self.positions:
-            lists = bulk_deltas(self.values)
+            lists = format.bulk_position_deltas(self.values)
             if lists is None:
                 raise ValueError(f"{self.field}: position values not in Whoosh's Positions encoding")
             plens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
@@ -849,22 +816,14 @@ def _restart_cumsum(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
 
 def _length_bytes(reader, field: str) -> np.ndarray:
     """A segment's length byte of every document in ``field`` (Whoosh's length column)."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
     n = reader.doc_count_all()
-    out = np.zeros(n, dtype=np.uint8)
-    perdoc = getattr(reader, "_perdoc", None)
-    cr = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN) if perdoc is not None else None
-    if cr is None:
-        return out
-    if getattr(cr, "_fixedlen", None) == 1 and hasattr(cr, "_dbfile"):
-        raw = cr._dbfile.get(cr._basepos, cr._count) if cr._count else b""
-        out[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
-        return out
-    from whoosh.util.numeric import length_to_byte
+    cr = internals.length_column(reader, field)
+    out = length_bytes(cr, n) if cr is not None else np.zeros(n, dtype=np.uint8)
+    if out is None:
+        from whoosh.util.numeric import length_to_byte
 
-    for d in range(n):
-        out[d] = length_to_byte(reader.doc_field_length(d, field, 0) or 0)
+        out = np.array([length_to_byte(reader.doc_field_length(d, field, 0) or 0) for d in range(n)],
+                       dtype=np.uint8)
     return out
 
 
@@ -872,7 +831,7 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
     """Every segment's store, in segment order, opened read-only and checked against its
     segment; None when any is missing or stale (the query side then answers the old way: it
     never writes the index; :func:`ensure_stores` is for the build and reindex)."""
-    out = []
+    out: list[PostStore] = []
     for sub, _offset in searcher.leaf_searchers():
         reader = sub.reader()
         if reader.segment() is None:
@@ -891,14 +850,9 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
 def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -> list[PostStore]:
     """Every segment's store, (re)built where missing or stale (or of another window size), and
     stores of segments that no longer exist deleted; in segment order."""
-    from whoosh.filedb.filestore import FileStorage
-
-    from .schema import INDEX_NAME
-
     own = searcher is None
     if own:
-        ix = FileStorage(str(index_dir), readonly=True, supports_mmap=False).open_index(INDEX_NAME)
-        searcher = ix.searcher()
+        searcher = open_for_reading(Path(index_dir)).searcher()
     try:
         out = []
         keep = set()
@@ -916,6 +870,8 @@ def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -
             if st is None:
                 build_from_segment(reader, index_dir, window_bits=window_bits)
                 st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
+            if st is None:
+                raise ValueError(f"{path}: the store just written does not open")
             out.append(st)
         folder = Path(index_dir) / DIR
         if folder.is_dir():

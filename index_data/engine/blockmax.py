@@ -2,10 +2,11 @@
 for every query, exact scores only for the few documents that can still reach the top k.
 
 A query is a small tree of frozen dataclasses (:class:`Word`, :class:`FieldsWord`,
-:class:`Phrase`, :class:`AnyOf`, ...; no Whoosh), scored as ``searcher/whoosh_executor.py``
-scores the compiled Whoosh query: the same formulas, the same operations in the same order per
-document (float sums in Whoosh's binary-tree order), so the scores agree to the last bit
-(``tests/test_blockmax.py`` checks it against the executor).
+:class:`Phrase`, :class:`AnyOf`, ...), scored as the executor
+scores the compiled Whoosh query (``evaluate``): the same formulas (``scoring``), the same
+operations in the same order per document (float sums in Whoosh's binary-tree order), so the
+scores agree to the last bit (``tests/test_blockmax.py`` checks it against the executor). No
+Whoosh here: ``fastpath`` turns compiled queries into these trees.
 
 Per segment, three passes over the tree:
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -68,13 +68,18 @@ class FieldsWord:
 
 @dataclass(frozen=True)
 class Phrase:
-    """Words in order in one field, each 1 to ``slop`` positions after the one before; scored
-    as the sum of the words' BM25."""
+    """Words in order in one field, word ``i`` ``deltas[i]`` to ``deltas[i] + extra`` positions
+    after word ``i - 1`` (``deltas[0]`` is 0; a phrase without gaps has 1 for the others: the
+    engine's ``GappedPhrase``/Whoosh's ``Phrase``); scored as the sum of the words' BM25."""
 
     field: str
     words: tuple[str, ...]
-    slop: int = 1
+    deltas: tuple[int, ...] = ()
+    extra: int = 0
     boost: float = 1.0
+
+    def gaps(self) -> tuple[int, ...]:
+        return self.deltas or (0,) + (1,) * (len(self.words) - 1)
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,8 @@ class Nothing:
     pass
 
 
-Node = Union[Word, FieldsWord, Phrase, AnyOf, AllOf, Without, Maybe, Filter, DateRange, Everything,
-             Nothing]
+Node = (Word | FieldsWord | Phrase | AnyOf | AllOf | Without | Maybe | Filter | DateRange | Everything
+        | Nothing)
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,6 @@ class Scoring:
     k1: float = 1.2
     b: tuple[tuple[str, float], ...] = (("title", 0.5), ("question", 0.75), ("answer", 0.75))
     default_b: float = 0.75
-    idf: str = "robertson"  # or "whoosh"
 
     def field_b(self, field: str) -> float:
         return dict(self.b).get(field, self.default_b)
@@ -180,9 +184,8 @@ class Stats:
         return v
 
     def _idf(self, df: int) -> float:
+        """BM25's own idf (``scoring.robertson_idf``)."""
         n = self.n
-        if self.scoring.idf == "whoosh":
-            return math.log(n / (df + 1)) + 1
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def word_idf(self, field: str, text: str) -> float:
@@ -223,24 +226,29 @@ class SegmentQuery:
         self.nwin = store.windows
         self.bits = store.window_bits
         self._masks: dict[int, np.ndarray | None] = {}
-        self._bounds: dict[int, tuple | None] = {}
-        self._posts: dict[tuple, TermPostings | None] = {}
-        self._filters = {} if filters is None else filters  # repr(node) -> mask, per segment
+        self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._posts: dict[tuple[str, str], TermPostings | None] = {}
+        self._combines: dict[tuple, bool] = {}
+        #: repr(filter node) -> its mask, per segment (kept by the caller between queries)
+        self._filters: dict[str, np.ndarray] = {} if filters is None else filters
         self._keep: list = []  # nodes whose id() keys the caches stay alive
+        #: The local numbers of the documents the query matches (set by ``Index.matches``).
+        self.matched: np.ndarray = np.zeros(0, dtype=np.int64)
 
-    def combined(self, q: "FieldsWord") -> TermPostings | None | bool:
-        """The store's combined-field postings of ``q``'s word when the store combined exactly
-        ``q``'s weighted fields with ``q``'s weights and this ranking's ``b`` (None: the word is
-        in none of them); False when it cannot stand for ``q``."""
-        key = ("combined", q.weights)
-        ok = self._posts.get(key)
+    def uses_combined(self, q: FieldsWord) -> bool:
+        """Whether the store's combined field stands for ``q``: it combined exactly ``q``'s
+        weighted fields with ``q``'s weights and this ranking's ``b``."""
+        ok = self._combines.get(q.weights)
         if ok is None:
-            spec = self.st.dir.get("combined")
+            spec: dict = self.st.dir.get("combined") or {}
             ok = bool(spec) and spec["weights"] == {f: w for f, w in q.weights if w > 0} and all(
                 self.st.fields[f].get("b_ref") == self.sc.field_b(f) for f in spec["weights"])
-            self._posts[key] = ok
-        if not ok:
-            return False
+            self._combines[q.weights] = ok
+        return ok
+
+    def combined(self, q: FieldsWord) -> TermPostings | None:
+        """The combined field's postings of ``q``'s word (see :meth:`uses_combined`; None: the
+        word is in none of the fields)."""
         return self.postings(self.st.dir["combined"]["field"], q.text)
 
     def postings(self, field: str, text: str) -> TermPostings | None:
@@ -249,6 +257,27 @@ class SegmentQuery:
             p = self.st.postings(field, text)
             self._posts[key] = p if p is not None and p.df else None
         return self._posts[key]
+
+    def _must_mask(self, q) -> np.ndarray:
+        """:meth:`mask` where the caller knows ``q`` matches something."""
+        m = self.mask(q)
+        if m is None:
+            raise ValueError(f"{q!r} matches nothing here")
+        return m
+
+    def _must_postings(self, field: str, text: str) -> TermPostings:
+        """:meth:`postings` where the caller knows the word is in the segment."""
+        p = self.postings(field, text)
+        if p is None:
+            raise ValueError(f"{field}:{text} is not in this segment")
+        return p
+
+    def _must_bound(self, q) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`bound` where the caller knows ``q`` matches something."""
+        b = self.bound(q)
+        if b is None:
+            raise ValueError(f"{q!r} matches nothing here")
+        return b
 
     # -- pass 1: masks --
 
@@ -266,24 +295,24 @@ class SegmentQuery:
         t = type(q)
         n = self.n
         if t is FieldsWord:
-            c = self.combined(q)
-            if c is not False:  # one list instead of one per field
+            if self.uses_combined(q):  # one list instead of one per field
+                c = self.combined(q)
                 if c is None:
                     return None
                 out = np.zeros(n, dtype=bool)
                 out[c.docs] = True
                 return out
-            out = None
+            found: np.ndarray | None = None
             for f, w in q.weights:
                 if w <= 0:
                     continue
                 p = self.postings(f, q.text)
                 if p is None:
                     continue
-                if out is None:
-                    out = np.zeros(n, dtype=bool)
-                out[p.docs] = True
-            return out
+                if found is None:
+                    found = np.zeros(n, dtype=bool)
+                found[p.docs] = True
+            return found
         if t is Word:
             p = self.postings(q.field, q.text)
             if p is None:
@@ -304,15 +333,15 @@ class SegmentQuery:
         if t is AllOf:
             if not q.children:
                 return None
-            subs = []
+            every = []
             for c in q.children:
-                m = self.mask(c)
-                if m is None:
+                mc = self.mask(c)
+                if mc is None:
                     return None
-                subs.append(m)
-            out = subs[0].copy()
-            for m in subs[1:]:
-                out &= m
+                every.append(mc)
+            out = every[0].copy()
+            for mc in every[1:]:
+                out &= mc
             return out
         if t is Without:
             a = self.mask(q.a)
@@ -326,21 +355,21 @@ class SegmentQuery:
             return a
         if t is Filter:
             key = repr(q.child)
-            m = self._filters.get(key)
-            if m is None:
-                m = self.mask(q.child)
-                m = self._filters[key] = m if m is not None else np.zeros(n, dtype=bool)
-            return m if m.any() else None
+            fm = self._filters.get(key)
+            if fm is None:
+                cm = self.mask(q.child)
+                fm = self._filters[key] = cm if cm is not None else np.zeros(n, dtype=bool)
+            return fm if fm.any() else None
         if t is DateRange:
-            values = self.st.array("date")
+            values = self.st.maybe_array("date")
             if values is None:
                 raise Unsupported("no date column in the store")
-            m = values > 0
+            dm = values > 0
             if q.start is not None:
-                m &= (values > q.start) if q.startexcl else (values >= q.start)
+                dm &= (values > q.start) if q.startexcl else (values >= q.start)
             if q.end is not None:
-                m &= (values < q.end) if q.endexcl else (values <= q.end)
-            return m if m.any() else None
+                dm &= (values < q.end) if q.endexcl else (values <= q.end)
+            return dm if dm.any() else None
         if t is Everything:
             return np.ones(n, dtype=bool)
         if t is Nothing:
@@ -354,8 +383,9 @@ class SegmentQuery:
             raise Unsupported(f"no positions for {q.field}")
         if not q.words:
             return None
-        posts = [self.postings(q.field, w) for w in q.words]
-        if any(p is None for p in posts):
+        found = [self.postings(q.field, w) for w in q.words]
+        posts = [p for p in found if p is not None]
+        if len(posts) < len(found):
             return None
         cands = posts[0].docs
         if len(posts) > 1:
@@ -366,21 +396,21 @@ class SegmentQuery:
                 seen[:] = False
                 if not len(cands):
                     return None
-            cands = self._check_positions(posts, cands, q.slop, seen)
+            cands = self._check_positions(posts, q.gaps(), cands, q.extra, seen)
             if not len(cands):
                 return None
         out = np.zeros(self.n, dtype=bool)
         out[cands] = True
         return out
 
-    def _check_positions(self, posts: list[TermPostings], cands: np.ndarray, slop: int,
+    def _check_positions(self, posts: list[TermPostings], deltas, cands: np.ndarray, extra: int,
                          mark: np.ndarray) -> np.ndarray:
-        """Candidates where the words occur in order, each 1 to ``slop`` after the one before
-        (the executor's ``_check_positions``, positions read from the store). ``mark``: a
-        cleared bool array of the segment's size to work in."""
+        """Candidates where the words occur in order, word ``i`` ``deltas[i]`` to ``deltas[i] +
+        extra`` positions after word ``i - 1`` (the executor's ``_check_positions``, positions
+        read from the store). ``mark``: a cleared bool array of the segment's size to work in."""
         reach = None
         mark[cands] = True
-        for p in posts:
+        for p, delta in zip(posts, deltas):
             if len(cands) * 16 < len(p.docs):  # few: look them up
                 idx = np.searchsorted(p.docs, cands)
             else:  # many: one pass over the list (cands are all in it)
@@ -391,7 +421,7 @@ class SegmentQuery:
                 reach = keys
                 continue
             ok = np.zeros(len(keys), dtype=bool)
-            for d in range(1, slop + 1):
+            for d in range(delta, delta + extra + 1):
                 want = keys - d
                 at = np.minimum(np.searchsorted(reach, want), len(reach) - 1)
                 ok |= reach[at] == want
@@ -400,6 +430,7 @@ class SegmentQuery:
                 mark[cands] = False
                 return cands[:0]
         mark[cands] = False
+        assert reach is not None  # two words or more
         owners = reach >> 32  # ascending: keys are (owner, position) in order
         return cands[owners[np.concatenate(([True], owners[1:] != owners[:-1]))]]
 
@@ -467,8 +498,8 @@ class SegmentQuery:
                 raise Unsupported("negative boost")
             k1 = self.sc.k1
             idf = self.stats.fields_idf(q.text, q.weights)
-            c = self.combined(q)
-            if c:  # a bound on each document's whole pseudo-frequency
+            c = self.combined(q) if self.uses_combined(q) else None
+            if c is not None:  # a bound on each document's whole pseudo-frequency
                 rho = max(self._rho(f) for f, _w in self.st.dir["combined"]["weights"].items())
                 x = c.win_maxq.astype(np.float64) * rho
                 present = np.zeros(nwin, dtype=bool)
@@ -494,23 +525,25 @@ class SegmentQuery:
         if t is Phrase:
             if q.boost < 0:
                 raise Unsupported("negative boost")
-            present = self._window_any(self.mask(q))
+            present = self._window_any(self._must_mask(q))
             upper = np.zeros(nwin)
             for w in q.words:
-                upper += self._word_upper(q.field, w, 1.0)[1]
+                wb = self._word_upper(q.field, w, 1.0)
+                if wb is not None:
+                    upper += wb[1]
             return present, upper * q.boost
         if t is AnyOf:
             subs = [(c, b) for c, b in ((c, self.bound(c)) for c in q.children) if b is not None]
             present = np.zeros(nwin, dtype=bool)
             upper = np.zeros(nwin)
-            for _c, (p, u) in subs:
-                present |= p
-                upper += np.where(p, u, 0.0)
+            for _c, (pc, uc) in subs:
+                present |= pc
+                upper += np.where(pc, uc, 0.0)
             if q.bonus and q.clauses > 1:
                 # the most sub-queries any one document of the window matches, from the masks
                 count = np.zeros(nwin << self.bits, dtype=np.uint8)
                 for c, _b in subs:
-                    count[:self.n] += self.mask(c)
+                    count[:self.n] += self._must_mask(c)
                 most = count.reshape(nwin, -1).max(axis=1).astype(np.float64)
                 upper += q.bonus * np.maximum(most - 1, 0)
             return present, upper
@@ -518,20 +551,20 @@ class SegmentQuery:
             present = np.ones(nwin, dtype=bool)
             upper = np.zeros(nwin)
             for c in q.children:
-                p, u = self.bound(c)
-                present &= p
-                upper += u
+                pc, uc = self._must_bound(c)
+                present &= pc
+                upper += uc
             return present, upper
         if t is Without:
-            return self.bound(q.a)
+            return self._must_bound(q.a)
         if t is Maybe:
-            pa, ua = self.bound(q.a)
+            pa, ua = self._must_bound(q.a)
             b = self.bound(q.b)
             return pa, (ua + np.where(b[0], b[1], 0.0)) if b is not None else ua
         if t in (Filter, DateRange):
             if t is Filter and q.score < 0:
                 raise Unsupported("negative filter score")
-            return self._window_any(self.mask(q)), np.full(nwin, float(getattr(q, "score", 0.0)))
+            return self._window_any(self._must_mask(q)), np.full(nwin, float(getattr(q, "score", 0.0)))
         if t is Everything:
             if q.boost < 0:
                 raise Unsupported("negative boost")
@@ -555,13 +588,15 @@ class SegmentQuery:
     def _leaf_docs(self, q) -> np.ndarray:
         """The documents ``q`` matches, from its postings where it is one list."""
         t = type(q)
-        if t is FieldsWord:
+        if t is FieldsWord and self.uses_combined(q):
             c = self.combined(q)
-            if c:
+            if c is not None:
                 return c.docs
         if t is Word:
-            return self.postings(q.field, q.text).docs
-        return np.flatnonzero(self.mask(q))
+            p = self.postings(q.field, q.text)
+            if p is not None:
+                return p.docs
+        return np.flatnonzero(self._must_mask(q))
 
     def _accumulate(self, q, acc: np.ndarray, always: bool, extra: float = 0.0) -> float:
         """Add ``q``'s bound, plus ``extra`` where ``q`` matches, into ``acc``; a constant part is
@@ -574,31 +609,32 @@ class SegmentQuery:
         if t is FieldsWord:
             if q.boost < 0:
                 raise Unsupported("negative boost")
-            c = self.combined(q)
-            if c and c.imp is not None:
+            c = self.combined(q) if self.uses_combined(q) else None
+            if c is not None and c.imp is not None:
+                imp = c.imp
                 comb = self.st.dir["combined"]
                 rho = max(self._rho(f) for f in comb["weights"])
                 k1 = self.sc.k1
                 top = q.boost * self.stats.fields_idf(q.text, q.weights) * (k1 + 1.0)
                 # BM25F's saturation top * x / (k1 + x) of the impact x, rising with x
-                x = c.imp.astype(np.float32)
+                x = imp.astype(np.float32)
                 x *= np.float32(rho / comb["imp_scale"])
                 v = x / (x + np.float32(k1))
                 v *= np.float32(top)
-                if c.imp.max() == 65535:  # "that or more": the saturation's limit
-                    v[c.imp == 65535] = top
+                if imp.max() == 65535:  # "that or more": the saturation's limit
+                    v[imp == 65535] = top
                 if extra:
                     v += np.float32(extra)
                 acc[c.docs] += v
                 return 0.0
             docs = self._leaf_docs(q)
-            acc[docs] += self.bound(q)[1][docs >> self.bits] + extra
+            acc[docs] += self._must_bound(q)[1][docs >> self.bits] + extra
             return 0.0
         if t in (Word, Phrase):
             if q.boost < 0:
                 raise Unsupported("negative boost")
             docs = self._leaf_docs(q)
-            acc[docs] += self.bound(q)[1][docs >> self.bits] + extra
+            acc[docs] += self._must_bound(q)[1][docs >> self.bits] + extra
             return 0.0
         if t is AnyOf:
             subs = [c for c in q.children if self.mask(c) is not None]
@@ -648,6 +684,8 @@ class SegmentQuery:
         """Exact scores of ``cands`` (ascending local document numbers that ``q`` matches), the
         executor's values bit for bit."""
         r = self._score(q, cands)
+        if r is None:
+            raise ValueError(f"{q!r} matches nothing here")
         return r
 
     def _score(self, q, c: np.ndarray) -> np.ndarray | None:
@@ -680,7 +718,7 @@ class SegmentQuery:
             s = q.boost * idf * tf * (k1 + 1.0) / (k1 + tf)
             return np.where(m[c], s, 0.0)
         if t is Word:
-            p = self.postings(q.field, q.text)
+            p = self._must_postings(q.field, q.text)
             hit, idx = _lookup(p.docs, c)
             out = np.zeros(len(c))
             s = self._bm25(q.field, q.text, c[hit], p.tf[idx[hit]])
@@ -691,7 +729,7 @@ class SegmentQuery:
             cm = c[mc]
             scores = []
             for w in q.words:
-                p = self.postings(q.field, w)
+                p = self._must_postings(q.field, w)
                 _hit, idx = _lookup(p.docs, cm)
                 scores.append(self._bm25(q.field, w, cm, p.tf[idx]))
             s = _tree_sum(scores)
@@ -699,33 +737,33 @@ class SegmentQuery:
             out[mc] = s * q.boost if q.boost != 1.0 else s
             return out
         if t is AnyOf:
-            subs = [(ch, s) for ch, s in ((ch, self._score(ch, c)) for ch in q.children) if s is not None]
+            scored = [(ch, sc) for ch, sc in ((ch, self._score(ch, c)) for ch in q.children)
+                      if sc is not None]
             coord = q.bonus and q.clauses > 1
-            if len(subs) == 1 and not coord:
-                return subs[0][1]
-            score = _tree_sum([s for _ch, s in subs])
+            if len(scored) == 1 and not coord:
+                return scored[0][1]
+            score = _tree_sum([sc for _ch, sc in scored])
             if coord:
                 count = np.zeros(len(c))
-                for ch, _s in subs:
-                    count += self.mask(ch)[c]
+                for ch, _sc in scored:
+                    count += self._must_mask(ch)[c]
                 score = np.where(m[c], score + q.bonus * (count - 1), 0.0)
             return score
         if t is AllOf:
-            subs = [self._score(ch, c) for ch in q.children]
-            if len(subs) == 1:
-                return subs[0]
-            return np.where(m[c], _tree_sum(subs), 0.0)
+            every = [self.score_on(ch, c) for ch in q.children]
+            if len(every) == 1:
+                return every[0]
+            return np.where(m[c], _tree_sum(every), 0.0)
         if t is Without:
-            a = self._score(q.a, c)
+            a = self.score_on(q.a, c)
             if self.mask(q.b) is None:
                 return a
             return np.where(m[c], a, 0.0)
         if t is Maybe:
-            a = self._score(q.a, c)
+            a = self.score_on(q.a, c)
             if self.mask(q.b) is None:
                 return a
-            b = self._score(q.b, c)
-            return a + np.where(self.mask(q.a)[c], b, 0.0)
+            return a + np.where(self._must_mask(q.a)[c], self.score_on(q.b, c), 0.0)
         if t is Filter:
             out = np.zeros(len(c))
             if q.score:
@@ -772,7 +810,7 @@ class Index:
         self.live = live or [None] * len(stores)
         self.scoring = scoring
         self.offsets = np.concatenate(([0], np.cumsum([s.n for s in stores]))).astype(np.int64)
-        self._filters = [dict() for _ in stores]
+        self._filters: list[dict[str, np.ndarray]] = [{} for _ in stores]
 
     def prepare(self, q) -> list[SegmentQuery]:
         stats = Stats(self.stores, self.scoring)
@@ -808,7 +846,7 @@ class Index:
     def search(self, q, k: int, *, sort: str = "relevance") -> Result:
         """Total, matches and the ``k`` best hits: by score (then document number), or by the
         ``date`` column (``sort="newest"``/``"oldest"``, then score, then document number) as
-        ``whoosh_executor.top_k``/``top_by_date`` order them."""
+        ``topk.top_k``/``top_by_date`` order them."""
         segs = self.prepare(q)
         masks, docs = self.matches(q, segs)
         res = Result(len(docs), docs, [], segments=masks)
@@ -818,11 +856,8 @@ class Index:
             return self._by_date(q, segs, masks, docs, k, sort == "newest", res)
         # every match's upper bound; the best bounds scored first, then whatever can still beat
         # (or tie) the k-th best score found
-        ub = []
-        for sq, m in zip(segs, masks):
-            if m is not None:
-                ub.append(sq.doc_bounds(q)[sq.matched])
-        ub = np.concatenate(ub) * (1 + _SLACK) + _SLACK
+        parts = [sq.doc_bounds(q)[sq.matched] for sq, m in zip(segs, masks) if m is not None]
+        ub = np.concatenate(parts) * (1 + _SLACK) + _SLACK
         first = max(2 * k, 32)
         if len(docs) <= first:
             pick = np.arange(len(docs))
@@ -885,7 +920,7 @@ class Index:
             for i, s in enumerate(self.stores):
                 local = locals_[i]
                 codes, labels = self._year_codes(i) if name == "year" else (
-                    s.array(f"facet_{name}"), s.labels.get(f"facet_{name}", []))
+                    s.maybe_array(f"facet_{name}"), s.labels.get(f"facet_{name}", []))
                 if not len(local) or codes is None:
                     continue
                 c = np.bincount(codes[local], minlength=len(labels))
