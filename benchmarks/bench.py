@@ -54,9 +54,9 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENGINES = ("mqt", "mqt-fast", "whoosh", "fts5", "tantivy", "lucene")
+ENGINES = ("mqt", "mqt-exec", "whoosh", "fts5", "tantivy", "lucene")
 DEFAULT_ENGINES = ("mqt", "whoosh", "fts5")
-ENGINE_NAMES = {"mqt": "mqt", "mqt-fast": "mqt, prototype fast path", "whoosh": "naive Whoosh 2.7.4",
+ENGINE_NAMES = {"mqt": "mqt", "mqt-exec": "mqt, executor only (no posting stores)", "whoosh": "naive Whoosh 2.7.4",
                 "fts5": "SQLite FTS5", "tantivy": "tantivy", "lucene": "Lucene"}
 MODES = ("plain", "snippets", "facets")
 PARTIES = ("Labour Group", "Conservative Group", "Liberal Democrat Group", "Green Group")
@@ -151,15 +151,9 @@ def build_mqt(corpus_dir, index_dir, procs):
     return report.indexed
 
 
-def build_mqt_fast(corpus_dir, index_dir, procs):
-    """mqt's build, then the posting stores derived from its segments (issue 15's prototype,
-    ``index_data.engine.poststore``): derived from the written segments, which costs ~5x what a
-    segment writer handing its arrays over would (benchmarks/RESULTS.md)."""
-    from index_data.engine import poststore
-
-    n = build_mqt(corpus_dir, index_dir, procs)
-    poststore.ensure_stores(index_dir)
-    return n
+def build_mqt_exec(corpus_dir, index_dir, procs):
+    """mqt's build (its posting stores included: the executor-only runner ignores them)."""
+    return build_mqt(corpus_dir, index_dir, procs)
 
 
 def _naive_schema():
@@ -329,7 +323,7 @@ def build_lucene(corpus_dir, index_dir, procs):
     return n
 
 
-BUILDERS = {"mqt": build_mqt, "mqt-fast": build_mqt_fast, "whoosh": build_whoosh, "fts5": build_fts5,
+BUILDERS = {"mqt": build_mqt, "mqt-exec": build_mqt_exec, "whoosh": build_whoosh, "fts5": build_fts5,
             "tantivy": build_tantivy, "lucene": build_lucene}
 
 
@@ -351,13 +345,12 @@ class MqtRunner:
         self.s.close()
 
 
-class MqtFastRunner(MqtRunner):
-    """The same searches through the prototype fast path (``benchmarks.fastsearch``)."""
+class MqtExecutorRunner(MqtRunner):
+    """The same searches without the posting stores (the executor alone: mqt before issue 15)."""
 
     def __init__(self, index_dir):
-        from benchmarks.fastsearch import fast_searcher
-
-        self.s = fast_searcher(index_dir)
+        super().__init__(index_dir)
+        self.s.engine.use_stores = False
 
 
 class WhooshRunner:
@@ -497,7 +490,7 @@ class LuceneRunner:
         self.proc.stdout.close()
 
 
-RUNNERS = {"mqt": MqtRunner, "mqt-fast": MqtFastRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner,
+RUNNERS = {"mqt": MqtRunner, "mqt-exec": MqtExecutorRunner, "whoosh": WhooshRunner, "fts5": Fts5Runner,
            "tantivy": TantivyRunner, "lucene": LuceneRunner}
 
 
@@ -579,11 +572,12 @@ for _score, addr in s.search(q, 10).hits:
 }
 
 
-COLD_FAST = """
+COLD_EXEC = """
 import sys
 import searcher.cli, searcher.display
-from benchmarks.fastsearch import fast_searcher
-s = fast_searcher(sys.argv[1])
+from searcher import Searcher
+s = Searcher(sys.argv[1])
+s.engine.use_stores = False
 page = s.search(sys.argv[2], limit=10, facets=False)
 print(searcher.display.format_page(page, searcher.display.Style(False)))
 """
@@ -596,8 +590,8 @@ def cold_command(engine, index_dir, text):
         return cmd + ["search", text, "--index", str(index_dir)]
     if engine == "lucene":
         return lucene_command("cold", index_dir, text)
-    if engine == "mqt-fast":  # what `mqt search` prints, through the fast path
-        return [sys.executable, "-c", COLD_FAST, str(index_dir), text]
+    if engine == "mqt-exec":  # what `mqt search` prints, without the posting stores
+        return [sys.executable, "-c", COLD_EXEC, str(index_dir), text]
     return [sys.executable, "-c", COLD_SCRIPTS[engine], str(index_dir), text]
 
 
@@ -781,12 +775,12 @@ def report(res: dict, args, corpus_files: int, corpus_mb: float) -> str:
             f"{r['cold']['median']:.2f} |")
     for e, why in res.get("skipped", {}).items():
         lines.append(f"| {names.get(e, e)} | not installed: {why} |" + " |" * 13)
-    for base in [b for b in ("mqt", "mqt-fast") if b in args.engines]:
+    for base in [b for b in ("mqt", "mqt-exec") if b in args.engines]:
         m = res["engines"][base]
         lines += ["", f"Ratios ({names[base]} against each other engine, same run; below 1 is it "
                       f"faster):", ""]
         for e in args.engines:
-            if e in ("mqt", "mqt-fast"):
+            if e in ("mqt", "mqt-exec"):
                 continue
             o = res["engines"][e]
             mq, oq = m["query"], o["query"]

@@ -37,7 +37,7 @@ from .analysis import warm_up
 from .build import build_unlocked, now_iso
 from .corpus import CorpusFile, iter_corpus
 from .engine import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
-                     remove_write_leftovers)
+                     remove_write_leftovers, write_stores)
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
                      IndexWriteError, MqtError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
@@ -170,6 +170,8 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
         if candidates or delete or needs_housekeeping:
             u.apply(delete, _load(candidates, report, progress), optimize=optimize,
                     housekeeping=needs_housekeeping, before_commit=lambda: check(final=True))
+        else:
+            write_stores(index_dir)  # an index without its posting stores (older, interrupted) gets them
     report.rejected.sort(key=lambda r: r.path)
     with IndexUpdater(index_dir) as u:
         report.segments = u.segment_count()

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index_data.analysis import analyze, matching_spans, normalize_token, stopwords
-from index_data.engine import Compiled, EngineReader, RawHit, Snapshot, top_by_date, top_k
+from index_data.engine import Compiled, EngineReader, RawHit, Snapshot
 from index_data.errors import MqtError, NotFoundError, QueryError
 from index_data.fields import number_date
 from index_data.meta import read_meta
@@ -168,13 +169,11 @@ class Searcher:
                           date_from=date_from, date_to=date_to, sort=sort, feedback=feedback,
                           neighbours=neighbours, synonyms=synonyms)
         snap = self._engine.snapshot()
-        docs, scores = snap.run(plan.compiled)
-        top = self._order(snap, plan.compiled, docs, scores, want=len(docs), sort=sort,
-                          neighbours=plan.smooth)
+        total, _docs, top = self._order(snap, plan.compiled, want=None, sort=sort,
+                                        neighbours=plan.smooth)
         # the whole iteration reads the index as it was now, even if a reindex commits meanwhile
         rows = (Result(rank=i, score=r.score, question=Question.from_dict(r.record))
                 for i, r in enumerate(snap.iter_records(top), 1))
-        total = len(docs)
         return Results(query=query, total=total, sort=sort, filters=plan.filters, rows=rows)
 
     def trend(self, query: str = "", *, asker: str | None = None, party: str | None = None,
@@ -271,32 +270,35 @@ class Searcher:
         view of the index. ``neighbours``: re-rank a long query's best hits by neighbour
         smoothing (see ``rerank``)."""
         snap = self._engine.snapshot()
-        # Every match and its score in one vectorised pass: the total, the facets and the top
-        # hits all come from it.
-        docs, scores = snap.run(compiled)
-        top = self._order(snap, compiled, docs, scores, want=offset + limit, sort=sort,
-                          neighbours=neighbours)
+        # The total, every match (for the facets) and the first hits, from one view; the engine
+        # scores only what can reach the first offset + limit (see Snapshot.ranked).
+        total, docs, top = self._order(snap, compiled, want=offset + limit, sort=sort,
+                                       neighbours=neighbours)
         facet_counts = snap.facet_counts(docs) if want_facets else {}
-        return len(docs), snap.records(top[offset:offset + limit]), facet_counts
+        return total, snap.records(top[offset:offset + limit]), facet_counts
 
-    def _order(self, snap: Snapshot, compiled: Compiled, docs, scores, *, want: int, sort: Sort,
-               neighbours: bool) -> list[tuple[int, float]]:
-        """The first ``want`` matches in result order, with their (final) scores."""
+    def _order(self, snap: Snapshot, compiled: Compiled, *, want: int | None, sort: Sort,
+               neighbours: bool) -> tuple[int, Any, list[tuple[int, float]]]:
+        """The total, every match (sorted docnums) and the first ``want`` matches (None: all)
+        in result order, with their (final) scores."""
         ranking = self.ranking
         if sort in ("newest", "oldest"):
-            return top_by_date(docs, scores, snap.dates(), want, newest=(sort == "newest"))
-        want = max(1, want)
+            r = snap.ranked(compiled, want, sort)
+            return r.total, r.docs, r.top
         smooth = neighbours and ranking.coordination.is_long(compiled.words)
-        if smooth:
-            want = max(want, ranking.neighbours.depth)
-        if sort == "relevance_recent":
-            want = max(want, ranking.recency.pool)
-        top = top_k(docs, scores, want)
+        if want is not None:
+            want = max(1, want)
+            if smooth:
+                want = max(want, ranking.neighbours.depth)
+            if sort == "relevance_recent":
+                want = max(want, ranking.recency.pool)
+        r = snap.ranked(compiled, want)
+        top = r.top
         if smooth:
             top = rerank.smooth_top(snap, top, ranking.neighbours)  # scores keep falling
         if sort == "relevance_recent":
             top = rerank.recency(snap, top, ranking.recency)
-        return top
+        return r.total, r.docs, top
 
     def _feedback(self, compiled: Compiled) -> Compiled:
         """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
@@ -305,7 +307,7 @@ class Searcher:
             return compiled  # keyword queries (and filters alone) are ranked as typed
         snap = self._engine.snapshot()
         top = []
-        for hit in snap.records(top_k(*snap.run(compiled), settings.docs)):
+        for hit in snap.records(snap.ranked(compiled, settings.docs).top):
             rec = hit.record
             text = "\n".join([rec["title"], rec["question"]] + [a["text"] for a in rec.get("answers", ())])
             top.append((hit.score, analyze(text)))

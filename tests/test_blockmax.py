@@ -1,4 +1,4 @@
-"""The prototype fast path (``index_data.engine.poststore`` + ``blockmax`` + ``fastpath``) gives
+"""The fast path (``index_data.engine.poststore`` + ``blockmax`` + ``fastpath``) gives
 exactly the executor's answers: match sets, totals, every score bit for bit, the top k in order
 (by score and by date), facets; the store is checked against its segment and rebuilt when
 stale; the query side never writes it."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -22,9 +21,6 @@ from searcher import Searcher
 from searcher.query import parse_query
 
 from conftest import ROOT
-
-sys.path.insert(0, str(ROOT))
-from benchmarks.fastsearch import fast_searcher  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("mqt_bench_generate3", ROOT / "benchmarks" / "generate.py")
 generate = importlib.util.module_from_spec(_spec)
@@ -199,31 +195,44 @@ def test_plans_for_unknown_queries_are_refused():
         fastpath.plan(wq.Wildcard("title", "ho*g"))
 
 
-def test_fast_searcher_equals_searcher_and_never_writes(index_dir, tmp_path):
-    """Through the fast path a search gives today's page (hits, scores, snippets, facets,
-    totals); without stores it answers the usual way and writes nothing (the query side never
-    writes the index)."""
-    copy = tmp_path / "ix"
-    shutil.copytree(index_dir, copy)
-    shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
+def _pages(s):
+    """What a Searcher answers to a mix of searches, exports, trends, counts and watches."""
     queries = [("housing", {}), ("crime police", {"party": "labour"}), ('"the mayor"', {}),
                ("transport", {"sort": "newest"}), ("hous*", {"date_from": "2005"}),
-               ('"housing in london"', {})]
+               ('"housing in london"', {}), ("police", {"sort": "oldest", "page": 2}),
+               ("housing budget", {"sort": "relevance_recent"}), ("-housing", {"limit": 3}),
+               ("what is the mayor doing about knife crime and youth services in london", {})]
+    out = []
+    for text, kw in queries:
+        page = s.search(text, limit=kw.pop("limit", 5), facets=True, **kw).to_dict()
+        page.pop("took_ms", None)
+        out.append(page)
+        sort = kw.get("sort", "relevance")
+        res = s.iter_results(text, sort=sort, party=kw.get("party"))
+        out.append([res.total] + [(r.rank, r.score, r.question.id) for r in res])
+        t = s.trend(text, by="party", party=kw.get("party"))
+        out.append([(b.period, b.count) for b in t.buckets])
+        ids = [r[2] for r in out[-2][1:8]] + ["nope"]
+        out.append(sorted(q.id for q in s.matching(text, ids)))
+    return out
 
-    def pages(s):
-        return [s.search(text, limit=5, facets=True, **kw).to_dict() for text, kw in queries]
 
+def test_searcher_through_the_stores_equals_the_executor_and_never_writes(index_dir, tmp_path):
+    """Through the stores a Searcher gives the executor's pages (hits, scores, snippets,
+    facets, totals), exports, trends and watches; without stores it answers with the executor
+    and writes nothing (the query side never writes the index)."""
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
     with Searcher(copy) as s:
-        want = pages(s)
-    with fast_searcher(copy) as fast:
-        got = pages(fast)
-        assert getattr(fast, "last", None) is None  # answered the usual way
-        assert not (copy / poststore.DIR).exists()
-        poststore.ensure_stores(copy, fast.engine.snapshot().whoosh_searcher)
-        fast.__dict__.pop("_views", None)
-        got2 = pages(fast)
-        assert fast.last is not None  # answered from the stores
-    for p in want + got + got2:
-        p.pop("took_ms", None)
-    assert got == want and got2 == want
-    assert sum(p["total"] for p in want) > 100
+        s.engine.use_stores = False
+        want = _pages(s)
+    with Searcher(copy) as s:
+        got = _pages(s)
+        assert s.engine.snapshot().fast() is not None  # answered from the stores
+    shutil.rmtree(copy / poststore.DIR)
+    with Searcher(copy) as s:
+        without = _pages(s)
+        assert s.engine.snapshot().fast() is None
+    assert not (copy / poststore.DIR).exists()
+    assert got == want and without == want
+    assert sum(p["total"] for p in want[::4]) > 100

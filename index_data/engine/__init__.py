@@ -4,14 +4,16 @@ uses to write and read an index.
 Read side (``searcher`` uses it; it never writes)::
 
     EngineReader(index_dir, ranking)      open an index; .snapshot() per request, .compile(tree)...
-    Snapshot                              one consistent view: .run(compiled), .records(), ...
+    Snapshot                              one consistent view: .ranked(compiled, want, order),
+                                          .matches(), .records(), ... (through the segments'
+                                          posting stores when usable, else .run: same results)
     Compiled                              a compiled query and the terms snippets mark
     top_k, top_by_date                    the best matches of a run, in Whoosh's order
 
 Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
 
     NewIndexWriter, SegmentBuilder, SegmentSpec     a brand-new index, one segment per part
-    finish_new_index, flush_to_disk, swap_into_place
+    finish_new_index, flush_to_disk, swap_into_place, write_stores
     IndexUpdater, IndexedDoc, remove_write_leftovers, MAX_SEGMENTS, MAX_DELETED_FRACTION
     indexed_ids, live_segment_ids
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from .update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
                          indexed_ids, live_segment_ids, remove_write_leftovers)
     from .writer import (NewIndexWriter, SegmentBuilder, SegmentSpec, finish_new_index,
-                         swap_into_place)
+                         swap_into_place, write_stores)
 
 _INTERFACE = {
     "EngineReader": "reader", "Snapshot": "reader", "RawHit": "reader", "Compiled": "compiler",
@@ -42,14 +44,14 @@ _INTERFACE = {
     "finish_new_index": "writer", "swap_into_place": "writer", "flush_to_disk": "storage",
     "IndexUpdater": "update", "IndexedDoc": "update", "remove_write_leftovers": "update",
     "MAX_SEGMENTS": "update", "MAX_DELETED_FRACTION": "update", "live_segment_ids": "update",
-    "indexed_ids": "update",
+    "indexed_ids": "update", "write_stores": "writer",
 }
 
 __all__ = [
     "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexUpdater",
     "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
     "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
-    "swap_into_place", "top_by_date", "top_k",
+    "swap_into_place", "top_by_date", "top_k", "write_stores",
 ]
 
 

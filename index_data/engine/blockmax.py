@@ -38,6 +38,8 @@ import numpy as np
 
 from .poststore import PostStore, TermPostings
 
+#: Filter masks (``party:labour``, date ranges) kept per segment, at most this many.
+MAX_CACHED_FILTERS = 64
 #: Relative room on every bound: sums in another order and float32 leaves round differently.
 _SLACK = 1e-5
 
@@ -358,7 +360,10 @@ class SegmentQuery:
             fm = self._filters.get(key)
             if fm is None:
                 cm = self.mask(q.child)
-                fm = self._filters[key] = cm if cm is not None else np.zeros(n, dtype=bool)
+                fm = cm if cm is not None else np.zeros(n, dtype=bool)
+                if len(self._filters) >= MAX_CACHED_FILTERS:
+                    self._filters.clear()
+                self._filters[key] = fm
             return fm if fm.any() else None
         if t is DateRange:
             values = self.st.maybe_array("date")
@@ -810,11 +815,11 @@ class Index:
         self.live = live or [None] * len(stores)
         self.scoring = scoring
         self.offsets = np.concatenate(([0], np.cumsum([s.n for s in stores]))).astype(np.int64)
-        self._filters: list[dict[str, np.ndarray]] = [{} for _ in stores]
+        self._date_cache: np.ndarray | None = None
 
     def prepare(self, q) -> list[SegmentQuery]:
         stats = Stats(self.stores, self.scoring)
-        return [SegmentQuery(s, stats, self._filters[i]) for i, s in enumerate(self.stores)]
+        return [SegmentQuery(s, stats, s.filters) for s in self.stores]
 
     def matches(self, q, segs: list[SegmentQuery] | None = None) -> tuple[list, np.ndarray]:
         """Each segment's match mask (live documents only; None: none) and all matches as
@@ -889,14 +894,15 @@ class Index:
                 out[a:b] = sq.score_on(q, docs[a:b] - self.offsets[i])
         return out
 
-    def _dates(self) -> np.ndarray:
+    def dates(self) -> np.ndarray:
         """Every document's date number (YYYYMMDD, 0: none), global order, read once."""
-        if getattr(self, "_date_cache", None) is None:
-            self._date_cache = np.concatenate([s.array("date") for s in self.stores]).astype(np.int64)
+        if self._date_cache is None:
+            parts = [s.array("date") for s in self.stores]
+            self._date_cache = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
         return self._date_cache
 
     def _by_date(self, q, segs, masks, docs, k, newest, res):
-        dates = self._dates()
+        dates = self.dates()
         d = dates[docs]
         key = -d if newest else d
         if len(docs) > k:
@@ -932,11 +938,11 @@ class Index:
         return out
 
     def _year_codes(self, i: int) -> tuple[np.ndarray, list[str]]:
-        """A store's meeting years as codes (0: no date) and their labels, made once."""
-        cache = self.__dict__.setdefault("_years", {})
-        if i not in cache:
-            years = self.stores[i].array("date").astype(np.int64) // 10000
+        """A store's meeting years as codes (0: no date) and their labels, made once per store."""
+        st = self.stores[i]
+        if st.year_codes is None:
+            years = st.array("date").astype(np.int64) // 10000
             uniq, codes = np.unique(years, return_inverse=True)
             labels = [str(y) if y else "" for y in uniq.tolist()]
-            cache[i] = (codes.reshape(-1).astype(np.uint16), labels)
-        return cache[i]
+            st.year_codes = (codes.reshape(-1).astype(np.uint16), labels)
+        return st.year_codes

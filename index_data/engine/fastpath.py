@@ -1,24 +1,25 @@
-"""The prototype fast path (``poststore`` + ``blockmax``) behind the engine's reader: a compiled
-query as a ``blockmax`` tree, and a snapshot's posting stores with its live-document masks.
-
-Not yet part of the engine's interface (issue 15's prototype): ``benchmarks/fastsearch.py``
-runs the searcher's ``_run`` through :class:`FastView`, and ``tests/test_blockmax.py`` checks it
-against the executor. Wiring it in means a ``Snapshot`` method answering "the total, the
-matches and the first ``k``" from :meth:`FastView.search`, the searcher's ``_run`` calling it
-instead of ``run`` + ``top_k``, and the build and reindex writing the stores
-(``poststore.StoreWriter``, ``poststore.ensure_stores``); ``benchmarks/RESULTS.md`` has the notes.
+"""The fast query path behind the engine's reader: a compiled query as a ``blockmax`` tree
+(:func:`plan`), and the segments' posting stores (``poststore``) with each view's deletions
+(:class:`StoreKeeper`). ``reader.Snapshot`` answers from them when every segment has its store
+and the query's nodes are known, and with the executor (``evaluate``) otherwise; both give the
+same results, scores and order (``tests/test_blockmax.py``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from whoosh import query as wq
 
+from ..fields import FACETS, facet_column
 from . import blockmax as bm
 from . import internals, poststore
+from .facets import SegmentFacets
 from .queries import CoordOr, FieldsTerm, GappedPhrase
+
+Unsupported = bm.Unsupported
 
 if TYPE_CHECKING:
     from searcher.ranking import BM25Settings
@@ -62,55 +63,89 @@ def plan(q) -> Any:
     raise bm.Unsupported(f"query type {t.__name__}")
 
 
+class StoreKeeper:
+    """The posting stores of one index's segments, opened read-only once per segment and shared
+    by every view (``reader.EngineReader`` owns one): a new commit opens only its new segments'
+    stores; stores of segments no longer in use are dropped. It never writes: a store that is
+    missing, damaged or stale (its segment's fingerprint differs) makes :meth:`index` answer
+    None, and the caller answers with the executor until a build or reindex has written it."""
+
+    def __init__(self, index_dir):
+        self.index_dir = index_dir
+        self._lock = threading.Lock()
+        self._stores: dict[str, poststore.PostStore] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stores = {}
+
+    def index(self, searcher, bm25: BM25Settings) -> bm.Index | None:
+        """A ``blockmax.Index`` over a Whoosh ``searcher``'s segments (their stores, their
+        deletions as live masks), or None when a segment's store cannot be used."""
+        stores: list[poststore.PostStore] = []
+        live: list[np.ndarray | None] = []
+        with self._lock:
+            known = self._stores
+        found: dict[str, poststore.PostStore] = {}
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            if reader.segment() is None:
+                continue
+            fp = poststore.segment_fingerprint(reader)
+            seg = fp["segment"]
+            st = known.get(seg)
+            if st is None or st.dir.get("fingerprint") != fp:
+                st = poststore.open_store(poststore.store_path(self.index_dir, seg), segment_id=seg,
+                                          doc_count=fp["docs"], fingerprint=fp)
+                if st is None:
+                    return None
+            found[seg] = st
+            stores.append(st)
+            live.append(live_mask(reader))
+        with self._lock:
+            if set(found) != set(self._stores):
+                self._stores = {**self._stores, **found}
+                if len(self._stores) > 2 * len(found) + 8:  # segments merged away: drop theirs
+                    self._stores = dict(found)
+        return bm.Index(stores, live, scoring(bm25))
+
+
+def store_facets(st: poststore.PostStore) -> SegmentFacets:
+    """A segment's facet codes and labels (``facets.SegmentFacets``) from its store's columns,
+    made once per store."""
+    got = st.facets
+    if got is None:
+        codes: dict[str, np.ndarray] = {}
+        labels: dict[str, list[str]] = {}
+        for name in FACETS:
+            if name == "year":
+                years, local = np.unique(st.array("date").astype(np.int64) // 10000, return_inverse=True)
+                codes[name] = local.reshape(-1)
+                labels[name] = [str(y) if y else "" for y in years.tolist()]
+            else:
+                codes[name] = st.array(facet_column(name))
+                labels[name] = st.labels.get(facet_column(name), [])
+        got = st.facets = SegmentFacets(codes, labels)
+    return got
+
+
+def live_mask(reader) -> np.ndarray | None:
+    """A segment's live documents as a mask (None: no deletions)."""
+    if not reader.has_deletions():
+        return None
+    m = np.ones(reader.doc_count_all(), dtype=bool)
+    gone = internals.deleted_docs(reader)
+    if gone is None:
+        gone = (d for d in range(reader.doc_count_all()) if reader.is_deleted(d))
+    m[np.fromiter(gone, dtype=np.int64)] = False
+    return m
+
+
 def open_index(index_dir, searcher, bm25: BM25Settings, window_bits: int | None = None) -> bm.Index | None:
     """The stores of a Whoosh ``searcher``'s segments as a ``blockmax.Index`` with the segments'
     deletions; None when a store is missing or stale. With ``window_bits``, stores are first
     (re)built where missing, stale or of another window size (``poststore.ensure_stores``: the
     build's and reindex's job; tests and benchmarks ask for it here)."""
     if window_bits is not None:
-        stores = poststore.ensure_stores(index_dir, searcher, window_bits=window_bits)
-    else:
-        found = poststore.open_stores(index_dir, searcher)
-        if found is None:
-            return None
-        stores = found
-    live: list[np.ndarray | None] = []
-    for sub, _offset in searcher.leaf_searchers():
-        reader = sub.reader()
-        if reader.has_deletions():
-            m = np.ones(reader.doc_count_all(), dtype=bool)
-            gone = internals.deleted_docs(reader)
-            if gone is None:
-                gone = (d for d in range(reader.doc_count_all()) if reader.is_deleted(d))
-            m[np.fromiter(gone, dtype=np.int64)] = False
-            live.append(m)
-        else:
-            live.append(None)
-    return bm.Index(stores, live, scoring(bm25))
-
-
-class FastView:
-    """One snapshot's stores (opened on first use; ``index`` None while one is missing or
-    stale), answering searches the snapshot's ``run`` + ``top_k`` would, with the same results."""
-
-    def __init__(self, snapshot, bm25: BM25Settings):
-        self.snapshot = snapshot
-        self.bm25 = bm25
-        self._index: bm.Index | None | bool = False
-
-    @property
-    def index(self) -> bm.Index | None:
-        if self._index is False:
-            self._index = open_index(self.snapshot.index_dir, self.snapshot.whoosh_searcher, self.bm25)
-        return self._index  # type: ignore[return-value]
-
-    def search(self, compiled, k: int, sort: str = "relevance") -> bm.Result | None:
-        """The total, the matches and the first ``k`` (by score, or ``sort="newest"``/``"oldest"``
-        by date) of a compiled query; None when the stores cannot answer it."""
-        idx = self.index
-        if idx is None:
-            return None
-        try:
-            return idx.search(plan(compiled.query), k, sort=sort)
-        except bm.Unsupported:
-            return None
+        poststore.ensure_stores(index_dir, searcher, window_bits=window_bits)
+    return StoreKeeper(index_dir).index(searcher, bm25)

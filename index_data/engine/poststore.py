@@ -52,11 +52,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mmap
 import os
+import threading
+import time
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,11 +68,15 @@ from . import format, internals
 from .columns import coded_column, length_bytes, numeric_column
 from .storage import open_for_reading
 
+_log = logging.getLogger(__name__)
+
 MAGIC = b"MQTPOST1"
 VERSION = 1
 #: Folder (inside the index folder) of the stores, one file per segment.
 DIR = "mqt-post"
 SUFFIX = ".mqp"
+#: A store being written (renamed into place when whole); left behind only by a crash.
+TMP_SUFFIX = ".tmp"
 #: 128 documents a window.
 WINDOW_BITS = 7
 #: BM25's length normalisation the windows' score bounds assume (``Ranking().bm25.b``;
@@ -436,7 +444,7 @@ class StoreWriter:
         head = json.dumps(directory, separators=(",", ":")).encode("utf-8")
         base = (len(MAGIC) + 8 + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{threading.get_ident()}{TMP_SUFFIX}")
         with open(tmp, "wb") as f:
             f.write(MAGIC + np.array([VERSION, len(head)], dtype="<u4").tobytes() + head)
             f.write(b"\0" * (base - f.tell()))
@@ -490,6 +498,11 @@ class PostStore:
         self._terms: dict[tuple[str, str], TermPostings | None] = {}
         self._base = base
         self.labels: dict[str, list[str]] = directory.get("labels", {})
+        #: What queries compute once per segment, kept with the store: filter masks by the
+        #: filter's repr (``blockmax``), the meeting years as codes and labels.
+        self.filters: dict[str, np.ndarray] = {}
+        self.year_codes: tuple[np.ndarray, list[str]] | None = None
+        self.facets: Any = None  # fastpath.store_facets
 
     @property
     def length_table(self) -> np.ndarray:
@@ -847,9 +860,12 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
     return out
 
 
-def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -> list[PostStore]:
+def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
+                  strict: bool = True) -> list[PostStore]:
     """Every segment's store, (re)built where missing or stale (or of another window size), and
-    stores of segments that no longer exist deleted; in segment order."""
+    stores of segments that no longer exist deleted (with files a crashed writer left); in
+    segment order. ``strict=False`` (the build and reindex): a store that cannot be written is
+    left out with a warning, never failing the caller: searches answer without it."""
     own = searcher is None
     if own:
         searcher = open_for_reading(Path(index_dir)).searcher()
@@ -868,20 +884,36 @@ def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS) -
                 st.close()
                 st = None
             if st is None:
-                build_from_segment(reader, index_dir, window_bits=window_bits)
-                st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
-            if st is None:
-                raise ValueError(f"{path}: the store just written does not open")
+                try:
+                    build_from_segment(reader, index_dir, window_bits=window_bits)
+                    st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
+                    if st is None:
+                        raise ValueError(f"{path}: the store just written does not open")
+                except Exception as e:
+                    if strict:
+                        raise
+                    _log.warning("%s: no posting store for segment %s (%s: %s); searches of it "
+                                 "take the slower path", index_dir, fp["segment"], type(e).__name__, e)
+                    continue
             out.append(st)
-        folder = Path(index_dir) / DIR
-        if folder.is_dir():
-            for p in folder.iterdir():
-                if p.suffix == SUFFIX and p.name not in keep:
-                    try:
-                        p.unlink()
-                    except OSError:
-                        pass
+        _sweep(Path(index_dir) / DIR, keep)
         return out
     finally:
         if own:
             searcher.close()
+
+
+def _sweep(folder: Path, keep: set[str], tmp_age: float = 3600.0) -> None:
+    """Delete the stores in ``folder`` not named in ``keep``, and writers' files older than
+    ``tmp_age`` seconds (a crash's; a live writer's are younger)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for p in folder.iterdir():
+        try:
+            if p.suffix == SUFFIX and p.name not in keep:
+                p.unlink()
+            elif p.suffix == TMP_SUFFIX and now - p.stat().st_mtime > tmp_age:
+                p.unlink()
+        except OSError:
+            pass

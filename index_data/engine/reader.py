@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import logging
 import os
 import threading
 import time
@@ -28,21 +29,24 @@ from whoosh import index as whoosh_index
 from .. import stemtable, termvectors
 from ..analysis import use_stem_table
 from ..errors import IndexCorruptError, IndexMissingError, IndexVersionError, QueryError
-from ..fields import SPELL_FIELD, TEXT_FIELDS
+from ..fields import FACETS, SPELL_FIELD, TEXT_FIELDS
 from ..fileinfo import FileInfo
 from ..meta import check_index
 from ..model import Question
-from . import compiler, internals
+from . import compiler, fastpath, internals
 from .columns import bytes_column
 from .compiler import Compiled
 from .evaluate import execute
 from .facets import SegmentCache, SegmentFacets, count_facets, segment_facets, segment_key
 from .postings import SegmentArrays
 from .scoring import robertson_idf, weighting
+from .topk import top_by_date, top_k
 from .storage import LOW_LEVEL_ERRORS, damaged_index_error, open_error, open_for_reading
 
 if TYPE_CHECKING:
     from searcher.ranking import Ranking
+
+_log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +67,16 @@ def _guarded(method: F) -> F:
 
 
 @dataclass
+class Ranked:
+    """A query's matches in one view: how many, every match (sorted docnums: for facets and
+    trends) and the first ``want`` in result order as ``(docnum, score)``."""
+
+    total: int
+    docs: np.ndarray
+    top: list[tuple[int, float]]
+
+
+@dataclass
 class RawHit:
     """One hit as the engine knows it: its number in the view, its score and its stored record."""
 
@@ -77,9 +91,14 @@ class EngineReader:
 
     ``ranking`` (a ``searcher.ranking.Ranking``, default ``Ranking()``) gives the compiled
     queries their rules and the executor and Whoosh's weighting their BM25 settings.
+
+    Searches go through the segments' posting stores (``fastpath``) when every segment has one
+    and the query's nodes are known there, else through the executor (``evaluate``): the same
+    results. ``use_stores=False`` always takes the executor (tests and benchmarks compare them).
     """
 
-    def __init__(self, index_dir: str | os.PathLike, ranking: Ranking | None = None):
+    def __init__(self, index_dir: str | os.PathLike, ranking: Ranking | None = None, *,
+                 use_stores: bool = True):
         if ranking is None:
             from searcher.ranking import Ranking
 
@@ -92,6 +111,13 @@ class EngineReader:
         self._epoch = 0
         #: Values computed once per segment (facet codes, dates, df tables): see ``facets``.
         self.segment_cache = SegmentCache()
+        #: Whether searches may use the posting stores (see the class doc).
+        self.use_stores = use_stores
+        #: Seconds before a view that found a store missing looks again (the build and reindex
+        #: write them just after their commit, so the first view of a commit may come first).
+        self.store_recheck = 1.0
+        #: The segments' posting stores, opened once each (``fastpath``).
+        self.stores = fastpath.StoreKeeper(self.index_dir)
         #: thread id -> (the thread, its open Whoosh searcher): closed when replaced, when the
         #: thread is found gone, or by close().
         self._searchers: dict[int, tuple[weakref.ref, Any]] = {}
@@ -111,6 +137,8 @@ class EngineReader:
         self._ino = ino
         self._epoch += 1
         self.segment_cache.clear()  # another index: nothing of the old one applies
+        if hasattr(self, "stores"):
+            self.stores.clear()
 
     def _searcher(self):
         """This thread's Whoosh searcher, reopened or refreshed if the index changed."""
@@ -198,7 +226,7 @@ class EngineReader:
 
     @_guarded
     def count(self, compiled: Compiled) -> int:
-        return len(self.snapshot().run(compiled, want_scores=False)[0])
+        return len(self.snapshot().matches(compiled))
 
     @_guarded
     def word_frequency(self, word: str, field: str | None = None) -> int:
@@ -300,6 +328,86 @@ class Snapshot:
         #: id of one of this view's segment readers -> its decoded arrays (the readers live as
         #: long as the view, so their ids stay theirs).
         self._arrays: dict[int, SegmentArrays] = {}
+        #: The view's posting stores (``fastpath``), opened on first use; None: not usable
+        #: (looked for again after ``_fast_retry``, a ``time.monotonic()``).
+        self._fast: Any = False
+        self._fast_retry = 0.0
+
+    def fast(self):
+        """This view's ``blockmax.Index`` (its segments' posting stores and deletions), or None
+        when a segment has no usable store or the reader does not use them."""
+        fast = self._fast
+        if fast is None and time.monotonic() < self._fast_retry:
+            return None
+        if fast is False or fast is None:
+            engine = self._engine
+            fast = None
+            if engine.use_stores:
+                try:
+                    fast = engine.stores.index(self.whoosh_searcher, engine.ranking.bm25)
+                except Exception as e:  # a damaged store: the executor answers
+                    self._store_failed(e)
+                    return None
+            self._fast = fast
+            # stores are written just after their commit: a view that came first looks again
+            self._fast_retry = time.monotonic() + engine.store_recheck if engine.use_stores else float("inf")
+        return fast
+
+    def _store_failed(self, e: BaseException) -> None:
+        """Stop using the stores in this view (a later commit's view tries again): one of them
+        failed to answer, which only a damaged store can make happen."""
+        self._fast = None
+        self._fast_retry = float("inf")
+        _log.warning("%s: a posting store failed (%s: %s); answering without the stores",
+                     self.index_dir, type(e).__name__, e)
+
+    def _plan(self, compiled: Compiled):
+        """The ``blockmax`` tree of a compiled query, or None when the stores cannot answer it."""
+        idx = self.fast()
+        if idx is None:
+            return None, None
+        try:
+            return idx, fastpath.plan(compiled.query)
+        except fastpath.Unsupported:
+            return None, None
+
+    @_guarded
+    def ranked(self, compiled: Compiled, want: int | None, order: str = "relevance") -> Ranked:
+        """The total, every match and the first ``want`` matches (None: all) of a compiled
+        query, by score (``order="relevance"``; ties to the lower docnum) or by date
+        (``"newest"``/``"oldest"``, then score, then docnum): from the stores when they can
+        answer, scoring only the matches that can reach the first ``want``, else from every
+        match's score (``run``)."""
+        if order not in ("relevance", "newest", "oldest"):
+            raise ValueError(f"unknown order {order!r}")
+        idx, plan = self._plan(compiled)
+        if plan is not None:
+            try:
+                r = idx.search(plan, want if want is not None else int(idx.offsets[-1]), sort=order)
+            except fastpath.Unsupported:
+                pass
+            except Exception as e:
+                self._store_failed(e)
+            else:
+                return Ranked(r.total, r.docs, r.top)
+        docs, scores = self.run(compiled)
+        k = len(docs) if want is None else want
+        top = top_k(docs, scores, k) if order == "relevance" else \
+            top_by_date(docs, scores, self.dates(), k, newest=(order == "newest"))
+        return Ranked(len(docs), docs, top)
+
+    @_guarded
+    def matches(self, compiled: Compiled) -> np.ndarray:
+        """Every live document ``compiled`` matches, as sorted docnums (no scores)."""
+        idx, plan = self._plan(compiled)
+        if plan is not None:
+            try:
+                return idx.matches(plan)[1]
+            except fastpath.Unsupported:
+                pass
+            except Exception as e:
+                self._store_failed(e)
+        return self.run(compiled, want_scores=False)[0]
 
     def arrays(self, segment_reader) -> SegmentArrays:
         """The decoded arrays of one of this view's segment readers (made on first use)."""
@@ -322,6 +430,13 @@ class Snapshot:
     def dates(self) -> np.ndarray:
         """Every document's date number (``fields.date_number``; 0: none), by docnum."""
         if self._dates is None:
+            idx = self.fast()
+            if idx is not None:
+                try:
+                    self._dates = idx.dates()
+                    return self._dates
+                except Exception as e:
+                    self._store_failed(e)
             parts = [self.arrays(sub.reader()).column("date") for sub, _ in self._leaves]
             self._dates = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return self._dates
@@ -329,12 +444,26 @@ class Snapshot:
     @_guarded
     def facet_counts(self, docs) -> dict[str, dict[str, int]]:
         """Value -> count of each facet over ``docs`` (sorted docnums), most frequent first."""
-        return count_facets(self._segment_facets(), np.asarray(docs, dtype=np.int64))
+        docs = np.asarray(docs, dtype=np.int64)
+        idx = self.fast()
+        if idx is not None:
+            try:
+                return idx.facet_counts(docs, FACETS)
+            except Exception as e:
+                self._store_failed(e)
+        return count_facets(self._segment_facets(), docs)
 
     def _segment_facets(self) -> list[tuple[int, SegmentFacets]]:
         """Each segment's first docnum and facet values (``facets.segment_facets``), cached by
         segment."""
         parts: list[tuple[int, SegmentFacets]] = []
+        idx = self.fast()
+        if idx is not None and len(idx.stores) == len(self._leaves):
+            try:
+                return [(offset, fastpath.store_facets(st))
+                        for (_sub, offset), st in zip(self._leaves, idx.stores)]
+            except Exception as e:
+                self._store_failed(e)
         for sub, offset in self._leaves:
             arrays = self.arrays(sub.reader())
             parts.append((offset, self._engine.segment_cache.get(
@@ -364,7 +493,7 @@ class Snapshot:
         """``(dates, codes, labels)`` for every match of ``compiled``: its meeting date as a
         YYYYMMDD number, and with ``facet`` (party, asker, asked_of...) its value of that facet
         as a code into ``labels`` (code 0: no value), from the same columns as the facets."""
-        docs, _ = self.run(compiled, want_scores=False)
+        docs = self.matches(compiled)
         all_dates = self.dates()
         dates = all_dates[docs]
         if facet is None:
@@ -388,7 +517,7 @@ class Snapshot:
     def matching_ids(self, compiled: Compiled, ids) -> set[str]:
         """Those of ``ids`` (question ids) whose live document matches ``compiled``."""
         s = self.whoosh_searcher
-        docs, _ = self.run(compiled, want_scores=False)
+        docs = self.matches(compiled)
         found = {}
         for doc_id in ids:
             n = s.document_number(id=doc_id)

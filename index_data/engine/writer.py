@@ -129,9 +129,10 @@ class SegmentBuilder:
 def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -> None:
     """After each commit: save the term-vector document frequencies of each new segment (one
     with no table yet; see ``termvectors``), delete those of merged-away segments and, with
-    ``add_stems``, add the words new segments brought to the stem table (``stemtable``). A
-    search computes a missing df table and stems a word the table lacks, so failing here loses
-    speed, never results."""
+    ``add_stems``, add the words new segments brought to the stem table (``stemtable``), and
+    write the new segments' posting stores (:func:`write_stores`). A search computes a missing
+    df table, stems a word the table lacks and answers without a missing store, so failing here
+    loses speed, never results."""
     storage = FileStorage(str(index_dir), supports_mmap=False)
     words: set[str] = set()
     with storage.open_index(INDEX_NAME).reader() as reader:
@@ -146,6 +147,18 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -
     termvectors.prune_df_tables(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
+    write_stores(index_dir)
+
+
+def write_stores(index_dir: str | os.PathLike) -> None:
+    """Write the posting store (``poststore``) of each segment that lacks a usable one and
+    delete those of merged-away segments. Searches answer without a missing store (slower, same
+    results), so a store that cannot be written is left out with a warning. (numpy is imported
+    here, not at the top: indexing workers never load it.)"""
+    from . import poststore
+
+    for st in poststore.ensure_stores(index_dir, strict=False):
+        st.close()
 
 
 def add_to_stem_table(index_dir: str | os.PathLike, words) -> None:

@@ -1,0 +1,160 @@
+"""The posting stores in the product (issue 15): ``mqt index`` and ``mqt reindex`` write them, the
+Searcher answers through them, and whatever happens to a store (missing, another segment's,
+cut short, damaged inside) every answer stays the executor's: a store that cannot be trusted is
+not used, and one that fails while answering hands the query back to the executor."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from index_data import build_index, reindex
+from index_data.engine import poststore, write_stores
+from reindex_util import Corpus
+from searcher import Searcher
+from test_blockmax import _pages
+
+
+def _reference(index_dir):
+    """The executor's answers (the path before issue 15)."""
+    with Searcher(index_dir) as s:
+        s.engine.use_stores = False
+        return _pages(s)
+
+
+def _through_stores(index_dir) -> tuple[list, bool]:
+    """The answers of a default Searcher, and whether its view used the stores."""
+    with Searcher(index_dir) as s:
+        got = _pages(s)
+        return got, s.engine.snapshot().fast() is not None
+
+
+def _segments(index_dir) -> set[str]:
+    with Searcher(index_dir) as s:
+        ws = s.engine.snapshot().whoosh_searcher
+        return {sub.reader().segment().segment_id() for sub, _ in ws.leaf_searchers()}
+
+
+def _stores(index_dir) -> set[str]:
+    folder = index_dir / poststore.DIR
+    return {p.stem for p in folder.glob(f"*{poststore.SUFFIX}")} if folder.is_dir() else set()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, generate):
+    tmp = tmp_path_factory.mktemp("wiring")
+    corpus = generate.generate(tmp / "corpus", 300, seed=41)
+    build_index(corpus, tmp / "ix", procs=2)
+    return tmp / "ix"
+
+
+def test_the_build_writes_a_store_per_segment_and_searches_use_them(built):
+    assert _stores(built) == _segments(built) and len(_stores(built)) == 2
+    want = _reference(built)
+    got, used = _through_stores(built)
+    assert used
+    assert got == want
+    assert sum(p["total"] for p in want[::4]) > 100
+
+
+def _damage_header(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _other_segments_store(path):
+    """The store of another segment under this one's name (stale)."""
+    others = [p for p in path.parent.glob(f"*{poststore.SUFFIX}") if p != path]
+    shutil.copyfile(others[0], path)
+
+
+def _damage_postings(path):
+    """A store whose header and sizes are right but whose document numbers are garbage."""
+    st = poststore.open_store(path)
+    assert st is not None
+    off, _dt, count = st.dir["sections"]["post.doc"]
+    base = st._base
+    st.close()
+    with open(path, "r+b") as f:
+        f.seek(base + off)
+        f.write(b"\xff" * (4 * count))
+
+
+@pytest.mark.parametrize("damage", [_damage_header, _other_segments_store, _damage_postings, None],
+                         ids=["cut-short", "stale", "garbage-inside", "missing"])
+def test_a_store_that_cannot_be_used_falls_back_to_the_executor(built, tmp_path, damage, caplog):
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    want = _reference(copy)
+    victim = sorted((copy / poststore.DIR).glob(f"*{poststore.SUFFIX}"))[0]
+    if damage is None:
+        victim.unlink()
+    else:
+        damage(victim)
+    with caplog.at_level(logging.WARNING):
+        got, used = _through_stores(copy)
+    assert got == want
+    assert not used
+    if damage is _damage_postings:
+        assert "posting store failed" in caplog.text  # told, then answered without the stores
+    # the next reindex (nothing changed in the corpus) puts right what it can see is wrong
+    if damage is not _damage_postings:
+        write_stores(copy)
+        got, used = _through_stores(copy)
+        assert used and got == want
+
+
+def test_a_view_that_came_before_its_stores_picks_them_up(built, tmp_path):
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    shutil.rmtree(copy / poststore.DIR)
+    want = _reference(copy)
+    with Searcher(copy) as s:
+        s.engine.store_recheck = 0.0
+        snap = s.engine.snapshot()
+        assert snap.fast() is None
+        write_stores(copy)  # as a build or reindex does just after its commit
+        assert s.engine.snapshot() is snap and snap.fast() is not None
+        assert _pages(s) == want
+
+
+def test_reindex_writes_new_segments_stores_and_drops_merged_ones(tmp_path):
+    corpus = Corpus(tmp_path / "corpus", seed=7)
+    corpus.add(120)
+    ix = tmp_path / "ix"
+    reindex(corpus.path, ix)
+    seen: set[str] = set()
+    for _round in range(4):
+        seen |= _stores(ix)
+        corpus.mutate(add=15, modify=8, delete=6, touch=2, broken=0)
+        reindex(corpus.path, ix)
+        assert _stores(ix) == _segments(ix)
+        want = _reference(ix)
+        got, used = _through_stores(ix)
+        assert used
+        assert got == want
+    assert seen - _stores(ix)  # segments merged away took their stores with them
+    # an index without stores (built before them, or interrupted) gets them from a no-op reindex
+    shutil.rmtree(ix / poststore.DIR)
+    r = reindex(corpus.path, ix)
+    assert not r.changed
+    assert _stores(ix) == _segments(ix)
+    assert _through_stores(ix) == (want, True)
+
+
+def test_a_failed_store_write_never_fails_the_build(tmp_path, generate, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ValueError("disk says no")
+
+    monkeypatch.setattr(poststore, "build_from_segment", broken)
+    corpus = generate.generate(tmp_path / "corpus", 60, seed=3)
+    with caplog.at_level(logging.WARNING):
+        build_index(corpus, tmp_path / "ix")
+    assert "no posting store" in caplog.text
+    assert _stores(tmp_path / "ix") == set()
+    got, used = _through_stores(tmp_path / "ix")
+    assert not used and got == _reference(tmp_path / "ix")
+    assert np.sum([p["total"] for p in got[::4]]) > 0
