@@ -1,11 +1,11 @@
-"""A cold process answering one query with snippets and facets: ``mqt search --facets`` today,
-beside the same search through the prototype fast path (``benchmarks/fastsearch.py``), and
-where the fast process's time goes.
+"""A cold process answering one query with snippets and facets: ``mqt search --facets`` (through
+the posting stores), beside the same search without them (the executor alone: mqt before
+issue 15), and where the product's process's time goes.
 
     python benchmarks/blockmax_cold.py --index /tmp/bench/index-mqt "housing policing"
 
 Runs alternate between the two (median of ``--runs``, after one unmeasured round; bytecode
-allowed, as in ``bench.py``). The fast path's stores must exist (``blockmax_bench.py`` builds
+allowed, as in ``bench.py``). The stores must exist (``mqt index`` or ``mqt reindex`` writes
 them).
 """
 
@@ -25,21 +25,23 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.bench import cold_command, cold_env  # noqa: E402
 
-FAST = """
+PHASES = """
 import sys, time, json
 t0 = time.perf_counter()
 import searcher.cli, searcher.display
-from benchmarks.fastsearch import fast_searcher
+from searcher import Searcher
 t1 = time.perf_counter()
-s = fast_searcher(sys.argv[1])
-assert s._fast_view(s.engine.snapshot()).index is not None
+s = Searcher(sys.argv[1])
+s.engine.use_stores = sys.argv[3] == "stores"
+fast = s.engine.snapshot().fast()
+assert (fast is not None) == s.engine.use_stores, "no usable stores"
 t2 = time.perf_counter()
 page = s.search(sys.argv[2], limit=10, facets=True)
 t3 = time.perf_counter()
 text = searcher.display.format_page(page, searcher.display.Style(False), show_facets=True)
 t4 = time.perf_counter()
 print(text)
-if len(sys.argv) > 3:
+if len(sys.argv) > 4:
     print(json.dumps(dict(imports=t1 - t0, open=t2 - t1, search=t3 - t2, format=t4 - t3)), file=sys.stderr)
 """
 
@@ -51,8 +53,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=11)
     args = ap.parse_args()
     env = cold_env()
-    cmds = {"mqt search --facets (today)": cold_command("mqt", args.index, args.query) + ["--facets"],
-            "fast path, same search and output": [sys.executable, "-c", FAST, str(args.index), args.query]}
+    cmds = {"mqt search --facets": cold_command("mqt", args.index, args.query) + ["--facets"],
+            "same search and output, executor alone (no stores)":
+                [sys.executable, "-c", PHASES, str(args.index), args.query, "executor"]}
     times: dict[str, list[float]] = {k: [] for k in cmds}
     outputs = {}
     phases = []
@@ -63,7 +66,7 @@ def main() -> None:
             if k:
                 times[label].append(time.perf_counter() - t)
             outputs[label] = out.stdout
-        out = subprocess.run([sys.executable, "-c", FAST, str(args.index), args.query, "phases"],
+        out = subprocess.run([sys.executable, "-c", PHASES, str(args.index), args.query, "stores", "phases"],
                              capture_output=True, text=True, check=True, env=env, cwd=HERE.parent)
         if k:
             phases.append(json.loads(out.stderr.strip().splitlines()[-1]))
@@ -74,7 +77,7 @@ def main() -> None:
     for label, ts in times.items():
         print(f"| {label} | {statistics.median(ts) * 1000:.1f} | {min(ts) * 1000:.1f} |")
     med = {k: statistics.median(p[k] for p in phases) * 1000 for k in phases[0]}
-    print("\nInside the fast process (median ms):\n")
+    print("\nInside a process through the stores (median ms):\n")
     print("| imports | open index and stores | search, snippets, facets | format |\n|---:|---:|---:|---:|")
     print(f"| {med['imports']:.1f} | {med['open']:.1f} | {med['search']:.1f} | {med['format']:.1f} |")
 
