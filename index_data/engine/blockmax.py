@@ -154,9 +154,18 @@ class Scoring:
     k1: float = 1.2
     b: tuple[tuple[str, float], ...] = (("title", 0.5), ("question", 0.75), ("answer", 0.75))
     default_b: float = 0.75
+    #: BM25F's length groups: a field's counts are normalised by its group's joint length
+    #: (``BM25Settings.length_groups``; a field in none is its own group).
+    groups: tuple[tuple[str, ...], ...] = ()
 
     def field_b(self, field: str) -> float:
         return dict(self.b).get(field, self.default_b)
+
+    def group(self, field: str) -> tuple[str, ...]:
+        for g in self.groups:
+            if field in g:
+                return tuple(g)
+        return (field,)
 
 
 # ---- collection statistics ----------------------------------------------------------------------
@@ -184,6 +193,11 @@ class Stats:
         if v is None:
             v = self._avg[field] = sum(s.total_length(field) for s in self.stores) / (self.n or 1)
         return v
+
+    def group_avg(self, group: tuple[str, ...]) -> float:
+        """A length group's average length (``scoring.group_avg_length``: the fields' averages
+        added up, 1 if all are 0)."""
+        return sum((self.avg(f) or 0.0) for f in group) or 1.0
 
     def _idf(self, df: int) -> float:
         """BM25's own idf (``scoring.robertson_idf``)."""
@@ -244,7 +258,9 @@ class SegmentQuery:
         if ok is None:
             spec: dict = self.st.dir.get("combined") or {}
             ok = bool(spec) and spec["weights"] == {f: w for f, w in q.weights if w > 0} and all(
-                self.st.fields[f].get("b_ref") == self.sc.field_b(f) for f in spec["weights"])
+                self.st.fields[f].get("b_ref") == self.sc.field_b(f)
+                and tuple(spec.get("group_of", {}).get(f, (f,))) == self.sc.group(f)
+                for f in spec["weights"])
             self._combines[q.weights] = ok
         return ok
 
@@ -481,6 +497,23 @@ class SegmentQuery:
         length = spec["maxlen"]
         return max(1.0, (1 - b + b * length / spec["avg_ref"]) / (1 - b + b * length / avg))
 
+    def _combined_rho(self) -> float:
+        """:meth:`_rho` for the combined field's impacts: how much larger any field's ``tf /
+        norm`` can be at the index's average length of its length group than at the segment's
+        (the directory's ``groups``: average and longest)."""
+        comb = self.st.dir["combined"]
+        groups = comb.get("groups")
+        if not groups:  # a store of per-field normalisation
+            return max(self._rho(f) for f in comb["weights"])
+        out = 1.0
+        for f in comb["weights"]:
+            g = tuple(comb["group_of"][f])
+            avg_ref, length = groups["+".join(g)]
+            b = self.st.fields[f]["b_ref"]
+            avg = self.stats.group_avg(g)
+            out = max(out, (1 - b + b * length / avg_ref) / (1 - b + b * length / avg))
+        return out
+
     def _word_upper(self, field: str, text: str, boost: float) -> tuple[np.ndarray, np.ndarray] | None:
         p = self.postings(field, text)
         if p is None:
@@ -505,8 +538,7 @@ class SegmentQuery:
             idf = self.stats.fields_idf(q.text, q.weights)
             c = self.combined(q) if self.uses_combined(q) else None
             if c is not None:  # a bound on each document's whole pseudo-frequency
-                rho = max(self._rho(f) for f, _w in self.st.dir["combined"]["weights"].items())
-                x = c.win_maxq.astype(np.float64) * rho
+                x = c.win_maxq.astype(np.float64) * self._combined_rho()
                 present = np.zeros(nwin, dtype=bool)
                 present[c.win_id] = True
                 upper = np.zeros(nwin)
@@ -520,7 +552,14 @@ class SegmentQuery:
                 p = self.postings(f, q.text)
                 if p is None:
                     continue
-                tsum[p.win_id] += w * self._x_upper(p, f)
+                group = self.sc.group(f)
+                if group == (f,):
+                    tsum[p.win_id] += w * self._x_upper(p, f)
+                else:  # its group's length is at least its own (the window's smallest)
+                    fb = self.sc.field_b(f)
+                    lmin = np.maximum(self.st.length_table[p.win_minlen], 1.0)
+                    tsum[p.win_id] += w * p.win_maxtf.astype(np.float64) / (
+                        1 - fb + fb * lmin / self.stats.group_avg(group))
                 present[p.win_id] = True
             return present, q.boost * idf * tsum * (k1 + 1.0) / (k1 + tsum)
         if t is Word:
@@ -618,7 +657,7 @@ class SegmentQuery:
             if c is not None and c.imp is not None:
                 imp = c.imp
                 comb = self.st.dir["combined"]
-                rho = max(self._rho(f) for f in comb["weights"])
+                rho = self._combined_rho()
                 k1 = self.sc.k1
                 top = q.boost * self.stats.fields_idf(q.text, q.weights) * (k1 + 1.0)
                 # BM25F's saturation top * x / (k1 + x) of the impact x, rising with x
@@ -710,11 +749,15 @@ class SegmentQuery:
                     continue
                 hit, idx = _lookup(p.docs, c)
                 b = self.sc.field_b(f)
-                avg = self.stats.avg(f) or 1.0
+                group = self.sc.group(f)
+                avg = self.stats.group_avg(group)
                 part = np.zeros(len(c))
                 dh = c[hit]
-                lens = np.maximum(self.st.length_table[self.st.lengths(f)[dh]], 1.0)
-                norm = 1.0 - b + b * lens / avg
+                table = self.st.length_table
+                lens = table[self.st.lengths(group[0])[dh]]
+                for g in group[1:]:  # the group's joint length, added in the executor's order
+                    lens = lens + table[self.st.lengths(g)[dh]]
+                norm = 1.0 - b + b * np.maximum(lens, 1.0) / avg
                 part[hit] = w * p.tf[idx[hit]].astype(np.float64) / norm
                 parts.append(part)
             idf = self.stats.fields_idf(q.text, q.weights)

@@ -27,7 +27,19 @@ if TYPE_CHECKING:
 
 def scoring(bm25: BM25Settings) -> bm.Scoring:
     """A ranking's BM25 settings as a ``blockmax.Scoring`` value."""
-    return bm.Scoring(k1=bm25.k1, b=tuple(bm25.b.items()), default_b=bm25.default_b)
+    return bm.Scoring(k1=bm25.k1, b=tuple(bm25.b.items()), default_b=bm25.default_b,
+                      groups=_groups(bm25))
+
+
+def _groups(bm25: BM25Settings) -> tuple[tuple[str, ...], ...]:
+    """BM25F's length groups of a ranking (none: each field is its own)."""
+    return tuple(tuple(g) for g in getattr(bm25, "length_groups", ()))
+
+
+def store_settings(bm25: BM25Settings) -> poststore.StoreSettings:
+    """What the stores' bounds are computed for under a ranking's BM25 settings."""
+    return poststore.StoreSettings(b=tuple(bm25.b.items()), default_b=bm25.default_b,
+                                   combine=tuple(bm25.field_weights.items()), groups=_groups(bm25))
 
 
 def plan(q) -> Any:
@@ -147,5 +159,5 @@ def open_index(index_dir, searcher, bm25: BM25Settings, window_bits: int | None 
     (re)built where missing, stale or of another window size (``poststore.ensure_stores``: the
     build's and reindex's job; tests and benchmarks ask for it here)."""
     if window_bits is not None:
-        poststore.ensure_stores(index_dir, searcher, window_bits=window_bits)
+        poststore.ensure_stores(index_dir, searcher, window_bits=window_bits, settings=store_settings(bm25))
     return StoreKeeper(index_dir).index(searcher, bm25)

@@ -93,8 +93,44 @@ IMPACT_SCALE = 1024
 #: Fields a store leaves out: ``spell`` is only read for its vocabulary, through Whoosh.
 SKIP_FIELDS = ("spell",)
 _ALIGN = 64
+#: Postings decoded from a segment's blocks (Python numbers) before they become arrays.
+_DERIVE_BATCH = 1 << 18
+#: Postings of the combined field gathered at a time (each needs ~100 bytes of work arrays).
+_COMBINE_BATCH = 1 << 18
 #: Terms buffered by :class:`StoreWriter` before their windows are computed (vectorised).
 _BATCH_POSTINGS = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The ranking numbers a store's bounds are computed for (``fastpath.store_settings`` makes
+    one from ``Ranking.bm25``): each field's ``b`` (else ``default_b``), the combined field's
+    weights and BM25F's length groups. A store records them (its directory's ``ranking``);
+    :func:`ensure_stores` rewrites a store made for other settings."""
+
+    b: tuple[tuple[str, float], ...] = tuple(DEFAULT_FIELD_B.items())
+    default_b: float = DEFAULT_B
+    combine: tuple[tuple[str, float], ...] = tuple(DEFAULT_COMBINE.items())
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def as_json(self) -> dict:
+        return {"b": {f: float(v) for f, v in self.b}, "default_b": float(self.default_b),
+                "combine": {f: float(w) for f, w in self.combine}, "groups": [list(g) for g in self.groups]}
+
+    def writer_args(self) -> dict:
+        return dict(b=dict(self.b), default_b=self.default_b, combine=dict(self.combine), groups=self.groups)
+
+
+def _merge_chunks(chunks: list[np.ndarray], dtype) -> np.ndarray:
+    """The chunks end to end in one array, each chunk dropped from the list once copied (the
+    data is never held twice)."""
+    out = np.empty(sum(len(c) for c in chunks), dtype=dtype)
+    at = 0
+    while chunks:
+        c = chunks.pop(0)
+        out[at:at + len(c)] = c
+        at += len(c)
+    return out
 
 
 def key_hash(keys: list[bytes]) -> np.ndarray:
@@ -123,15 +159,21 @@ class StoreWriter:
 
     def __init__(self, path, *, segment_id: str, doc_count: int, window_bits: int = WINDOW_BITS,
                  b: dict[str, float] | None = None, default_b: float = DEFAULT_B,
-                 combine: dict[str, float] | None = None):
+                 combine: dict[str, float] | None = None,
+                 groups: tuple[tuple[str, ...], ...] = ()):
         """``b`` (per field, else ``default_b``): the BM25 length normalisation the windows'
         ``maxq`` bounds are computed with; ``combine``: field weights of the combined field
-        (see the module doc). A query ranked otherwise still gets exact results, from looser
-        bounds."""
+        (see the module doc); ``groups``: BM25F's length groups (a field's counts normalised
+        by its group's joint length; a field in none is its own). A query ranked otherwise
+        still gets exact results, from looser bounds."""
         self.path = Path(path)
         self._b = dict(DEFAULT_FIELD_B if b is None else b)
         self._default_b = default_b
         self._combine_weights = dict(DEFAULT_COMBINE if combine is None else combine)
+        self._groups = tuple(tuple(g) for g in groups)
+        #: what the directory records as the settings (``StoreSettings.as_json``)
+        self.ranking = StoreSettings(tuple(self._b.items()), default_b, tuple(self._combine_weights.items()),
+                                     self._groups).as_json()
         self.segment_id = segment_id
         self.n = doc_count
         self.bits = window_bits
@@ -237,7 +279,9 @@ class StoreWriter:
     def _combine(self) -> None:
         """Add the combined field: per word of the weighted fields, the documents holding it in
         any of them (ascending), each window's bound the largest BM25F pseudo-frequency
-        ``sum(weight * tf / (1 - b + b * max(length, 1) / avg_ref))`` of its documents."""
+        ``sum(weight * tf / (1 - b + b * max(length, 1) / avg_ref))`` of its documents, where
+        ``length`` and ``avg_ref`` are the field's length group's (the directory's ``groups``:
+        the group's average length in the segment and its longest)."""
         weights = {f: float(w) for f, w in self._combine_weights.items()
                    if w > 0 and f in self.fields and "b_ref" in self.fields[f]}
         if not weights or not self._meta:
@@ -253,12 +297,25 @@ class StoreWriter:
         names = [t.decode("utf-8") for t in ids]
         order = np.argsort(tid, kind="stable")
         rows, tid = rows[order], tid[order]
-        docs_all = np.concatenate(self._docs)
-        tf_all = np.concatenate(self._tfs)
+        docs_all = _merge_chunks(self._docs, np.uint32)
+        tf_all = _merge_chunks(self._tfs, np.float32)
+        self._docs, self._tfs = [docs_all], [tf_all]
         table = self._columns["lentable"]
-        # per field: weight, b, average, lengths
-        spec = {self.fields[f]["id"]: (w, self.fields[f]["b_ref"], self.fields[f]["avg_ref"],
-                                       self._lengths[f]) for f, w in weights.items()}
+        # per field: weight, b, and its length group's average length and lengths (BM25F)
+        group_of = {f: self.group(f) for f in weights}
+        group_info: dict[str, list[float]] = {}
+        glens: dict[tuple[str, ...], np.ndarray] = {}
+        for g in set(group_of.values()):
+            lens = np.zeros(self.n)
+            total = 0.0
+            for f in g:
+                if f in self._lengths:
+                    lens = lens + table[self._lengths[f]]
+                    total += self.fields[f]["total"] / (self.n or 1)
+            glens[g] = lens
+            group_info["+".join(g)] = [total or 1.0, float(lens.max()) if len(lens) else 0.0]
+        spec = {self.fields[f]["id"]: (w, self.fields[f]["b_ref"], group_info["+".join(group_of[f])][0],
+                                       glens[group_of[f]]) for f, w in weights.items()}
         cf = self._field(COMBINED)
         start = 0
         df = meta[rows, 2]
@@ -266,7 +323,7 @@ class StoreWriter:
             # whole words, about _BATCH_POSTINGS postings at a time
             end = start + 1
             total = df[start]
-            while end < len(rows) and (tid[end] == tid[end - 1] or total < _BATCH_POSTINGS):
+            while end < len(rows) and (tid[end] == tid[end - 1] or total < _COMBINE_BATCH):
                 total += df[end]
                 end += 1
             r = rows[start:end]
@@ -276,10 +333,10 @@ class StoreWriter:
             d = docs_all[flat].astype(np.int64)
             value = tf_all[flat].astype(np.float64)
             post_fid = np.repeat(meta[r, 0], lens)
-            for fid, (w, b, avg, flen) in spec.items():
+            for fid, (w, b, avg, glen) in spec.items():
                 sel = post_fid == fid
                 if sel.any():
-                    value[sel] = w * value[sel] / (1.0 - b + b * np.maximum(table[flen[d[sel]]], 1.0) / avg)
+                    value[sel] = w * value[sel] / (1.0 - b + b * np.maximum(glen[d[sel]], 1.0) / avg)
             key = (np.repeat(tid[start:end] - tid[start], lens) << 32) | d
             o = np.argsort(key, kind="stable")
             key, value = key[o], value[o]
@@ -299,7 +356,15 @@ class StoreWriter:
                              np.zeros(len(words), bool), None, q=tsum)
             start = end
         self.combined = dict(field=COMBINED, weights=weights, imp_base=int(self._imp_base or 0),
-                             imp_scale=IMPACT_SCALE)
+                             imp_scale=IMPACT_SCALE,
+                             group_of={f: list(g) for f, g in group_of.items()}, groups=group_info)
+
+    def group(self, field: str) -> tuple[str, ...]:
+        """The fields whose joint length normalises ``field``'s counts (its length group)."""
+        for g in self._groups:
+            if field in g:
+                return g
+        return (field,)
 
     def _flush_flat(self, fids, keys, counts, docs, tf, has_pos, positions, q=None) -> None:
         """Window statistics of a batch of terms laid end to end, for all of them at once."""
@@ -369,9 +434,10 @@ class StoreWriter:
         if len(tf):
             self._maxtf = max(self._maxtf, float(tf.max()))
             self._integral = self._integral and bool(np.all(tf == np.floor(tf)))
-        for k, v in (("id", win[first]), ("off", off), ("qoff", qoff), ("maxtf", maxtf),
-                     ("minlen", minlen), ("maxq", maxq)):
-            self._win[k].append(v)
+        for k, v in (("id", win[first].astype(np.uint32)), ("off", off.astype(np.uint32)),
+                     ("qoff", qoff.astype(np.uint32)), ("maxtf", maxtf.astype(np.float32)),
+                     ("minlen", minlen), ("maxq", maxq.astype(np.float32))):
+            self._win[k].append(v)  # in the types they are written in
         self._P += len(docs)
         self._Wn += len(first)
 
@@ -400,47 +466,41 @@ class StoreWriter:
             tfdt = np.float32  # type: ignore[assignment]
         posdt = np.uint16 if self._maxpos < 65536 else np.uint32
 
-        def cat(chunks, dt):
-            return np.concatenate(chunks).astype(dt, copy=False) if chunks else np.zeros(0, dt)
+        # each section: its chunks (written one after the other, each dropped once written: a
+        # store is never held twice in memory) and its type on disk
+        sections: dict[str, tuple[list[np.ndarray], np.dtype]] = {}
 
-        sections: dict[str, np.ndarray] = {}
+        def add(name: str, chunks: list[np.ndarray], dt) -> None:
+            sections[name] = (chunks, np.dtype(dt).newbyteorder("<"))
+
         for name, arr in self._lengths.items():
-            sections[f"len.{name}"] = arr
+            add(f"len.{name}", [arr], arr.dtype)
         for name, arr in self._columns.items():
-            sections[name] = arr
-        sections.update({
-            "dict.hash": hs.astype("<u8"),
-            "dict.keyoff": keyoff.astype("<u8"),
-            "dict.keys": np.frombuffer(b"".join(skeys), dtype=np.uint8),
-            "dict.field": meta[:, 0].astype(np.uint8),
-            "dict.pstart": meta[:, 1].astype("<u8"),
-            "dict.df": meta[:, 2].astype("<u4"),
-            "dict.wstart": meta[:, 3].astype("<u8"),
-            "dict.nwin": meta[:, 4].astype("<u4"),
-            "dict.qstart": meta[:, 5].astype("<u8"),
-            "post.doc": cat(self._docs, "<u4"),
-            "post.tf": cat(self._tfs, tfdt),
-            "pos": cat(self._pos, posdt),
-            "win.id": cat(self._win["id"], "<u4"),
-            "win.off": cat(self._win["off"], "<u4"),
-            "win.qoff": cat(self._win["qoff"], "<u4"),
-            "win.maxtf": cat(self._win["maxtf"], "<f4"),
-            "win.minlen": cat(self._win["minlen"], np.uint8),
-            "win.maxq": cat(self._win["maxq"], "<f4"),
-            "post.imp": cat(self._imp, "<u2"),
-        })
+            add(name, [arr], arr.dtype)
+        add("dict.hash", [hs], "<u8")
+        add("dict.keyoff", [keyoff], "<u8")
+        add("dict.keys", [np.frombuffer(b"".join(skeys), dtype=np.uint8)], np.uint8)
+        for name, col, mdt in (("dict.field", 0, "u1"), ("dict.pstart", 1, "<u8"), ("dict.df", 2, "<u4"),
+                               ("dict.wstart", 3, "<u8"), ("dict.nwin", 4, "<u4"), ("dict.qstart", 5, "<u8")):
+            add(name, [meta[:, col]], mdt)
+        add("post.doc", self._docs, "<u4")
+        add("post.tf", self._tfs, tfdt)
+        add("pos", self._pos, posdt)
+        for k, wdt in (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
+                       ("maxq", "<f4")):
+            add(f"win.{k}", self._win[k], wdt)
+        add("post.imp", self._imp, "<u2")
         sections_dir: dict[str, list] = {}
         directory = dict(segment=self.segment_id, docs=self.n, window_bits=self.bits,
                          fields=self.fields, labels=self._labels, fingerprint=fingerprint or {},
-                         combined=self.combined, sections=sections_dir)
+                         combined=self.combined, ranking=self.ranking, sections=sections_dir)
         # the directory's length depends on the offsets it holds: lay out with room to spare
         offsets, pos = {}, 0
-        for name, arr in sections.items():
+        for name, (chunks, sdt) in sections.items():
+            count = sum(int(c.size) for c in chunks)
             offsets[name] = pos
-            pos += (arr.nbytes + _ALIGN - 1) // _ALIGN * _ALIGN
-        for name, arr in sections.items():
-            dt = np.dtype(arr.dtype).newbyteorder("<").str
-            sections_dir[name] = [offsets[name], dt, int(arr.size)]
+            sections_dir[name] = [pos, sdt.str, count]
+            pos += (count * sdt.itemsize + _ALIGN - 1) // _ALIGN * _ALIGN
         head = json.dumps(directory, separators=(",", ":")).encode("utf-8")
         base = (len(MAGIC) + 8 + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -448,11 +508,14 @@ class StoreWriter:
         with open(tmp, "wb") as f:
             f.write(MAGIC + np.array([VERSION, len(head)], dtype="<u4").tobytes() + head)
             f.write(b"\0" * (base - f.tell()))
-            for name, arr in sections.items():
+            for name, (chunks, sdt) in sections.items():
                 assert f.tell() == base + offsets[name]
-                data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-                f.write(data)
-                f.write(b"\0" * ((-len(data)) % _ALIGN))
+                written = 0
+                while chunks:
+                    c = np.ascontiguousarray(chunks.pop(0)).astype(sdt, copy=False)
+                    f.write(c.tobytes() if c.nbytes < (1 << 20) else c.data)
+                    written += c.nbytes
+                f.write(b"\0" * ((-written) % _ALIGN))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -532,8 +595,9 @@ class PostStore:
         return arr
 
     def lengths(self, field: str) -> np.ndarray:
-        """Every document's length byte in a scored field."""
-        return self.array(f"len.{field}")
+        """Every document's length byte in a scored field (0s for a field the store lacks)."""
+        got = self.maybe_array(f"len.{field}")
+        return got if got is not None else np.zeros(self.n, dtype=np.uint8)
 
     def total_length(self, field: str) -> int:
         spec = self.fields.get(field)
@@ -684,7 +748,7 @@ def segment_fingerprint(reader) -> dict:
 
 
 def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS,
-                       b: dict[str, float] | None = None) -> Path:
+                       settings: StoreSettings = StoreSettings()) -> Path:
     """Write the store of one Whoosh segment (a ``SegmentReader``): its term index read in one
     piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
     into arrays a batch of terms at a time. (A segment writer that has the arrays already
@@ -695,7 +759,7 @@ def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int 
     seg = reader.segment()
     n = reader.doc_count_all()
     w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
-                    doc_count=n, window_bits=window_bits, b=b)
+                    doc_count=n, window_bits=window_bits, **settings.writer_args())
     schema = reader.schema
     w.add_length_table(length_table())
     for name in sorted(schema.names()):
@@ -716,7 +780,7 @@ def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int 
     for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
         if fieldname in skip:
             continue
-        if batch is None or batch.field != fieldname or batch.postings >= _BATCH_POSTINGS:
+        if batch is None or batch.field != fieldname or batch.postings >= _DERIVE_BATCH:
             if batch is not None:
                 batch.write(w)
             batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
@@ -861,8 +925,9 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
 
 
 def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
-                  strict: bool = True) -> list[PostStore]:
-    """Every segment's store, (re)built where missing or stale (or of another window size), and
+                  settings: StoreSettings = StoreSettings(), strict: bool = True) -> list[PostStore]:
+    """Every segment's store, (re)built where missing or stale (or of another window size or
+    made for other ranking ``settings``), and
     stores of segments that no longer exist deleted (with files a crashed writer left); in
     segment order. ``strict=False`` (the build and reindex): a store that cannot be written is
     left out with a warning, never failing the caller: searches answer without it."""
@@ -880,12 +945,13 @@ def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
             path = store_path(index_dir, fp["segment"])
             keep.add(path.name)
             st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
-            if st is not None and st.window_bits != window_bits:
+            if st is not None and (st.window_bits != window_bits
+                                   or st.dir.get("ranking") != settings.as_json()):
                 st.close()
                 st = None
             if st is None:
                 try:
-                    build_from_segment(reader, index_dir, window_bits=window_bits)
+                    build_from_segment(reader, index_dir, window_bits=window_bits, settings=settings)
                     st = open_store(path, segment_id=fp["segment"], doc_count=fp["docs"], fingerprint=fp)
                     if st is None:
                         raise ValueError(f"{path}: the store just written does not open")

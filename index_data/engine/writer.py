@@ -153,11 +153,16 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -
 def write_stores(index_dir: str | os.PathLike) -> None:
     """Write the posting store (``poststore``) of each segment that lacks a usable one and
     delete those of merged-away segments. Searches answer without a missing store (slower, same
-    results), so a store that cannot be written is left out with a warning. (numpy is imported
+    results), so a store that cannot be written is left out with a warning. The stores' bounds
+    are computed for the product's ranking (``Ranking()``); a store made for another is
+    rewritten (a search ranked otherwise gets the same results from looser bounds). (numpy is imported
     here, not at the top: indexing workers never load it.)"""
-    from . import poststore
+    from searcher.ranking import Ranking
 
-    for st in poststore.ensure_stores(index_dir, strict=False):
+    from . import fastpath, poststore
+
+    settings = fastpath.store_settings(Ranking().bm25)
+    for st in poststore.ensure_stores(index_dir, settings=settings, strict=False):
         st.close()
 
 
