@@ -158,3 +158,30 @@ def test_a_failed_store_write_never_fails_the_build(tmp_path, generate, monkeypa
     got, used = _through_stores(tmp_path / "ix")
     assert not used and got == _reference(tmp_path / "ix")
     assert np.sum([p["total"] for p in got[::4]]) > 0
+
+
+def _other_rankings():
+    """Rankings the stores were not written for: other b, other field weights, other k1, and
+    (where the ranking has BM25F length groups) each field alone / all three together."""
+    from searcher.ranking import BM25Settings, Ranking
+
+    out = [Ranking().with_settings({"bm25.b.answer": 0.3, "bm25.b.title": 0.9}),
+           Ranking().with_settings({"bm25.field_weights.answer": 1.6, "bm25.k1": 2.0})]
+    if "length_groups" in {f.name for f in __import__("dataclasses").fields(BM25Settings)}:
+        out.append(Ranking().with_settings({"bm25.length_groups": (("title",), ("question",), ("answer",))}))
+        out.append(Ranking().with_settings({"bm25.length_groups": (("title", "question", "answer"),)}))
+    return out
+
+
+@pytest.mark.parametrize("ranking", _other_rankings(), ids=lambda r: "other")
+def test_a_ranking_the_stores_were_not_written_for_gets_the_executors_answers(built, ranking):
+    """The stores' impacts assume the product's ranking; under another one the bounds come from
+    each window's largest count and smallest length, still upper bounds: the same answers."""
+    with Searcher(built, ranking=ranking) as s:
+        s.engine.use_stores = False
+        want = _pages(s)
+    with Searcher(built, ranking=ranking) as s:
+        got = _pages(s)
+        idx = s.engine.snapshot().fast()
+        assert idx is not None
+    assert got == want
