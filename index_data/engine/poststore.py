@@ -298,7 +298,7 @@ class StoreWriter:
         order = np.argsort(tid, kind="stable")
         rows, tid = rows[order], tid[order]
         docs_all = _merge_chunks(self._docs, np.uint32)
-        tf_all = _merge_chunks(self._tfs, np.float32)
+        tf_all = _merge_chunks(self._tfs, np.result_type(*self._tfs) if self._tfs else np.float32)
         self._docs, self._tfs = [docs_all], [tf_all]
         table = self._columns["lentable"]
         # per field: weight, b, and its length group's average length and lengths (BM25F)
@@ -352,7 +352,7 @@ class StoreWriter:
             self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535).astype("<u2"))
             self._flush_flat(np.full(len(words), cf["id"], dtype=np.int64),
                              [bytes([cf["id"]]) + names[i].encode("utf-8") for i in words],
-                             counts.astype(np.int64), udoc, np.ones(len(udoc), np.float32),
+                             counts.astype(np.int64), udoc, np.ones(len(udoc), np.uint8),
                              np.zeros(len(words), bool), None, q=tsum)
             start = end
         self.combined = dict(field=COMBINED, weights=weights, imp_base=int(self._imp_base or 0),
@@ -425,15 +425,19 @@ class StoreWriter:
         self._keys.extend(keys)
         self._meta.append(np.stack([fids, starts + self._P, counts, wstart, nwin,
                                     qstarts + self._Q], axis=1).astype(np.int64))
-        self._docs.append(docs)
-        self._tfs.append(tf)
-        if positions is not None and len(positions):
-            self._pos.append(positions)
-            self._maxpos = max(self._maxpos, int(positions.max()))
-            self._Q += len(positions)
+        self._docs.append(docs.astype(np.uint32, copy=False))
         if len(tf):
-            self._maxtf = max(self._maxtf, float(tf.max()))
-            self._integral = self._integral and bool(np.all(tf == np.floor(tf)))
+            top = float(tf.max())
+            integral = bool(np.all(tf == np.floor(tf)))
+            self._maxtf = max(self._maxtf, top)
+            self._integral = self._integral and integral
+            # kept in the narrowest exact type (the file's type is chosen at the end)
+            self._tfs.append(tf.astype(np.uint8) if integral and 0 <= tf.min() and top <= 255 else tf)
+        if positions is not None and len(positions):
+            top = int(positions.max())
+            self._pos.append(positions.astype(np.uint16) if top < 65536 else positions)
+            self._maxpos = max(self._maxpos, top)
+            self._Q += len(positions)
         for k, v in (("id", win[first].astype(np.uint32)), ("off", off.astype(np.uint32)),
                      ("qoff", qoff.astype(np.uint32)), ("maxtf", maxtf.astype(np.float32)),
                      ("minlen", minlen), ("maxq", maxq.astype(np.float32))):
