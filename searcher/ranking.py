@@ -11,9 +11,15 @@ from .feedback import FeedbackSettings
 #: How much a match in each text field counts (title above body).
 FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
 
-#: BM25 term-frequency saturation and per-field length normalisation.
+#: BM25 term-frequency saturation and per-field length normalisation (a word searched in one
+#: field, phrases, and BM25F with ``BM25F_NORMALISATION = "field"``).
 BM25_K1 = 1.2
 BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
+
+#: BM25F normalises a field's count by the joint length of its group's fields: the question and
+#: its answers are one text, so a long answer counts against a match in the question and the
+#: other way round (see ``whoosh_ranking.FieldsTerm``); the title stays apart.
+BM25F_LENGTH_GROUPS = (("title",), ("question", "answer"))
 
 #: Queries with at most this many ranked words are "short": a document with more of the words
 #: always ranks above one with fewer (a two-word query puts documents with both words first).
@@ -65,8 +71,10 @@ FEEDBACK_SETTINGS = FeedbackSettings()
 
 #: Neighbour smoothing (see ``searcher.neighbours``) of long queries' best hits: on by default,
 #: over the ``NEIGHBOUR_DEPTH`` best, each hit helped by its ``NEIGHBOUR_K`` most similar ones with
-#: weight ``NEIGHBOUR_GAMMA``. Short keyword queries keep their strict order.
+#: weight ``NEIGHBOUR_GAMMA``, for queries of at least ``NEIGHBOUR_MIN_WORDS`` ranked words
+#: (``ranked_words``). Short keyword queries keep their strict order.
 NEIGHBOURS = True
+NEIGHBOUR_MIN_WORDS = SHORT_QUERY_WORDS + 1
 NEIGHBOUR_DEPTH = 1000
 NEIGHBOUR_K = 3
 NEIGHBOUR_GAMMA = 1.0

@@ -30,7 +30,7 @@ from whoosh.util.numeric import byte_to_length
 from index_data.whoosh_columns import bytes_values, numeric_column
 
 from . import ranking
-from .whoosh_ranking import FieldsTerm, fields_idf
+from .whoosh_ranking import FieldsTerm, fields_idf, group_avg_length, length_group
 
 _INT = struct.Struct("!i")
 _MAGIC = b"W3Bl"
@@ -326,12 +326,16 @@ class SegmentArrays:
         get = self.reader.doc_field_length
         return np.array([get(d, fieldname, 0) or 0 for d in range(self.n)], dtype=np.float64)
 
-    def norm(self, fieldname: str, b: float, avg: float) -> np.ndarray:
-        """BM25F's length normalisation ``1 - b + b * len / avg`` of every document (len 0 as 1)."""
-        key = (fieldname, b, avg)
+    def norm(self, fields: tuple[str, ...], b: float, avg: float) -> np.ndarray:
+        """BM25F's length normalisation ``1 - b + b * len / avg`` of every document, ``len`` its
+        length over ``fields`` (a field's length group, see ``ranking``; 0 counts as 1)."""
+        key = (fields, b, avg)
         out = self._norms.get(key)
         if out is None:
-            lens = np.maximum(self.lengths(fieldname), 1.0)
+            lens = self.lengths(fields[0])
+            for f in fields[1:]:
+                lens = lens + self.lengths(f)
+            lens = np.maximum(lens, 1.0)
             out = 1.0 - b + b * lens / avg
             if len(self._norms) > 16:
                 self._norms.clear()
@@ -459,7 +463,8 @@ class _Evaluator:
             res.mask[ids] = True
             if self.want_scores:
                 b = ranking.BM25_B.get(f, 0.75)
-                norm = self.seg.norm(f, b, top.avg_field_length(f) or 1.0)
+                group = length_group(f)
+                norm = self.seg.norm(group, b, group_avg_length(top, group))
                 part = np.zeros(self.n, dtype=np.float64)
                 part[ids] = w * tf.astype(np.float64) / norm[ids]
                 parts.append(part)

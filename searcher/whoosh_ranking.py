@@ -6,6 +6,7 @@ read and changed in one place; the numbers they use live in ``ranking``.
 
 from __future__ import annotations
 
+import functools
 from math import log
 
 from whoosh import query as wq
@@ -59,7 +60,7 @@ class _FieldPostings(WrappingMatcher):
         return float("inf")  # only compared when dropping finished postings (minquality 0)
 
     def pseudo_tf(self) -> float:
-        length = self.lengths(self.child.id(), self.fieldname, 1) or 1
+        length = self.lengths(self.child.id()) or 1
         return self.fweight * self.child.weight() / (1.0 - self.b + self.b * length / self.avg_len)
 
 
@@ -99,10 +100,20 @@ class _BM25FMatcher(WrappingMatcher):
 
 
 class FieldsTerm(wq.Query):
-    """One analysed word searched in every text field and scored by BM25F (Robertson et al.,
-    "Simple BM25 extension to multiple weighted fields", 2004): the fields' weighted,
-    length-normalised counts are added, then saturated once with the collection-wide idf (from
-    the field where the word is most common)."""
+    """One analysed word searched in every text field and scored by BM25F (Robertson, Zaragoza
+    & Taylor, "Simple BM25 extension to multiple weighted fields", CIKM 2004): the fields'
+    weighted, length-normalised counts are added, then saturated once with the collection-wide
+    idf (from the field where the word is most common).
+
+    A field's count is normalised by the length of its group (``ranking.BM25F_LENGTH_GROUPS``):
+    the question and the answer together, as one text, the title alone. Per-field normalisation
+    (Zaragoza et al., "Microsoft Cambridge at TREC-13", 2004) treats each field as a document of
+    its own, so an answer of 300 words that mentions a query word in passing adds a match at no
+    cost to the question's; normalising the fields of one running text by their joint length is
+    what the simple BM25F does for the whole document (each field's text repeated by its weight,
+    then plain BM25: Robertson et al. 2004; Lucene's ``CombinedFieldQuery``), kept apart from
+    the title so that a title match in a long question still counts in full.
+    """
 
     def __init__(self, text: str, weights: dict[str, float], boost: float = 1.0):
         self.text = text
@@ -134,12 +145,32 @@ class FieldsTerm(wq.Query):
             if w <= 0 or (f, self.text) not in reader:
                 continue
             b = ranking.BM25_B.get(f, 0.75)
+            group = length_group(f)
             subs.append(_FieldPostings(reader.postings(f, self.text), f, w, b,
-                                       parent.avg_field_length(f) or 1.0, reader.doc_field_length))
+                                       group_avg_length(parent, group),
+                                       functools.partial(group_length, reader, group)))
         if not subs:
             return NullMatcher()
         return _BM25FMatcher(make_binary_tree(UnionMatcher, subs), fields_idf(parent, self.text, self.weights),
                              ranking.BM25_K1, self.boost)
+
+
+def length_group(fieldname: str) -> tuple[str, ...]:
+    """The fields whose joint length normalises ``fieldname``'s counts in BM25F (``ranking``)."""
+    for group in ranking.BM25F_LENGTH_GROUPS:
+        if fieldname in group:
+            return tuple(group)
+    return (fieldname,)
+
+
+def group_length(reader, fields: tuple[str, ...], docid: int) -> int:
+    """A document's length over ``fields`` (0 if it has none)."""
+    return sum(reader.doc_field_length(docid, f, 0) or 0 for f in fields)
+
+
+def group_avg_length(searcher, fields: tuple[str, ...]) -> float:
+    """The average document length over ``fields``, whole index (1 if every one is empty)."""
+    return sum(searcher.avg_field_length(f) or 0.0 for f in fields) or 1.0
 
 
 def fields_idf(searcher, text: str, weights) -> float:

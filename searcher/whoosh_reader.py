@@ -396,7 +396,7 @@ class WhooshReader:
             top = top_by_date(docs, scores, self._date_column(s), offset + limit, newest=(sort == "newest"))
         else:
             want = max(1, offset + limit)
-            smooth = neighbours and compiled.words > ranking.SHORT_QUERY_WORDS
+            smooth = neighbours and compiled.words >= ranking.NEIGHBOUR_MIN_WORDS
             if smooth:
                 want = max(want, ranking.NEIGHBOUR_DEPTH)
             if sort == "relevance_recent":

@@ -92,6 +92,34 @@ def test_scores_and_order_equal_whoosh(index_dir):
         assert compared > 500
 
 
+PER_FIELD_LENGTHS = (("title",), ("question",), ("answer",))
+
+
+@pytest.mark.parametrize("groups", [PER_FIELD_LENGTHS, (("title", "question", "answer"),)],
+                         ids=["per-field", "one-group"])
+def test_other_length_groups_equal_whoosh(index_dir, monkeypatch, groups):
+    """BM25F's length groups (``ranking.BM25F_LENGTH_GROUPS``) other than the default: the
+    executor's scores still equal Whoosh's, and they differ from the default's."""
+    from searcher import ranking
+
+    texts = ["housing", "crime police", "station stations", "knife OR gun crime",
+             "what is the mayor doing about knife crime and youth services in london boroughs"]
+    with Searcher(index_dir) as s:
+        default = {t: execute(ws, q)[1].tolist() for t, ws, q in _compiled(s, texts)}
+    monkeypatch.setattr(ranking, "BM25F_LENGTH_GROUPS", groups)
+    with Searcher(index_dir) as s:
+        changed = 0
+        for text, ws, q in _compiled(s, texts):
+            want = _whoosh_all(ws, q)
+            docs, scores = execute(ws, q)
+            got = dict(zip(docs.tolist(), scores.tolist()))
+            assert set(got) == {d for d, _ in want}, text
+            for d, score in want:
+                assert got[d] == pytest.approx(score, rel=1e-12, abs=1e-12), (text, d)
+            changed += scores.tolist() != default[text]
+        assert changed == len(texts)
+
+
 def test_not_excludes_every_document_with_the_word(index_dir):
     """Whoosh's own collector can let a NOT-ed word's document through once the top-k threshold
     prunes the NOT side; the executor subtracts the whole set."""

@@ -179,6 +179,23 @@ def test_short_queries_keep_their_order(generated_index):
             assert on.total > 10
 
 
+def test_smoothing_starts_at_neighbour_min_words(generated_index, monkeypatch):
+    """A query of 5 ranked words is smoothed by default; with ``NEIGHBOUR_MIN_WORDS`` above its
+    length it keeps BM25F's order, and a longer one is still smoothed."""
+    five = "affordable homes croydon police transport"
+    with Searcher(generated_index / "index") as s:
+        def order(query, **kw):
+            return [(h.id, h.score) for h in s.search(query, limit=200, snippets=False,
+                                                      facets=False, **kw).hits]
+
+        assert ranking.NEIGHBOUR_MIN_WORDS == 5
+        plain = order(five, neighbours=False)
+        assert order(five) != plain
+        monkeypatch.setattr(ranking, "NEIGHBOUR_MIN_WORDS", 6)
+        assert order(five) == plain
+        assert order(LONG_QUERY) != order(LONG_QUERY, neighbours=False)
+
+
 def test_a_missing_df_table_is_computed_with_the_same_result(generated_index, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(generated_index / "index", index)
