@@ -79,7 +79,7 @@ def qrels(queries: list[Query]):
 def _stamp(real_dev: Path, distractors: int) -> dict:
     from index_data.schema import SCHEMA_VERSION
 
-    files = sorted((p.name, p.stat().st_size) for p in (real_dev / "corpus").glob("*.txt"))
+    files = sorted([p.name, p.stat().st_size] for p in (real_dev / "corpus").glob("*.txt"))
     return dict(schema=SCHEMA_VERSION, distractors=distractors, seed=SEED, real_dev=files)
 
 
