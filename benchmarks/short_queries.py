@@ -2,7 +2,7 @@
 
 The real-dev set (``../shared/real-dev``: 189 real questions and 56 queries of 2-6 words, typed
 as a person half-remembering a question) is indexed alone and mixed with 10,000 questions from
-``benchmarks/generate.py`` (seed 1) as distractors. Each query runs through ``Searcher.search``
+``index_data.synthetic`` (``benchmarks/generate.py``, seed 1) as distractors. Each query runs through ``Searcher.search``
 as typed (default ranking options, top 100) and through two baselines over the same documents:
 
 - **bm25s**: BM25 (Lucene's variant) over one bag of title, question and answer text, k1 1.5,
@@ -106,8 +106,7 @@ def build(name: str, work: Path = WORK, real_dev: Path = REAL_DEV, distractors: 
     corpus = corpus_dir(work, real_dev, name)
     expected = len(stamp["real_dev"]) + n
     if name != "alone":
-        sys.path.insert(0, str(ROOT))
-        from benchmarks.generate import generate
+        from index_data.synthetic import generate
 
         generate(corpus, n, seed=SEED)
         for p in (real_dev / "corpus").glob("*.txt"):
