@@ -11,8 +11,8 @@ from .feedback import FeedbackSettings
 #: How much a match in each text field counts (title above body).
 FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
 
-#: BM25 term-frequency saturation and per-field length normalisation (a word searched in one
-#: field, phrases, and BM25F with ``BM25F_NORMALISATION = "field"``).
+#: BM25 term-frequency saturation and each field's ``b`` (a word searched in one field, phrases,
+#: and in BM25F each field's ``b`` against its length group's length, below).
 BM25_K1 = 1.2
 BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
 

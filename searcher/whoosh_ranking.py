@@ -109,10 +109,11 @@ class FieldsTerm(wq.Query):
     the question and the answer together, as one text, the title alone. Per-field normalisation
     (Zaragoza et al., "Microsoft Cambridge at TREC-13", 2004) treats each field as a document of
     its own, so an answer of 300 words that mentions a query word in passing adds a match at no
-    cost to the question's; normalising the fields of one running text by their joint length is
-    what the simple BM25F does for the whole document (each field's text repeated by its weight,
-    then plain BM25: Robertson et al. 2004; Lucene's ``CombinedFieldQuery``), kept apart from
-    the title so that a title match in a long question still counts in full.
+    cost to the question's. Normalising the fields of one running text by their joint length
+    (unweighted, each field's own ``b``) is what the simple BM25F does for the whole document
+    (each field's text repeated by its weight, then plain BM25: Robertson et al. 2004; Lucene's
+    ``CombinedFieldQuery``), kept apart from the title so that a title match in a long question
+    still counts in full.
     """
 
     def __init__(self, text: str, weights: dict[str, float], boost: float = 1.0):
