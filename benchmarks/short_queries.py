@@ -2,8 +2,9 @@
 
 The real-dev set (``../shared/real-dev``: 189 real questions and 56 queries of 2-6 words, typed
 as a person half-remembering a question) is indexed alone and mixed with 10,000 questions from
-``index_data.synthetic`` (``benchmarks/generate.py``, seed 1) as distractors. Each query runs through ``Searcher.search``
-as typed (default ranking options, top 100) and through two baselines over the same documents:
+``index_data.synthetic`` (``benchmarks/generate.py``, seed 1) as distractors. Each query runs
+through ``Searcher.search`` as typed (default ranking options, top 100) and through two
+baselines over the same documents:
 
 - **bm25s**: BM25 (Lucene's variant) over one bag of title, question and answer text, k1 1.5,
   b 0.75, English stopwords and the Snowball stemmer (PyStemmer);
@@ -18,14 +19,15 @@ Run from the repository root (``pip install -e '.[bench]'`` first)::
 
     python benchmarks/short_queries.py               # both corpora, mqt and both baselines
     python benchmarks/short_queries.py --halves      # also odd- and even-numbered queries apart
-    python benchmarks/short_queries.py --set STRICT_COORD_BONUS=0 --engines mqt
+    python benchmarks/short_queries.py --set coordination.bonus=0 --engines mqt
     python benchmarks/short_queries.py --option neighbours=false --corpus alone
     python benchmarks/short_queries.py --real-dev /path/to/real-dev --work /tmp/sq
 
 The indexes are built once under ``--work`` (``benchmarks/work/short_queries``) and reused while
 the schema, the distractor count and the real-dev files stay the same: an ablation run is only
-queries. ``--set`` overrides a ``searcher.ranking`` setting for this run and ``--option`` passes a
-keyword argument to ``Searcher.search``, as in ``benchmarks/relevance.py``. A query's number for
+queries. ``--set`` changes one setting of the ``searcher.ranking.Ranking`` the run's Searcher is
+given, by its dotted path (``--set neighbours.min_words=7``), and ``--option`` passes a keyword
+argument to ``Searcher.search``, as in ``benchmarks/relevance.py``. A query's number for
 ``--halves`` is its position in ``queries.json`` (1..56).
 """
 
@@ -77,7 +79,7 @@ def qrels(queries: list[Query]):
 # ---- corpora and indexes ---------------------------------------------------------------------
 
 def _stamp(real_dev: Path, distractors: int) -> dict:
-    from index_data.schema import SCHEMA_VERSION
+    from index_data.meta import SCHEMA_VERSION
 
     files = sorted([p.name, p.stat().st_size] for p in (real_dev / "corpus").glob("*.txt"))
     return dict(schema=SCHEMA_VERSION, distractors=distractors, seed=SEED, real_dev=files)
@@ -134,12 +136,13 @@ def documents(corpus: Path) -> tuple[list[str], list[str]]:
 
 # ---- engines ---------------------------------------------------------------------------------
 
-def run_mqt(index_dir: Path, queries: list[Query], **options) -> tuple[dict, list[float]]:
-    """``{query id: [doc ids, best first]}`` from ``Searcher.search`` (top 100), and latencies."""
+def run_mqt(index_dir: Path, queries: list[Query], ranking=None, **options) -> tuple[dict, list[float]]:
+    """``{query id: [doc ids, best first]}`` from ``Searcher.search`` (top 100) with ``ranking``
+    (a ``searcher.ranking.Ranking``, default the product's), and latencies."""
     from searcher import Searcher
 
     ranked, took = {}, []
-    with Searcher(index_dir) as s:
+    with Searcher(index_dir, ranking=ranking) as s:
         for q in queries:
             t0 = time.perf_counter()
             page = s.search(q.text, limit=TOP, facets=False, snippets=False, suggest=False, **options)
@@ -216,7 +219,7 @@ def ranks(ranked: dict, queries: list[Query]) -> dict[str, int | None]:
 
 
 def measure(engines=ENGINES, corpora=CORPORA, work: Path = WORK, real_dev: Path = REAL_DEV,
-            distractors: int = DISTRACTORS, rebuild: bool = False, **options) -> dict:
+            distractors: int = DISTRACTORS, rebuild: bool = False, ranking=None, **options) -> dict:
     """``{corpus: {engine: {"all"/"odd"/"even": figures, "ranks": ..., "median_ms": ...}}}``."""
     queries = read_queries(real_dev)
     result: dict = {}
@@ -227,7 +230,7 @@ def measure(engines=ENGINES, corpora=CORPORA, work: Path = WORK, real_dev: Path 
         for engine in engines:
             took = None
             if engine == "mqt":
-                ranked, took = run_mqt(index_dir, queries, **options)
+                ranked, took = run_mqt(index_dir, queries, ranking, **options)
             else:
                 docs = docs or documents(corpus_dir(work, real_dev, name))
                 ranked = (run_bm25s if engine == "bm25s" else run_fts5)(*docs, queries)
@@ -239,29 +242,6 @@ def measure(engines=ENGINES, corpora=CORPORA, work: Path = WORK, real_dev: Path 
                 entry["median_ms"] = statistics.median(took)
             result[name][engine] = entry
     return result
-
-
-def apply_settings(settings: list[str]) -> None:
-    """``NAME=VALUE`` overrides of ``searcher.ranking`` (``FIELD_WEIGHTS={'title': 1.0, ...}``,
-    ``BM25_B.answer=0.5`` for one key of a dict setting, ``FEEDBACK_SETTINGS.terms=30`` for one
-    field of a dataclass setting)."""
-    import dataclasses
-
-    from benchmarks.relevance import _value
-    from searcher import ranking
-
-    for s in settings:
-        name, _, value = s.partition("=")
-        name, _, attr = name.partition(".")
-        if not hasattr(ranking, name):
-            raise SystemExit(f"searcher.ranking has no setting {name!r}")
-        old = getattr(ranking, name)
-        if attr and isinstance(old, dict):
-            setattr(ranking, name, {**old, attr: _value(value)})
-        elif attr:
-            setattr(ranking, name, dataclasses.replace(old, **{attr: _value(value)}))
-        else:
-            setattr(ranking, name, _value(value))
 
 
 def table(result: dict, halves: bool = False) -> str:
@@ -289,8 +269,9 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", choices=("alone", "mixed", "both"), default="both")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                     help="keyword argument for Searcher.search (repeatable)")
-    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a searcher.ranking setting for this run (repeatable)")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="PATH=VALUE",
+                    help="change a setting of searcher.ranking.Ranking for this run, by its dotted "
+                         "path, e.g. neighbours.min_words=7 (repeatable)")
     ap.add_argument("--halves", action="store_true", help="also the figures over odd- and even-numbered queries")
     ap.add_argument("--ranks", action="store_true", help="also each query's rank of its question (stderr)")
     ap.add_argument("--json", action="store_true", help="print everything as JSON")
@@ -303,10 +284,17 @@ def main(argv=None) -> int:
         ap.error(f"engines are {', '.join(ENGINES)}")
     if not (args.real_dev / "queries.json").is_file():
         ap.error(f"{args.real_dev} holds no queries.json (use --real-dev or $MQT_REAL_DEV)")
-    apply_settings(args.settings)
+    from searcher.ranking import Ranking
+
+    try:
+        ranking = Ranking().with_settings(
+            {name: _value(value) for name, _, value in (s.partition("=") for s in args.settings)})
+    except ValueError as e:
+        ap.error(str(e))
     options = {name: _value(value) for name, _, value in (o.partition("=") for o in args.option)}
     corpora = CORPORA if args.corpus == "both" else (args.corpus,)
-    result = measure(engines, corpora, args.work, args.real_dev, args.distractors, args.rebuild, **options)
+    result = measure(engines, corpora, args.work, args.real_dev, args.distractors, args.rebuild,
+                     ranking, **options)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
