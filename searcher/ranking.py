@@ -109,14 +109,16 @@ class CoordinationSettings:
 @dataclass(frozen=True)
 class NeighbourSettings:
     """Neighbour smoothing (``searcher.neighbours``) of the ``depth`` best hits of a query of at
-    least ``min_words`` ranked words (``ranked_words``), each hit helped by its ``k`` most
-    similar ones with weight ``gamma``; ``enabled`` is the default of
-    ``search(neighbours=None)``. Short keyword queries keep their strict order."""
+    least ``min_words`` ranked words (``ranked_words``), each hit regularised towards its ``k``
+    most similar ones; ``enabled`` is the default of ``search(neighbours=None)``. Short keyword
+    queries keep their strict order."""
 
     enabled: bool = True
     depth: int = 1000
     k: int = 3
-    gamma: float = 1.0
+    #: How much a neighbour of cosine 1 counts against the hit's own score (1): a neighbour of
+    #: cosine ``c`` counts ``weight * c`` (the graph regularisation's ``w``, chosen on Cranfield).
+    weight: float = 3.0
     #: Queries with fewer ranked words are never smoothed (keyword queries, whose coordination
     #: bonus already orders the hits, have at most ``coordination.short_query_words``).
     min_words: int = 5

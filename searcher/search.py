@@ -128,7 +128,7 @@ class Searcher:
         words learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
         ``neighbours`` (default ``ranking.neighbours.enabled``) re-ranks a long query's best hits by
         their similarity to each other (see ``searcher.neighbours``): a hit's ``score`` is then
-        the smoothed one, between 0 and 2;
+        the smoothed one, between 0 and 1;
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
         """
         start = time.perf_counter()

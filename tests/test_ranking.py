@@ -23,7 +23,7 @@ def test_defaults_are_the_documented_ranking():
     assert r.bm25.field_weights.as_dict() == {"title": 2.0, "question": 1.0, "answer": 0.7}
     assert (r.coordination.short_query_words, r.coordination.bonus) == (4, 1000.0)
     assert r.bm25.length_groups == (("title",), ("question", "answer"))
-    assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.gamma) == (True, 1000, 3, 1.0)
+    assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.weight) == (True, 1000, 3, 3.0)
     assert r.neighbours.min_words == 5
     assert r.feedback.enabled is False and (r.feedback.docs, r.feedback.terms) == (10, 10)
     assert (r.recency.weight, r.recency.half_life_days, r.recency.pool) == (0.1, 365.0, 200)
