@@ -11,11 +11,11 @@ from index_data.errors import (IndexCorruptError, IndexLockedError, IndexMissing
                                IndexVersionError, MqtError)
 
 from .query import QueryError, parse_query
-from .results import Hit, IndexStats, ResultPage, Snippets
+from .results import Hit, IndexHealth, IndexStats, ResultPage, Snippets
 from .search import Searcher, default_index_dir
 
 __all__ = [
-    "Hit", "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexStats",
+    "Hit", "IndexCorruptError", "IndexHealth", "IndexLockedError", "IndexMissingError", "IndexStats",
     "IndexVersionError", "MqtError", "QueryError", "ResultPage", "Searcher", "Snippets",
     "default_index_dir", "parse_query",
 ]

@@ -7,7 +7,6 @@ Every command calls one library function and prints its result. Exit codes:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from functools import wraps
@@ -90,13 +89,11 @@ class progress_bar:
             self.bar.__exit__(None, None, None)
 
 
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-
-
 def print_json(obj) -> None:
-    """One JSON object on stdout. ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc. (the same
-    strings once parsed), so the JSON text itself never carries markup from a document."""
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str).translate(_HTML_SAFE))
+    """One JSON object on stdout (``results.to_json``: no markup from a document in the text)."""
+    from .results import to_json
+
+    click.echo(to_json(obj))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,6 +185,7 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
 @click.option("--asker", help='Only questions by this member (e.g. "Navin Shah").')
 @click.option("--party", help="Only questions from this party/group (e.g. labour).")
 @click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").')
+@click.option("--meeting", help="Only questions from this meeting (e.g. plenary).")
 @click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
 @click.option("--from", "date_from", metavar="DATE", help="Meetings on or after (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", metavar="DATE", help="Meetings on or before (YYYY[-MM[-DD]]).")
@@ -199,8 +197,8 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
               help="Match only the words typed (no TfL = Transport for London...).")
 @json_option
 @user_errors
-def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, date_from, date_to,
-               sort, show_facets, no_synonyms, as_json):
+def search_cmd(query, index_dir, limit, page, asker, party, asked_of, meeting, status, date_from,
+               date_to, sort, show_facets, no_synonyms, as_json):
     """Search the index; QUERY words are joined with spaces (see README "Query syntax").
 
     \b
@@ -211,13 +209,14 @@ def search_cmd(query, index_dir, limit, page, asker, party, asked_of, status, da
         mqt search Met Police --sort relevance_recent --no-synonyms
     """
     from .display import Style, format_page
+    from .params import SearchRequest
     from .search import Searcher
 
-    text = " ".join(query)
+    request = SearchRequest(" ".join(query), limit=limit, page=page, asker=asker, party=party,
+                            asked_of=asked_of, meeting=meeting, status=status, date_from=date_from,
+                            date_to=date_to, sort=sort, synonyms=not no_synonyms)
     with Searcher(index_dir) as s:
-        page_ = s.search(text, limit=limit, page=page, asker=asker, party=party, asked_of=asked_of,
-                         status=status, date_from=date_from, date_to=date_to, sort=sort,
-                         facets=as_json or show_facets, synonyms=not no_synonyms)
+        page_ = request.run(s, facets=as_json or show_facets)  # the same call as GET /api/search
     if as_json:
         print_json(page_.to_dict())
     else:
@@ -297,6 +296,45 @@ def stats_cmd(index_dir, as_json):
         print_json(st.to_dict())
     else:
         click.echo(format_stats(st, Style(use_color())))
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; put a reverse proxy in front).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the index (each answers any request).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Searches run at once per process.  [default: one per core, at most 8]")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One line per request on stderr.")
+def serve_cmd(index_dir, host, port, workers, threads, access_log):
+    """Serve the search page and the JSON API over HTTP (see README "Web and API").
+
+    The index is only read. A reindex is picked up by every worker without a restart; the server
+    starts before the index exists and answers 503 until it does. SIGTERM or Ctrl-C stops it
+    gracefully (requests in flight are answered first).
+
+    \b
+    Pages: /  (search)  /q/ID  (one question)
+    API:   /api/search?q=…  /api/questions/ID  /api/questions/ID/similar
+           /api/stats  /healthz  /api/openapi.json
+
+    \b
+    Example:
+        mqt serve --index /srv/mqt/index --port 8000 --workers 2
+    """
+    import uvicorn
+
+    os.environ["MQT_INDEX"] = str(Path(index_dir).resolve())
+    os.environ["MQT_SERVE_THREADS"] = str(threads or "")
+    os.environ["MQT_ACCESS_LOG"] = "1" if access_log else "0"
+    click.echo(f"mqt: serving {index_dir} on http://{host}:{port}/ with {workers} worker(s); "
+               "Ctrl-C to stop", err=True)
+    uvicorn.run("searcher.web.app:from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=False, server_header=False, timeout_graceful_shutdown=30,
+                log_level="info")
 
 
 def main():

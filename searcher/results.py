@@ -7,7 +7,17 @@ dataclass field names, documented in the README ("JSON output").
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
+
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def to_json(obj, *, indent: int | None = 2) -> str:
+    """The JSON text of a ``to_dict()`` result, as ``--json`` and the HTTP API write it: ``<``, ``>``
+    and ``&`` are written as ``\\u003c`` etc. (the same strings once parsed), so the JSON text itself
+    never carries markup from a document."""
+    return json.dumps(obj, ensure_ascii=False, indent=indent, default=str).translate(_HTML_SAFE)
 
 
 @dataclass(frozen=True)
@@ -101,3 +111,18 @@ class IndexStats:
         d["first_date"] = self.first_date.isoformat() if self.first_date else None
         d["last_date"] = self.last_date.isoformat() if self.last_date else None
         return d
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What a health check needs, cheaply (no facet counts): how many documents the open index
+    holds and which version of it is open (``generation`` grows with each commit; a rebuilt index
+    starts again, with a new ``built_at``)."""
+
+    index_dir: str
+    documents: int
+    generation: int
+    built_at: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -19,7 +19,7 @@ from . import query as q
 from . import ranking
 from .feedback import expansion_weights, key_terms, relevance_model
 from .query import QueryError, parse_query
-from .results import Hit, IndexStats, ResultPage, Snippets
+from .results import Hit, IndexHealth, IndexStats, ResultPage, Snippets
 from .snippets import make_snippets
 from .synonyms import expand as expand_synonyms
 from .whoosh_reader import WhooshReader
@@ -86,14 +86,16 @@ class Searcher:
         self._engine.close()
 
     def search(self, query: str = "", *, limit: int = 10, page: int = 1, asker: str | None = None,
-               party: str | None = None, asked_of: str | None = None, status: str | None = None,
+               party: str | None = None, asked_of: str | None = None, meeting: str | None = None,
+               status: str | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                sort: str = "relevance", facets: bool = True, snippets: bool = True,
                suggest: bool = True, feedback: bool | None = None,
                neighbours: bool | None = None, synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
 
-        Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
+        Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group",
+        ``meeting="plenary"`` is ``meeting:plenary``);
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
         finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
@@ -123,7 +125,8 @@ class Searcher:
         if synonyms:
             tree = expand_synonyms(tree)
         filters = [q.Match(name, value) for name, value in
-                   (("asker", asker), ("party", party), ("asked_of", asked_of), ("status", status))
+                   (("asker", asker), ("party", party), ("asked_of", asked_of), ("meeting", meeting),
+                    ("status", status))
                    if value]
         if d_from or d_to:
             filters.append(q.DateRange(d_from, d_to))
@@ -220,6 +223,12 @@ class Searcher:
     def get(self, doc_id: str) -> Question | None:
         """The full record of one question, or None if no document has that id."""
         return self._engine.get(doc_id)
+
+    def health(self) -> IndexHealth:
+        """The live document count and generation of the index, checked for changes first: cheap
+        (no facet counts), for a server's health check."""
+        raw = self._engine.health()
+        return IndexHealth(index_dir=str(self.index_dir), **raw)
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts, date range, top askers and parties, size and build time of the index."""

@@ -594,6 +594,13 @@ class WhooshReader:
         return self._current().doc_count()
 
     @_guarded
+    def health(self) -> dict:
+        """Live documents and the generation of the index this thread has open (refreshed first)."""
+        s = self._current()
+        return dict(documents=s.doc_count(), generation=s.reader().generation(),
+                    built_at=self.meta.get("built_at"))
+
+    @_guarded
     def stats(self) -> dict:
         s = self._current()
         reader = s.reader()
