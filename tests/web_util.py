@@ -95,3 +95,54 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# ---- a corpus with hostile documents -----------------------------------------------------------
+
+XSS_GLOBAL = "__mqt_xss"
+HOSTILE_ID = "hostile"
+ODD_ID = "odd & 'quoted' <id>"
+
+
+def hostile_docs() -> dict[str, str]:
+    """Documents whose every field tries to run script (each would set ``window.__mqt_xss``)."""
+    from conftest import question_file
+
+    return {
+        f"{HOSTILE_ID}.txt": question_file(
+            title=f'<img src=x onerror="window.{XSS_GLOBAL}=\'title\'"> Hostile "quotes" & <b>bold</b>',
+            date="2020-02-20", session_date="February 20, 2020",
+            asker=f"Eve <img src=y onerror=window.{XSS_GLOBAL}='asker'>",
+            party=f"Chaos <script>window.{XSS_GLOBAL}='party'</script> Party",
+            asked_of="The Mayor",
+            question=(f"Does hostile <script>window.{XSS_GLOBAL}='question'</script> markup run? "
+                      f"And \"><svg onload=window.{XSS_GLOBAL}='attr'> here?"),
+            answers=(("The Mayor", f"No hostile <iframe src=\"javascript:window.{XSS_GLOBAL}='answer'\">"
+                                   f"</iframe> markup: <b onmouseover=window.{XSS_GLOBAL}='b'>none</b>."),)),
+        f"{ODD_ID}.txt": question_file(
+            title="Odd identifiers", date="2020-02-21", session_date="February 21, 2020",
+            asker="Andrew Boff", party="Conservative Group",
+            question="Does a hostile file name break the links?",
+            answers=(("The Mayor", "It must not."),)),
+    }
+
+
+def make_web_corpus(base: Path, library_corpus: Path) -> Path:
+    """The library corpus plus the hostile documents, in ``base/corpus``."""
+    import shutil
+
+    corpus = base / "corpus"
+    shutil.copytree(library_corpus, corpus)
+    for name, text in hostile_docs().items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return corpus
+
+
+def build_web_index(tmp_path_factory, library_corpus) -> Path:
+    from index_data import build_index
+
+    base = tmp_path_factory.mktemp("web")
+    corpus = make_web_corpus(base, library_corpus)
+    report = build_index(corpus, base / "ix")
+    assert report.rejected == [] and report.indexed == 24
+    return base / "ix"
