@@ -327,7 +327,7 @@ def serve_cmd(index_dir, host, port, workers, threads, access_log):
     """
     import uvicorn
 
-    os.environ["MQT_INDEX"] = str(Path(index_dir).resolve())
+    os.environ["MQT_INDEX"] = os.path.abspath(index_dir)  # not resolve(): a symlink may be switched
     os.environ["MQT_SERVE_THREADS"] = str(threads or "")
     os.environ["MQT_ACCESS_LOG"] = "1" if access_log else "0"
     click.echo(f"mqt: serving {index_dir} on http://{host}:{port}/ with {workers} worker(s); "
