@@ -309,7 +309,7 @@ class WhooshReader:
         self._local = threading.local()
         self._epoch = 0
         self._columns: dict = {}
-        self._dates: tuple | None = None  # (searcher generation, every document's date number)
+        self._dates: dict = {}  # index state -> every document's date number
         self._df_tables: dict[str, np.ndarray] = {}
         self._open()
 
@@ -514,7 +514,7 @@ class WhooshReader:
         """Per facet, every document's value as a code into a list of labels (code 0 is "no
         value"), for the whole index; built once per searcher generation from each segment's
         codes (``coded_column``): no per-document Python work."""
-        key = (id(s.reader()), s.reader().generation())
+        key = self._state(s)
         cols = self._columns.get(key)
         if cols is None:
             leaves = [sub.reader() for sub, _offset in s.leaf_searchers()]
@@ -535,18 +535,26 @@ class WhooshReader:
                     out.append(to_label[codes])
                 arr = np.concatenate(out) if out else np.zeros(0, dtype=np.int32)
                 cols[name] = (arr, list(labels))
-            self._columns = {key: cols}  # keep only the current generation
+            # this state's and the one before (threads move to a new commit one by one)
+            self._columns = {**dict(list(self._columns.items())[-1:]), key: cols}
         return cols
 
     def _date_column(self, s) -> np.ndarray:
         """Every document's date number (for sorting), read once per searcher generation."""
-        key = (id(s.reader()), s.reader().generation())
-        cached = self._dates
-        if cached is None or cached[0] != key:
+        key = self._state(s)
+        dates = self._dates.get(key)
+        if dates is None:
             # the executor's per-segment copies (date filters read them too)
             parts = [segment_arrays(sub.reader()).column("date") for sub, _offset in s.leaf_searchers()]
-            cached = self._dates = (key, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
-        return cached[1]
+            dates = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self._dates = {**dict(list(self._dates.items())[-1:]), key: dates}
+        return dates
+
+    def _state(self, s) -> tuple[int, int]:
+        """Which index state this thread's searcher ``s`` reads: the same key for every thread's
+        searcher of one commit (their documents are numbered alike), so whole-index columns are
+        built once per commit, not once per thread."""
+        return (self._local.epoch, s.reader().generation())
 
     def facet_counts(self, s, docs) -> dict[str, dict[str, int]]:
         """Value -> count of each facet over ``docs`` (global docnums), most frequent first."""
