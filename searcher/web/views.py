@@ -151,7 +151,7 @@ def year_chart(req: SearchRequest, page: ResultPage, width: int = 300, height: i
         bars.append(Bar(str(y), n, search_url(req, date_from=str(y), date_to=str(y)),
                         x=round(i * slot + gap / 2, 2), y=round(height - 14 - h, 2),
                         width=round(slot - gap, 2), height=round(h, 2),
-                        label=(i % every == 0) or y == last))
+                        label=(len(years) - 1 - i) % every == 0))  # the last year always
     return YearChart(bars, width, height, top)
 
 
