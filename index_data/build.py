@@ -6,6 +6,7 @@ module. One bad file never stops a build; it is listed in the report with the re
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import os
@@ -22,9 +23,11 @@ from typing import Callable
 from .analysis import warm_up
 from .corpus import decode, doc_id_for, iter_corpus, parse_text, read_bytes
 from .errors import CorpusError, IndexWriteError, MqtError
+from .safety import DEFAULT_LIMIT, DeleteLimit, check_deletions
+from .schema import read_meta
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
-from .whoosh_update import flush_to_disk
+from .whoosh_update import flush_to_disk, indexed_ids
 from .whoosh_writer import (NewIndexWriter, SegmentBuilder, finish_new_index, is_index_dir,
                             swap_into_place)
 
@@ -96,7 +99,7 @@ def auto_procs(files: int) -> int:
 
 def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
                 procs: int | None = 1, progress: Progress | None = None,
-                wait: float = DEFAULT_WAIT_SECONDS) -> BuildReport:
+                wait: float = DEFAULT_WAIT_SECONDS, force: bool = False) -> BuildReport:
     """Build a fresh index of ``corpus_dir`` at ``index_dir``, replacing any index there.
 
     The new index is written beside the old one and swapped in when complete, so searches keep
@@ -108,14 +111,26 @@ def build_index(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
 
     Holds the index's job lock (see ``locking``) throughout, waiting up to ``wait`` seconds for
     another job; raises :class:`IndexLockedError` if it is still busy.
+
+    Refuses (:class:`TooManyDeletionsError`, the old index untouched) to replace a non-empty
+    index with an empty one, or an index built from another folder when the new one would lose
+    more than ``safety.DEFAULT_MAX_DELETE`` of its documents; ``force`` replaces it anyway.
     """
     with index_lock(index_dir, wait=wait):
-        return build_unlocked(corpus_dir, index_dir, procs=procs, progress=progress)
+        return build_unlocked(corpus_dir, index_dir, procs=procs, progress=progress,
+                              limit=None if force else DEFAULT_LIMIT)
 
 
 def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
-                   procs: int | None = 1, progress: Progress | None = None) -> BuildReport:
+                   procs: int | None = 1, progress: Progress | None = None,
+                   limit: DeleteLimit | None = DEFAULT_LIMIT, same_folder_may_shrink: bool = True,
+                   how_to_allow: str = "run mqt index again with --force") -> BuildReport:
     """:func:`build_index` for a caller that already holds the job lock.
+
+    ``limit`` (None: no check) bounds how many of the old index's documents the new one may
+    lose (``safety``); with ``same_folder_may_shrink`` a rebuild from the folder the old index
+    was built from is only refused when it would be empty (``mqt index``), else (a reindex
+    that must rebuild) the limit applies whatever the folder.
 
     With ``procs`` > 1 the corpus is cut into that many consecutive parts of about the same
     size; this process indexes the first and one worker process each of the others, each part
@@ -130,6 +145,10 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
     report = BuildReport(index_dir=str(target), corpus_dir=str(corpus_dir))
     todo, rejected = _screen(listing)
     total = len(listing)
+    guard = None
+    if limit is not None and is_index_dir(target):
+        guard = _ReplacementGuard(target, corpus_dir, limit, same_folder_may_shrink, how_to_allow)
+        guard.check(set(), indexed=0, files_found=len(todo), final=False)  # nothing to read
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -148,8 +167,12 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
             rejected += r.rejected
         report.rejected = [r for _, r in sorted(rejected, key=lambda x: x[0])]
         report.indexed = sum(r.indexed for r in results)
+        if guard is not None:
+            failed = {n for r in results for n, _ in r.rejected}
+            guard.check({listing.doc_id(n) for n in todo if n not in failed},
+                        indexed=report.indexed, files_found=len(todo), final=True)
         report.seconds = time.perf_counter() - start
-        finish_new_index(tmp, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        finish_new_index(tmp, built_at=now_iso(), documents=report.indexed,
                          corpus_dir=str(Path(corpus_dir).resolve()))
         flush_to_disk(tmp)  # on disk before it becomes the index (power loss)
         swap_into_place(tmp, target)
@@ -160,6 +183,47 @@ def build_unlocked(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, 
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def now_iso() -> str:
+    """The current time as an ISO 8601 string with its UTC offset (what the index meta records)."""
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+class _ReplacementGuard:
+    """Whether a new build may replace the index at ``target`` (see ``safety`` and
+    :func:`build_unlocked`): what the old index holds, read once before the build."""
+
+    def __init__(self, target: Path, corpus_dir, limit: DeleteLimit, same_folder_may_shrink: bool,
+                 how_to_allow: str):
+        self.corpus_dir = corpus_dir
+        self.limit = limit
+        self.how_to_allow = how_to_allow
+        try:
+            meta = read_meta(target)
+        except MqtError:
+            meta = {}
+        self.built_from = meta.get("corpus_dir")
+        self.same_folder = (same_folder_may_shrink and self.built_from is not None
+                            and Path(self.built_from) == Path(corpus_dir).resolve())
+        self.old_ids = indexed_ids(target)  # None when this mqt cannot read it
+        self.documents = len(self.old_ids) if self.old_ids is not None else meta.get("documents")
+
+    def check(self, new_ids: set[str], *, indexed: int, files_found: int, final: bool) -> None:
+        """Raise TooManyDeletionsError if the new index may not replace the old one; before the
+        build (``final`` False) only an empty corpus folder is known to be refused."""
+        if not final and files_found:
+            return
+        if self.old_ids is not None:
+            lost = len(self.old_ids - new_ids)
+        else:  # an index this mqt cannot read: at least the difference in size is lost
+            lost = max(0, (self.documents or 0) - indexed)
+        limit = self.limit
+        if self.same_folder and indexed:
+            return  # rebuilding from its own folder: only an empty result is refused
+        check_deletions(would_delete=lost, documents=self.documents, remaining=indexed,
+                        files_found=files_found, corpus_dir=self.corpus_dir,
+                        built_from=self.built_from, limit=limit, how_to_allow=self.how_to_allow)
 
 
 class _Listing:

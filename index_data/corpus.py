@@ -56,8 +56,17 @@ _HOLDING_RE = re.compile(
     r"(?:will|shall) (?:respond|reply) (?:in due course|shortly))",
     re.IGNORECASE,
 )
-#: A holding reply is short; a long answer that mentions "awaiting a response" is a real answer.
-_HOLDING_MAX_CHARS = 400
+#: The note that introduces a late written answer: "Written response from the Mayor received
+#: 13/06/2016", "Written response received on 1 July 2013.", "Written response provided on 5
+#: January 2011:" (the date in any common form).
+_WRITTEN_RESPONSE_RE = re.compile(
+    r"\bwritten (?:response|answer|reply)(?: from [\w .'’-]+?)?\s+(?:was\s+)?"
+    r"(?:received|provided|sent|given)(?:\s+on)?\s*"
+    r"(?:\d{1,2}(?:st|nd|rd|th)?[ /.-]\w+[ /.-]\d{2,4}|\w+ \d{1,2}(?:st|nd|rd|th)?,? \d{4})?[:.]?",
+    re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+#: An answer keeps at least this many words once its placeholder sentences are taken out.
+_ANSWER_MIN_WORDS = 3
 _SESSION_DATE_FORMATS = ("%B %d, %Y", "%d %B %Y", "%Y-%m-%d", "%b %d, %Y", "%d %b %Y", "%d/%m/%Y")
 _UTF8_MULTIBYTE_RE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
@@ -114,8 +123,15 @@ def _session_date(value: str, path, lineno: int) -> dt.date:
 
 
 def is_holding_reply(text: str) -> bool:
-    """True for a placeholder such as "Officers are drafting a response" (not a real answer)."""
-    return len(text) <= _HOLDING_MAX_CHARS and bool(_HOLDING_RE.search(text))
+    """True for an answer that is nothing but a placeholder ("Officers are drafting a response
+    which will be sent shortly."). A placeholder followed by the late written response ("Written
+    response from the Mayor received 13/06/2016" and its text) is an answer, as is a long answer
+    that mentions "awaiting a response" in passing."""
+    if not _HOLDING_RE.search(text):
+        return False
+    rest = _WRITTEN_RESPONSE_RE.sub(" ", text)
+    rest = " ".join(s for s in _SENTENCE_END_RE.split(rest) if not _HOLDING_RE.search(s))
+    return len(re.findall(r"\w+", rest)) < _ANSWER_MIN_WORDS
 
 
 def parse_text(text: str, path: str | os.PathLike, doc_id: str | None = None) -> Question:

@@ -41,3 +41,15 @@ class IndexWriteError(MqtError):
 
 class IndexLockedError(MqtError):
     """Another job holds the index's write lock."""
+
+
+class TooManyDeletionsError(MqtError):
+    """An indexing job would remove more documents than allowed (see ``safety``); nothing changed."""
+
+    def __init__(self, message: str, *, would_delete: int, documents: int | None,
+                 corpus_dir: str, built_from: str | None):
+        super().__init__(message)
+        self.would_delete = would_delete
+        self.documents = documents
+        self.corpus_dir = corpus_dir
+        self.built_from = built_from

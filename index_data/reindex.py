@@ -30,18 +30,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .build import Progress, Rejected, build_unlocked, fileinfo, load_question, relative_path
+from .build import (Progress, Rejected, build_unlocked, fileinfo, load_question, now_iso,
+                    relative_path)
 from .corpus import CorpusFile, iter_corpus
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
-                     IndexWriteError)
+                     IndexWriteError, MqtError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .model import Question
-from .schema import check_index
+from .safety import DEFAULT_MAX_DELETE, DeleteLimit, check_deletions
+from .schema import check_index, read_meta, update_meta
 from .whoosh_update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
                             remove_write_leftovers)
 
 
 NO_INDEX = "no index yet"
+#: What the refusal of a run that would remove too much (see ``safety``) tells the user to do.
+HOW_TO_ALLOW = "run mqt reindex again with --allow-deletes (or a larger --max-delete N|PCT)"
 
 
 @dataclass
@@ -104,31 +108,43 @@ def parse_fileinfo(value: str) -> tuple[int, int, str, str | None] | None:
 
 def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
             wait: float = DEFAULT_WAIT_SECONDS, optimize: bool = False,
-            progress: Progress | None = None) -> ReindexReport:
+            progress: Progress | None = None,
+            max_delete: DeleteLimit | str | int | None = DEFAULT_MAX_DELETE) -> ReindexReport:
     """Bring the index at ``index_dir`` up to date with ``corpus_dir`` (building it if missing).
 
     Waits up to ``wait`` seconds for another indexing job (raises :class:`IndexLockedError`).
     ``optimize`` merges the index into one segment. Rejected files are listed in the report.
+
+    A run that would remove more than ``max_delete`` of the documents (``"10%"``, a count, or
+    None for no limit), every document, or that finds no question files in ``corpus_dir``
+    changes nothing and raises :class:`TooManyDeletionsError` (see ``safety``): an unmounted or
+    mistyped corpus folder never empties the index.
 
     >>> r = reindex("corpus", ".mqt-index")          # doctest: +SKIP
     >>> r.added, r.updated, r.deleted, r.unchanged, r.rejected
     (0, 1, 0, 41230, [])
     """
     start = time.perf_counter()
+    try:
+        limit = DeleteLimit.parse(max_delete)
+    except ValueError as e:
+        raise MqtError(str(e)) from None
     if not Path(corpus_dir).is_dir():
         raise CorpusError(corpus_dir, None, "corpus folder does not exist or is not a folder")
     with index_lock(index_dir, wait=wait):
         report = ReindexReport(index_dir=str(index_dir), corpus_dir=str(corpus_dir))
         reason = _rebuild_reason(index_dir)
         if reason:
-            built = build_unlocked(corpus_dir, index_dir, progress=progress)
+            built = build_unlocked(corpus_dir, index_dir, progress=progress, limit=limit,
+                                   same_folder_may_shrink=False, how_to_allow=HOW_TO_ALLOW)
             report.added, report.rejected, report.rebuilt = built.indexed, built.rejected, reason
             report.files_read = built.indexed + len(built.rejected)
             with IndexUpdater(index_dir) as u:
                 report.segments = u.segment_count()
         else:
             try:
-                _update(corpus_dir, index_dir, report, optimize=optimize, progress=progress)
+                _update(corpus_dir, index_dir, report, optimize=optimize, progress=progress,
+                        limit=limit)
             except OSError as e:
                 raise IndexWriteError(
                     f"cannot update the index at {index_dir}: {e.strerror or e}; the index keeps "
@@ -154,12 +170,13 @@ def _rebuild_reason(index_dir) -> str:
 
 
 def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
-            progress: Progress | None) -> None:
+            progress: Progress | None, limit: DeleteLimit) -> None:
     remove_write_leftovers(index_dir)
     try:
         updater = IndexUpdater(index_dir)
     except (IndexVersionError, IndexCorruptError) as e:
-        built = build_unlocked(corpus_dir, index_dir, progress=progress)
+        built = build_unlocked(corpus_dir, index_dir, progress=progress, limit=limit,
+                               same_folder_may_shrink=False, how_to_allow=HOW_TO_ALLOW)
         report.added, report.rejected, report.rebuilt = built.indexed, built.rejected, str(e)
         with IndexUpdater(index_dir) as u:
             report.segments = u.segment_count()
@@ -193,16 +210,42 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
             candidates.append((f, rel, prior))
         gone = [docs for doc_id, docs in indexed.items() if doc_id not in owners]
         report.deleted += len(gone)
+        built_from = _built_from(index_dir)
+
+        def check(final: bool) -> None:
+            """Refuse (nothing written) a run that would remove too much; before reading any
+            file (``final`` False) with what the listing shows, then before the commit with
+            the files that no longer parse counted too."""
+            remaining = len(indexed) - report.deleted + report.added
+            if not final:
+                remaining = len(indexed) - report.deleted + sum(1 for _, _, p in candidates if not p)
+            check_deletions(would_delete=report.deleted, documents=len(indexed),
+                            remaining=remaining, files_found=len(owners), corpus_dir=corpus_dir,
+                            built_from=built_from, limit=limit, how_to_allow=HOW_TO_ALLOW)
+
+        check(final=False)
         delete = [d.docnum for docs in gone for d in docs]
         delete += [d.docnum for _, _, prior in candidates for d in prior]
         needs_housekeeping = optimize or u.segment_count() > MAX_SEGMENTS \
             or u.deleted_fraction() > MAX_DELETED_FRACTION
         if candidates or delete or needs_housekeeping:
             u.apply(delete, _load(candidates, report, progress), optimize=optimize,
-                    housekeeping=needs_housekeeping)
+                    housekeeping=needs_housekeeping, before_commit=lambda: check(final=True))
     report.rejected.sort(key=lambda r: r.path)
     with IndexUpdater(index_dir) as u:
         report.segments = u.segment_count()
+        documents = u.doc_count()
+    if report.changed or _built_from(index_dir) != str(Path(corpus_dir).resolve()):
+        update_meta(index_dir, updated_at=now_iso(), documents=documents,
+                    corpus_dir=str(Path(corpus_dir).resolve()))
+
+
+def _built_from(index_dir) -> str | None:
+    """The corpus folder the index was last built or updated from (recorded in its meta)."""
+    try:
+        return read_meta(index_dir).get("corpus_dir")
+    except MqtError:
+        return None
 
 
 def _load(candidates, report: ReindexReport, progress: Progress | None

@@ -153,6 +153,12 @@ def write_meta(index_dir: str | os.PathLike, **extra) -> None:
     os.replace(tmp, path)
 
 
+def update_meta(index_dir: str | os.PathLike, **changes) -> None:
+    """Change some facts recorded beside the index (after a reindex), keeping the others."""
+    write_meta(index_dir, **{**{k: v for k, v in read_meta(index_dir).items()
+                                if k != "schema_version"}, **changes})
+
+
 def read_meta(index_dir: str | os.PathLike) -> dict:
     """The index's metadata; raises the error a user should see when it is missing or foreign."""
     d = Path(index_dir)

@@ -15,7 +15,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError, clean_files
@@ -93,6 +93,23 @@ def remove_write_leftovers(index_dir: str | os.PathLike) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def indexed_ids(index_dir: str | os.PathLike) -> set[str] | None:
+    """The ids of the live documents of the index at ``index_dir``, or None when it cannot be read
+    (damaged, or written by another version of mqt)."""
+    try:
+        storage = FileStorage(str(index_dir), readonly=True, supports_mmap=False)
+        ix = storage.open_index(INDEX_NAME)
+        try:
+            with ix.reader() as reader:
+                return {(b.decode("utf-8") if isinstance(b, bytes) else b)
+                        for b in reader.lexicon("id")
+                        if any(True for _ in reader.postings("id", b).all_ids())}
+        finally:
+            ix.close()
+    except Exception:  # any failure to read means "unknown", and the caller is cautious
+        return None
+
+
 class IndexUpdater:
     """An existing index opened for an incremental update; use as a context manager.
 
@@ -126,6 +143,10 @@ class IndexUpdater:
     def __exit__(self, *exc):
         self._ix.close()
         return False
+
+    def doc_count(self) -> int:
+        """Live documents in the index."""
+        return self._ix.doc_count()
 
     def segment_count(self) -> int:
         return len(self._ix._segments())
@@ -162,12 +183,14 @@ class IndexUpdater:
         return out
 
     def apply(self, delete: Iterable[int], add: Iterable[tuple[Question, str]], *,
-              timeout: float = 0.0, optimize: bool = False, housekeeping: bool = False) -> int:
+              timeout: float = 0.0, optimize: bool = False, housekeeping: bool = False,
+              before_commit: Callable[[], None] | None = None) -> int:
         """Delete documents by number and add new ones, as one commit; returns documents added.
 
         Segments are merged by :func:`merge_policy` (or all into one with ``optimize``). With
         nothing to delete or add (and no ``housekeeping`` or ``optimize`` asked), nothing is
-        committed.
+        committed. ``before_commit`` is called once everything is added: if it raises, nothing
+        is committed.
         """
         # Take Whoosh's write lock ourselves: SegmentWriter acquires it before creating its
         # files and, if that fails (disk full, read-only), never releases it.
@@ -191,8 +214,14 @@ class IndexUpdater:
             for q, info in add:
                 w.add_document(**document_fields(q, info))
                 added += 1
+            if before_commit is not None:
+                before_commit()
         except BaseException:
             w.cancel()
+            try:
+                self.remove_orphans()  # the cancelled writer's new segment files
+            except OSError:
+                pass  # the next run removes them
             raise
         if not (deleted or added or housekeeping or optimize):
             w.cancel()

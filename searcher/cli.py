@@ -2,7 +2,8 @@
 
 Every command calls one library function and prints its result. Exit codes:
 0 success; 1 error (bad query, no index, unreadable index...); 2 bad usage;
-3 finished, but some corpus files were rejected; 4 another job holds the index.
+3 finished, but some corpus files were rejected; 4 another job holds the index;
+5 refused: the job would remove too many documents from the index (nothing changed).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 import click
 
 from index_data import __version__
-from index_data.errors import IndexLockedError, MqtError
+from index_data.errors import IndexLockedError, MqtError, TooManyDeletionsError
 from index_data.locking import DEFAULT_WAIT_SECONDS
+from index_data.safety import DEFAULT_MAX_DELETE
 
 EXIT_REJECTED = 3
 EXIT_LOCKED = 4
+EXIT_REFUSED = 5
 
 
 class MqtClickError(click.ClickException):
@@ -39,6 +42,8 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except IndexLockedError as e:
             raise MqtClickError(str(e), EXIT_LOCKED) from None
+        except TooManyDeletionsError as e:
+            raise MqtClickError(str(e), EXIT_REFUSED) from None
         except MqtError as e:
             raise MqtClickError(str(e)) from None
         except KeyboardInterrupt:
@@ -115,13 +120,17 @@ def cli():
 @click.option("--procs", type=click.IntRange(1, 64), default=None,
               help="Indexing processes.  [default: one per CPU core, at most 4; 1 under 4,000 files]")
 @wait_option
+@click.option("--force", is_flag=True,
+              help="Replace the index even if the new one is empty, or built from another folder "
+                   "and missing more than 10% of its documents.")
 @user_errors
-def index_cmd(corpus_dir, index_dir, as_json, procs, wait):
+def index_cmd(corpus_dir, index_dir, as_json, procs, wait, force):
     """Build the index of CORPUS_DIR from scratch (replacing any index there).
 
     The new index is built beside the old one and swapped in when complete, so searches
     keep working meanwhile. Files that cannot be parsed are listed and skipped; the exit
-    status is then 3.
+    status is then 3. An index is never replaced by an empty one, nor by one built from
+    another folder that lacks more than 10% of its documents, without --force (exit 5).
 
     \b
     Example:
@@ -129,7 +138,8 @@ def index_cmd(corpus_dir, index_dir, as_json, procs, wait):
     """
     from index_data.build import build_index
 
-    report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar(), wait=wait)
+    report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar(), wait=wait,
+                         force=force)
     if as_json:
         print_json(report.to_dict())
     rate = report.indexed / report.seconds if report.seconds else 0.0
@@ -141,14 +151,29 @@ def index_cmd(corpus_dir, index_dir, as_json, procs, wait):
         sys.exit(EXIT_REJECTED)
 
 
+def _delete_limit(ctx, param, value):
+    from index_data.safety import DeleteLimit
+
+    try:
+        return DeleteLimit.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @cli.command("reindex")
 @click.argument("corpus_dir", type=click.Path(path_type=Path))
 @index_option
 @json_option
 @wait_option
 @click.option("--optimize", is_flag=True, help="Also merge the index into a single segment.")
+@click.option("--max-delete", "max_delete", metavar="N|PCT", default=DEFAULT_MAX_DELETE,
+              show_default=True, callback=_delete_limit,
+              help="Refuse (exit 5, nothing changed) to remove more documents than this: a count "
+                   "or a share of the index (at least 10 documents are always allowed).")
+@click.option("--allow-deletes", is_flag=True,
+              help="Remove any number of documents, even all of them (no --max-delete limit).")
 @user_errors
-def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
+def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allow_deletes):
     """Bring the index up to date with CORPUS_DIR, changing only what changed.
 
     Adds new files, updates changed ones (by content), deletes documents whose file is gone,
@@ -156,9 +181,14 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
     schema change). Safe to run from cron while people search; a run killed half-way is
     completed by the next. Summary on stderr; --json prints counts on stdout.
 
+    A run that would remove more than --max-delete documents (default 10% of the index),
+    every document, or that finds no question files (an unmounted or mistyped folder)
+    changes nothing and exits 5, saying why; --allow-deletes says it is intended.
+
     \b
     Exit status: 0 done; 3 done, but some files were rejected (listed on stderr);
-    4 another indexing job holds the index (after waiting --wait seconds); 1 fatal error.
+    4 another indexing job holds the index (after waiting --wait seconds); 5 refused:
+    too many documents would be removed (nothing changed); 1 fatal error.
 
     \b
     Example:
@@ -167,7 +197,8 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize):
     from index_data.reindex import reindex
 
     report = reindex(corpus_dir, index_dir, wait=wait, optimize=optimize,
-                     progress=progress_bar("Reading changed files"))
+                     progress=progress_bar("Reading changed files"),
+                     max_delete=None if allow_deletes else max_delete)
     if as_json:
         print_json(report.to_dict())
     click.echo(report.summary(), err=True)

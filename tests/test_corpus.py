@@ -150,6 +150,29 @@ def test_holding_reply_is_holding_not_answered(reply):
     assert parse(question_file(answers=(("The Mayor", reply),))).status == "holding"
 
 
+@pytest.mark.parametrize("reply", [
+    "Officers are drafting a response which will be sent shortly.\n\nWritten response from the "
+    "Mayor received 13/06/2016\n\nThe Mayor has asked TfL to review the bus routes.",
+    "Officers are drafting a response which will be sent shortly.\n\nWritten response received "
+    "29/11/2012 There is no current list of the type requested.",
+    "Officers are drafting a response which will be sent shortly.\n\nWritten response provided on "
+    "5 January 2011:\n\n£3,407,500 has been received by TfL to date.",
+])
+def test_placeholder_followed_by_a_written_response_is_answered(reply):
+    q = parse(question_file(answers=(("The Mayor", reply),)))
+    assert q.status == "answered"
+    assert "Written response" in q.answers[0].text  # the text, with its date, is kept whole
+
+
+@pytest.mark.parametrize("reply", [
+    "Officers are drafting a response which will be sent shortly.",
+    "Officers are drafting a response which will be sent shortly.\n\nWritten response received "
+    "on 1 July 2013.",  # the note of a response, and no response
+])
+def test_only_the_placeholder_is_holding(reply):
+    assert parse(question_file(answers=(("The Mayor", reply),))).status == "holding"
+
+
 def test_long_answer_mentioning_awaiting_is_answered():
     long = "We are awaiting a response from government. " + "Detail. " * 80
     assert parse(question_file(answers=(("The Mayor", long),))).status == "answered"

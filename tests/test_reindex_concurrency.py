@@ -74,7 +74,7 @@ def test_searches_see_old_or_new_state_never_an_error_or_a_mix(tmp_path):
         time.sleep(0.5)
         for flip in range(8):
             set_state(corpus, "B" if flip % 2 == 0 else "A", base)
-            job = mqt("reindex", str(corpus.path), "--index", str(ix), "--json")
+            job = mqt("reindex", str(corpus.path), "--index", str(ix), "--json", "--allow-deletes")
             while True:  # CLI searches (new processes) while the reindex runs
                 s = run_mqt("search", "zebra OR yak", "--index", str(ix), "--json", "--limit", "100")
                 cli_results.append((s.returncode, s.stderr,
