@@ -127,8 +127,12 @@ async def worker_pids(base: str, workers: int, timeout: float = 60) -> tuple[set
 
 async def probe_visibility(base: str, reindexer: Reindexer, pids: set[int], base_docs: int,
                            stop: asyncio.Event, delays: list[dict]):
-    """After each round, poll on fresh connections (any worker may answer) until every worker's
-    /healthz counts the round's documents and a search finds the round's 4 new ones."""
+    """After each round, poll on fresh connections (so that any worker may answer) until every
+    worker's /healthz counts the round's documents and a search finds the round's 4 new ones.
+
+    ``sent``: when the first request that saw the change was sent, after the reindex ended (an
+    upper bound on how long the old index was still served: 0 if the first request saw it);
+    ``answered``: when the last of those answers came back (adds the queueing under load)."""
     done = 0
     while not stop.is_set():
         await asyncio.sleep(0.02)
@@ -136,19 +140,30 @@ async def probe_visibility(base: str, reindexer: Reindexer, pids: set[int], base
             continue
         rnd = reindexer.rounds[done]
         done += 1
-        workers_ok: set[int] = set()
-        found = False
-        while not stop.is_set() and not (found and workers_ok >= pids):
-            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-                h = (await c.get("/healthz")).json()
-                if h["documents"] >= base_docs + rnd["total"]:
-                    workers_ok.add(h["pid"])
-                if not found:
-                    found = (await c.get("/api/search", params={"q": rnd["marker"]})).json()["total"] == 4
-        if found and workers_ok >= pids:
-            now = time.monotonic()
-            delays.append(dict(round=rnd["round"], after_reindex=now - rnd["end"],
-                               after_start=now - rnd["start"], reindex_seconds=rnd["seconds"]))
+        first: dict = {}   # pid or "search" -> (sent, answered)
+
+        async def workers():
+            while not stop.is_set() and not first.keys() >= pids:
+                async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                    sent = time.monotonic()
+                    h = (await c.get("/healthz")).json()
+                    if h["documents"] >= base_docs + rnd["total"]:
+                        first.setdefault(h["pid"], (sent, time.monotonic()))
+                await asyncio.sleep(0.01)
+
+        async def search():
+            while not stop.is_set() and "search" not in first:
+                async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                    sent = time.monotonic()
+                    if (await c.get("/api/search", params={"q": rnd["marker"]})).json()["total"] == 4:
+                        first["search"] = (sent, time.monotonic())
+
+        await asyncio.gather(workers(), search())
+        if first.keys() >= pids | {"search"}:
+            delays.append(dict(round=rnd["round"],
+                               sent=max(0.0, max(s for s, _ in first.values()) - rnd["end"]),
+                               answered=max(a for _, a in first.values()) - rnd["end"],
+                               reindex_seconds=rnd["seconds"]))
 
 
 def make_requests(corpus: Path, n: int, seed: int = 11) -> list[tuple[str, str, dict]]:
@@ -273,11 +288,12 @@ async def run_load(args, base: str, reindexer: Reindexer, requests) -> dict:
         reindex_rounds=len(reindexer.rounds), reindex_errors=reindexer.errors,
         reindex_seconds_median=round(statistics.median([r["seconds"] for r in reindexer.rounds]), 2)
         if reindexer.rounds else None,
-        visibility=dict(rounds_measured=len(delays),
-                        after_reindex_max=round(max((d["after_reindex"] for d in delays), default=0), 3),
-                        after_reindex_median=round(statistics.median([d["after_reindex"] for d in delays]), 3)
-                        if delays else None,
-                        after_start_max=round(max((d["after_start"] for d in delays), default=0), 2)),
+        visibility_seconds=dict(
+            rounds=len(delays),
+            sent_max=round(max((d["sent"] for d in delays), default=0), 3),
+            sent_median=round(statistics.median([d["sent"] for d in delays]), 3) if delays else None,
+            answered_max=round(max((d["answered"] for d in delays), default=0), 3),
+            answered_median=round(statistics.median([d["answered"] for d in delays]), 3) if delays else None),
         load_average_start=round(load0, 2), load_average_end=round(os.getloadavg()[0], 2),
     )
 
