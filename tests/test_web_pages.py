@@ -161,6 +161,7 @@ def test_bad_query_page_shows_the_error_and_where(client):
     assert '<code class="query">crime <mark class="at">(</mark>knife</code>' in r.text
     r = client.get("/?q=crime&page=0")
     assert r.status_code == 400 and "page must be a whole number" in r.text
+    assert 'value="crime"' in r.text  # the box keeps the query
 
 
 def test_question_page(client):

@@ -73,7 +73,7 @@ def error_page(request: Request, exc: BaseException, req: SearchRequest | None =
 
 async def home_or_search(request: Request):
     pairs = request.query_params.multi_items()
-    req = SearchRequest()
+    req = SearchRequest(query=request.query_params.get("q", ""))  # kept if other arguments are bad
     try:
         req = SearchRequest.from_params(pairs, strict=False)
         if not any(v for k, v in pairs if k in PARAM_NAMES.values()):
