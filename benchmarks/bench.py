@@ -343,7 +343,8 @@ def cold_runs(engine, index_dir, texts, runs: int) -> dict:
     for k in range(runs + 1):
         text = texts[k % len(texts)]
         t = time.perf_counter()
-        subprocess.run(cold_command(engine, index_dir, text), stdout=subprocess.DEVNULL, check=True,
+        subprocess.run(cold_command(engine, index_dir, text), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True,
                        env=env)
         if k:
             times.append(time.perf_counter() - t)

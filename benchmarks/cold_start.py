@@ -6,7 +6,10 @@ Prints two tables for an index pair built by ``bench.py --work DIR``:
    Python importing each library mqt needs, ``import searcher.cli``, ``mqt search`` and the
    FTS5 script ``bench.py`` times;
 2. the phases of one ``mqt search`` inside a process: imports, opening the index, the query
-   (with snippets), formatting.
+   (with snippets), formatting;
+3. with ``--kinds``, a cold ``mqt search`` per kind of query (a word the index knows, one it
+   does not, a prefix, ``OR``, a fuzzy word), each against the known-word query: none may pay
+   for importing NLTK (issue 12: at most 1.2x the known-word process).
 
 Usage::
 
@@ -65,7 +68,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True,
                     help="a bench.py work folder holding index-mqt and index-fts5")
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--kinds", action="store_true",
+                    help="only time a cold `mqt search` per kind of query (table 3)")
     args = ap.parse_args()
+    if args.kinds:
+        return query_kinds(args.work / "index-mqt", args.runs)
     py = sys.executable
     env = cold_env()
     cmds = {label: [py, "-c", code] for label, code in IMPORTS}
@@ -77,7 +84,8 @@ def main() -> None:
     for k in range(args.runs + 1):
         for label, cmd in cmds.items():
             t = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=env, cwd=HERE.parent)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                           env=env, cwd=HERE.parent)
             if k:
                 times[label].append(time.perf_counter() - t)
         out = subprocess.run([py, "-c", PHASES, str(args.work / "index-mqt"), args.query], env=env,
@@ -93,6 +101,38 @@ def main() -> None:
     print("| imports | open the index | search, top 10 with snippets | format |\n|---:|---:|---:|---:|")
     med = {k: statistics.median(p[k] for p in phases) * 1000 for k in phases[0]}
     print(f"| {med['imports']:.1f} | {med['open']:.1f} | {med['search']:.1f} | {med['format']:.1f} |")
+
+
+#: Table 3: a query of each kind; the first is the reference (words the index knows).
+KINDS = [
+    ("known words", "housing policing"),
+    ("a word the index does not know", "housing zeppelinz"),
+    ("a prefix", "hous*"),
+    ("OR", "housing OR policing"),
+    ("a fuzzy word", "polise~"),
+    ("a misspelt word (did you mean)", "afordable housing"),
+]
+
+
+def query_kinds(index_dir: Path, runs: int) -> None:
+    """Cold `mqt search` per kind of query, taken in turn (median of ``runs``)."""
+    env = cold_env()
+    times: dict[str, list[float]] = {label: [] for label, _ in KINDS}
+    for k in range(runs + 1):
+        for label, text in KINDS:
+            t = time.perf_counter()
+            subprocess.run(cold_command("mqt", index_dir, text), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True, env=env, cwd=HERE.parent)
+            if k:
+                times[label].append(time.perf_counter() - t)
+    base = statistics.median(times[KINDS[0][0]])
+    print(f"Cold `mqt search` by kind of query, {index_dir}, median of {runs} runs "
+          f"(load average {os.getloadavg()[0]:.2f} at the end):\n")
+    print("| query | median ms | min ms | vs known words |\n|---|---:|---:|---:|")
+    for label, text in KINDS:
+        ts = times[label]
+        print(f"| {label}: `{text}` | {statistics.median(ts) * 1000:.1f} | {min(ts) * 1000:.1f} "
+              f"| {statistics.median(ts) / base:.2f}x |")
 
 
 if __name__ == "__main__":

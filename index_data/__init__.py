@@ -14,7 +14,8 @@ import types as _types
 
 from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
-                     IndexVersionError, IndexWriteError, MqtError)
+                     IndexVersionError, IndexWriteError, MqtError, NotFoundError,
+                     TooManyDeletionsError)
 from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question
 from .schema import SCHEMA_VERSION
 
@@ -61,7 +62,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANSWERED", "HOLDING", "UNANSWERED", "Answer", "BuildReport", "CorpusError",
     "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError",
-    "IndexWriteError", "MqtError",
+    "IndexWriteError", "MqtError", "NotFoundError", "TooManyDeletionsError",
     "Question", "Rejected", "SCHEMA_VERSION", "build_index", "iter_corpus", "parse_file",
     "parse_text", "ReindexReport", "reindex",
 ]

@@ -30,6 +30,8 @@ from importlib import resources
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
+from . import snowball
+
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _NUMBER_COMMA_RE = re.compile(r"(?<=\d),(?=\d)")
@@ -70,9 +72,7 @@ class _StemCache(dict):
     def __missing__(self, word: str) -> str:
         s = _table.get(word) if _table is not None else None
         if s is None:
-            if _stemmer is None:
-                warm_up()
-            s = _stemmer.stem(word)
+            s = _stemmer.stem(word) if _stemmer is not None else snowball.stem(word)
         if len(self) >= _STEM_CACHE_MAX:
             self.clear()
         self[word] = s
@@ -88,14 +88,17 @@ _table = None  # a stemtable.StemTable (see use_stem_table)
 def stem(word: str) -> str:
     """The Snowball English stem of a normalised word, cached (``"crimes"`` -> ``"crime"``).
 
-    A word the attached stem table holds (see :func:`use_stem_table`) is not stemmed again; NLTK
-    is imported on first use only: it is slow to import, and many commands never stem.
+    A word the attached stem table holds (see :func:`use_stem_table`) is not stemmed again. The
+    index side stems with NLTK's ``EnglishStemmer`` once :func:`warm_up` has loaded it; without
+    it (a search) the same stems come from ``snowball.stem``, NLTK's algorithm without NLTK's
+    0.7 s import (``tests/test_snowball.py`` checks they agree).
     """
     return _STEM_CACHE[word]
 
 
 def warm_up(light: bool = False) -> None:
-    """Import the stemmer now (NLTK: ~0.1-0.6 s), e.g. in a worker process before its work.
+    """Load NLTK's stemmer now (~0.1-0.7 s), the index side's stemmer: a build or a reindex
+    calls it before analysing documents.
 
     ``light`` keeps NLTK from importing SciPy and NumPy, which stemming does not use but which
     NLTK's package imports whenever they are installed (~65 MB and ~0.5 s): NLTK then runs

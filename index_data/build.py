@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import os
 import pickle
 import shutil
@@ -23,6 +22,7 @@ from typing import Callable
 from .analysis import warm_up
 from .corpus import decode, doc_id_for, iter_corpus, parse_text, read_bytes
 from .errors import CorpusError, IndexWriteError, MqtError
+from .fileinfo import FileInfo
 from .safety import DEFAULT_LIMIT, DeleteLimit, check_deletions
 from .schema import read_meta
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
@@ -64,9 +64,8 @@ class BuildReport:
 
 
 def fileinfo(size: int, mtime_ns: int, data: bytes, relpath: str = "") -> str:
-    """What the index remembers of a source file, to tell later whether it changed:
-    ``size:mtime_ns:sha1:relpath`` (path relative to the corpus folder; see ``reindex``)."""
-    return f"{size}:{mtime_ns}:{hashlib.sha1(data).hexdigest()}:{relpath}"
+    """What the index remembers of a source file (``FileInfo``), as stored."""
+    return FileInfo.of(size, mtime_ns, data, relpath).format()
 
 
 def relative_path(path: str | os.PathLike, corpus_dir: str | os.PathLike) -> str:
@@ -300,6 +299,7 @@ def index_part(spec, listing: _Listing, files: array, corpus_dir: str,
     """Read, parse and index the listed files at positions ``files`` into the segment ``spec``
     names (see ``whoosh_writer``); one bad file is rejected with its reason, never stopping
     the rest."""
+    warm_up()  # NLTK stems the index (a worker process has loaded it already, lightly)
     builder = SegmentBuilder(spec)
     rejected: list[tuple[int, Rejected]] = []
     try:

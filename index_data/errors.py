@@ -23,6 +23,10 @@ class CorpusError(MqtError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class NotFoundError(MqtError, LookupError):
+    """No question with the id asked for (``Searcher.get``, ``Searcher.similar``, ``mqt show``)."""
+
+
 class IndexMissingError(MqtError):
     """No index where one was expected (not built yet, or not an mqt index)."""
 

@@ -30,9 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .analysis import warm_up
 from .build import (Progress, Rejected, build_unlocked, fileinfo, load_question, now_iso,
                     relative_path)
 from .corpus import CorpusFile, iter_corpus
+from .fileinfo import FileInfo
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
                      IndexWriteError, MqtError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
@@ -97,13 +99,8 @@ class ReindexReport:
 
 def parse_fileinfo(value: str) -> tuple[int, int, str, str | None] | None:
     """``"size:mtime_ns:sha1:relpath"`` -> its parts (relpath None in the older 3-part form)."""
-    parts = value.split(":", 3)
-    try:
-        size, mtime = int(parts[0]), int(parts[1])
-        sha = parts[2]
-    except (ValueError, IndexError):
-        return None
-    return size, mtime, sha, (parts[3] if len(parts) == 4 else None)
+    info = FileInfo.parse(value)
+    return (info.size, info.mtime_ns, info.sha1, info.relpath) if info else None
 
 
 def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
@@ -251,6 +248,8 @@ def _built_from(index_dir) -> str | None:
 def _load(candidates, report: ReindexReport, progress: Progress | None
           ) -> Iterator[tuple[Question, str]]:
     """Read and parse the files that may have changed, counting each in the report."""
+    if candidates:
+        warm_up()  # NLTK stems the index
     for n, (f, rel, prior) in enumerate(candidates, 1):
         report.files_read += 1
         try:

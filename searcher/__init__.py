@@ -8,7 +8,7 @@
 """
 
 from index_data.errors import (IndexCorruptError, IndexLockedError, IndexMissingError,
-                               IndexVersionError, MqtError)
+                               IndexVersionError, MqtError, NotFoundError)
 
 from .query import QueryError, parse_query
 from .results import Hit, IndexHealth, IndexStats, ResultPage, Snippets
@@ -16,6 +16,6 @@ from .search import Searcher, default_index_dir
 
 __all__ = [
     "Hit", "IndexCorruptError", "IndexHealth", "IndexLockedError", "IndexMissingError", "IndexStats",
-    "IndexVersionError", "MqtError", "QueryError", "ResultPage", "Searcher", "Snippets",
+    "IndexVersionError", "MqtError", "NotFoundError", "QueryError", "ResultPage", "Searcher", "Snippets",
     "default_index_dir", "parse_query",
 ]

@@ -71,9 +71,11 @@ def json_option(fn):
                         help="Print one JSON object (schema in the README).")(fn)
 
 
-def use_color() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+def use_color(choice: str = "auto", stream=None) -> bool:
+    """``--color``: always, never, or (auto) only on a terminal and never when NO_COLOR is set."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    return (stream or sys.stdout).isatty() and not os.environ.get("NO_COLOR")
 
 
 class progress_bar:
@@ -204,8 +206,79 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allo
     click.echo(report.summary(), err=True)
     for r in report.rejected:
         click.echo(f"  rejected {r}", err=True)
+    _run_watches(index_dir)
     if report.rejected:
         sys.exit(EXIT_REJECTED)
+
+
+def _run_watches(index_dir) -> None:
+    """After a reindex: record what is new for each watch (if the index has any); one line
+    each on stderr."""
+    from .watch import db_path
+
+    if not db_path(index_dir).exists():
+        return
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        if not store.list():
+            return
+        run = store.run(s)
+    for name, entries in run.new.items():
+        click.echo(f"watch {name}: {len(entries)} new", err=True)
+
+
+def _date_option(ctx, param, value):
+    """``--from``/``--to``: a date as YYYY, YYYY-MM or YYYY-MM-DD (a usage error names the option)."""
+    if value is None or value == "":
+        return None
+    from .query import date_bounds
+
+    try:
+        date_bounds(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)") from None
+    return value
+
+
+def search_filters(fn):
+    """The filter and order options shared by ``search``, ``export`` (and ``serve``'s API)."""
+    options = [
+        click.option("--asker", help='Only questions by this member (e.g. "Navin Shah"; any word order).'),
+        click.option("--party", help="Only questions from this party or group (e.g. labour, "
+                                     "\"lib dem\": names in searcher/data/parties.txt)."),
+        click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").'),
+        click.option("--meeting", help="Only questions from this meeting (e.g. plenary)."),
+        click.option("--status", type=click.Choice(["answered", "holding", "unanswered"])),
+        click.option("--from", "date_from", metavar="DATE", callback=_date_option,
+                     help="Meetings on or after (YYYY[-MM[-DD]])."),
+        click.option("--to", "date_to", metavar="DATE", callback=_date_option,
+                     help="Meetings on or before (YYYY[-MM[-DD]])."),
+        click.option("--sort", type=click.Choice(["relevance", "relevance_recent", "newest", "oldest"]),
+                     default="relevance", show_default=True,
+                     help="relevance_recent: relevance, nudging recent questions up among near-equals."),
+        click.option("--no-synonyms", "no_synonyms", is_flag=True,
+                     help="Match only the words typed (no TfL = Transport for London...)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def color_option(fn):
+    return click.option(
+        "--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+        show_default=True,
+        help="Colour and bold highlights: auto = on a terminal without NO_COLOR; always (e.g. "
+             "for `less -R`); never.")(fn)
+
+
+def _filters(kw: dict) -> dict:
+    """The library's keyword arguments for the shared filter options."""
+    return dict(asker=kw["asker"], party=kw["party"], asked_of=kw["asked_of"], meeting=kw["meeting"],
+                status=kw["status"], date_from=kw["date_from"], date_to=kw["date_to"], sort=kw["sort"],
+                synonyms=not kw["no_synonyms"])
 
 
 @cli.command("search")
@@ -213,54 +286,126 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allo
 @index_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1, 10000), default=1, show_default=True)
-@click.option("--asker", help='Only questions by this member (e.g. "Navin Shah").')
-@click.option("--party", help="Only questions from this party/group (e.g. labour).")
-@click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").')
-@click.option("--meeting", help="Only questions from this meeting (e.g. plenary).")
-@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
-@click.option("--from", "date_from", metavar="DATE", help="Meetings on or after (YYYY[-MM[-DD]]).")
-@click.option("--to", "date_to", metavar="DATE", help="Meetings on or before (YYYY[-MM[-DD]]).")
-@click.option("--sort", type=click.Choice(["relevance", "relevance_recent", "newest", "oldest"]),
-              default="relevance", show_default=True,
-              help="relevance_recent: relevance, nudging recent questions up among near-equals.")
+@search_filters
 @click.option("--facets", "show_facets", is_flag=True, help="Show counts by party, asker, year...")
-@click.option("--no-synonyms", "no_synonyms", is_flag=True,
-              help="Match only the words typed (no TfL = Transport for London...).")
+@click.option("--facets-limit", "facets_limit", type=click.IntRange(1), default=5, show_default=True,
+              metavar="N", help="Values shown per facet with --facets.")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "ids", "atom"]),
+              default="text", show_default=True,
+              help="json: one page as one object (= --json); jsonl, csv, ids: EVERY match, all "
+                   "pages, streamed (columns in the README); atom: the --limit newest matches as "
+                   "an Atom feed.")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="With --format atom: link entries to URL/q/ID (where mqt serve runs).")
+@color_option
 @json_option
 @user_errors
-def search_cmd(query, index_dir, limit, page, asker, party, asked_of, meeting, status, date_from,
-               date_to, sort, show_facets, no_synonyms, as_json):
+def search_cmd(query, index_dir, limit, page, show_facets, facets_limit, count_only, fmt, base_url,
+               color, as_json, **kw):
     """Search the index; QUERY words are joined with spaces (see README "Query syntax").
+
+    The hits go to stdout; the footer (counts, time) to stderr.
 
     \b
     Example:
         mqt search hate crime --party labour --from 2016 --facets
         mqt search '"knife crime" -county' --sort newest --json
-        mqt search 'asker:"Navin Shah" year:2017'
-        mqt search Met Police --sort relevance_recent --no-synonyms
+        mqt search 'asker:"Navin Shah" year:2017' --count
+        mqt search cycle superhighway --format csv > cycling.csv
+        mqt search Met Police --sort relevance_recent --no-synonyms --color always | less -R
     """
-    from .display import Style, format_page
-    from .params import SearchRequest
     from .search import Searcher
 
-    request = SearchRequest(" ".join(query), limit=limit, page=page, asker=asker, party=party,
-                            asked_of=asked_of, meeting=meeting, status=status, date_from=date_from,
-                            date_to=date_to, sort=sort, synonyms=not no_synonyms)
+    text = " ".join(query)
+    fmt = "json" if as_json else fmt
     with Searcher(index_dir) as s:
-        page_ = request.run(s, facets=as_json or show_facets)  # the same call as GET /api/search
-    if as_json:
+        if fmt in ("jsonl", "csv", "ids"):
+            from .export import write
+
+            results = s.iter_results(text, **_filters(kw))
+            write(results, sys.stdout, fmt)
+            click.echo(f"{results.total:,} match(es).", err=True)
+            return
+        if fmt == "atom":
+            from .feeds import search_feed
+
+            args = {**_filters(kw), "sort": "newest"}
+            page_ = s.search(text, limit=limit, page=page, facets=False, snippets=False,
+                             suggest=False, **args)
+            sys.stdout.buffer.write(search_feed(s, page_, base_url=base_url))
+            sys.stdout.flush()
+            return
+        if count_only:
+            page_ = s.search(text, limit=1, page=1, facets=False, snippets=False, suggest=False,
+                             **_filters(kw))
+        else:  # the same call as GET /api/search (searcher.params)
+            from .params import SearchRequest
+
+            page_ = SearchRequest(text, limit=limit, page=page, **_filters(kw)).run(
+                s, facets=fmt == "json" or show_facets)
+    if count_only:
+        click.echo(page_.total)
+    elif fmt == "json":
         print_json(page_.to_dict())
     else:
-        click.echo(format_page(page_, Style(use_color()), show_facets=show_facets))
+        from .display import Style, format_footer, format_page
+
+        on = use_color(color)
+        click.echo(format_page(page_, Style(on), show_facets=show_facets, facets_limit=facets_limit),
+                   color=on)
+        on_err = use_color(color, sys.stderr)
+        footer = format_footer(page_, Style(on_err))
+        if footer:
+            click.echo(footer, err=True, color=on_err)
+
+
+@cli.command("export")
+@click.argument("query", nargs=-1)
+@index_option
+@search_filters
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default=True, help="File to write (- is stdout).")
+@user_errors
+def export_cmd(query, index_dir, fmt, output, **kw):
+    """Write EVERY question matching QUERY (not one page), in rank order, as CSV or JSON Lines.
+
+    Columns: id, title, meeting, meeting_date, asker, party, asked_of, status, question,
+    answers. CSV is RFC 4180, UTF-8, with a header row, the answers joined by a blank line
+    ("<answered by>: <text>"); JSON Lines gives answers as a list. Streamed: any number of
+    rows in constant memory. An empty QUERY exports everything the filters let through.
+
+    \b
+    Example:
+        mqt export "hate crime" --party labour --from 2016 --output hate-crime.csv
+        mqt export --asker "Caroline Pidgeon" --format jsonl | jq -r .title
+    """
+    from .export import write
+    from .search import Searcher
+
+    with Searcher(index_dir) as s:
+        results = s.iter_results(" ".join(query), **_filters(kw))
+        if output == "-":
+            n = write(results, sys.stdout, fmt)
+        else:
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as out:
+                    n = write(results, out, fmt)
+            except OSError as e:
+                raise MqtClickError(f"cannot write {output}: {e.strerror or e}") from None
+    click.echo(f"Exported {n:,} question(s){'' if output == '-' else ' to ' + output}.", err=True)
 
 
 @cli.command("similar")
 @click.argument("doc_id")
 @index_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@color_option
 @json_option
 @user_errors
-def similar_cmd(doc_id, index_dir, limit, as_json):
+def similar_cmd(doc_id, index_dir, limit, color, as_json):
     """Questions like DOC_ID, most similar first ("has this been asked before?").
 
     Chosen by the question's key words (tf-idf of its title, question and answer), searched
@@ -271,7 +416,7 @@ def similar_cmd(doc_id, index_dir, limit, as_json):
         mqt similar 000_f69fb07d1f8a9a60 --limit 5
         mqt similar 000_f69fb07d1f8a9a60 --json
     """
-    from .display import Style, format_page
+    from .display import Style, format_footer, format_page
     from .search import Searcher
 
     with Searcher(index_dir) as s:
@@ -279,15 +424,21 @@ def similar_cmd(doc_id, index_dir, limit, as_json):
     if as_json:
         print_json(page_.to_dict())
     else:
-        click.echo(format_page(page_, Style(use_color())))
+        on = use_color(color)
+        click.echo(format_page(page_, Style(on)), color=on)
+        on_err = use_color(color, sys.stderr)
+        footer = format_footer(page_, Style(on_err))
+        if footer:
+            click.echo(footer, err=True, color=on_err)
 
 
 @cli.command("show")
 @click.argument("doc_id")
 @index_option
+@color_option
 @json_option
 @user_errors
-def show_cmd(doc_id, index_dir, as_json):
+def show_cmd(doc_id, index_dir, color, as_json):
     """Show one question and its answers in full.
 
     \b
@@ -299,19 +450,19 @@ def show_cmd(doc_id, index_dir, as_json):
 
     with Searcher(index_dir) as s:
         rec = s.get(doc_id)
-    if rec is None:
-        raise MqtClickError(f"no question with id {doc_id!r} in {index_dir}")
     if as_json:
         print_json(rec.to_dict())
     else:
-        click.echo(format_question(rec, Style(use_color())))
+        on = use_color(color)
+        click.echo(format_question(rec, Style(on)), color=on)
 
 
 @cli.command("stats")
 @index_option
+@color_option
 @json_option
 @user_errors
-def stats_cmd(index_dir, as_json):
+def stats_cmd(index_dir, color, as_json):
     """Document count, date range, top askers and parties, index size and build time.
 
     \b
@@ -326,7 +477,236 @@ def stats_cmd(index_dir, as_json):
     if as_json:
         print_json(st.to_dict())
     else:
-        click.echo(format_stats(st, Style(use_color())))
+        on = use_color(color)
+        click.echo(format_stats(st, Style(on)), color=on)
+
+
+@cli.command("trend")
+@click.argument("query", nargs=-1)
+@index_option
+@search_filters
+@click.option("--interval", type=click.Choice(["year", "month"]), default="year", show_default=True)
+@click.option("--by", type=click.Choice(["party", "asker", "asked_of"]), default=None,
+              help="Split each period's count by this field.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per period (a column per group).")
+@color_option
+@json_option
+@user_errors
+def trend_cmd(query, index_dir, interval, by, as_csv, color, as_json, **kw):
+    """How often QUERY came up: matching questions per year (or month), as a bar chart.
+
+    Every period from the first match to the last (or the --from/--to range) is listed,
+    zeros included; --by splits each count by party, asker or asked_of. The counts are those
+    of `mqt search` with the same arguments (its year facet).
+
+    \b
+    Example:
+        mqt trend "hate crime" --from 2016
+        mqt trend '"rough sleeping"' --interval month --from 2019 --to 2020
+        mqt trend ulez --by party --json
+        mqt trend knife crime --by asker --csv > knife-crime.csv
+    """
+    from .display import Style, format_trend
+    from .search import Searcher
+
+    args = _filters(kw)
+    args.pop("sort")
+    with Searcher(index_dir) as s:
+        t = s.trend(" ".join(query), interval=interval, by=by, **args)
+    if as_json:
+        print_json(t.to_dict())
+    elif as_csv:
+        import csv
+
+        groups = list(t.groups)
+        w = csv.writer(sys.stdout, lineterminator="\r\n")
+        w.writerow(["period", "count"] + groups)
+        for b in t.buckets:
+            w.writerow([b.period, b.count] + [b.groups.get(g, 0) for g in groups])
+    else:
+        on = use_color(color)
+        click.echo(format_trend(t, Style(on)), color=on)
+
+
+@cli.group("watch")
+def watch_group():
+    """Saved searches that report new and changed questions (alerts).
+
+    A watch is a named search. Every `mqt reindex` (or `mqt watch run`) records, for each
+    watch, the questions that now match it and were added or changed since its last run,
+    each version once, even if a run is killed; `mqt watch feed NAME` gives them as an Atom
+    feed. Watches are kept beside the index (INDEX.watches.sqlite) and survive rebuilds.
+
+    \b
+    Example:
+        mqt watch add hate-crime "hate crime" --party labour
+        mqt reindex corpus            # runs the watches after the update
+        mqt watch feed hate-crime --base-url https://mqt.example.org > hate-crime.atom
+    """
+
+
+@watch_group.command("add")
+@click.argument("name")
+@click.argument("query", nargs=-1)
+@index_option
+@click.option("--asker")
+@click.option("--party")
+@click.option("--asked-of", "asked_of")
+@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
+@click.option("--from", "date_from", metavar="DATE", callback=_date_option)
+@click.option("--to", "date_to", metavar="DATE", callback=_date_option)
+@click.option("--no-synonyms", "no_synonyms", is_flag=True)
+@json_option
+@user_errors
+def watch_add_cmd(name, query, index_dir, no_synonyms, as_json, **filters):
+    """Save QUERY (with filters) as watch NAME; it reports questions from now on.
+
+    \b
+    Example:
+        mqt watch add ulez ULEZ --from 2019
+        mqt watch add boff-housing housing --asker "Andrew Boff"
+    """
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        w = store.add(s, name, " ".join(query), filters, synonyms=not no_synonyms)
+    if as_json:
+        print_json(w.to_dict())
+    click.echo(f"Watching {w.name!r}: {w.query or '(every question)'}"
+               + "".join(f" --{k.replace('_', '-').replace('date-', '')} {v}"
+                         for k, v in w.filters.items()) + ".", err=True)
+
+
+@watch_group.command("list")
+@index_option
+@json_option
+@user_errors
+def watch_list_cmd(index_dir, as_json):
+    """List the watches: name, search, entries recorded, last run.
+
+    \b
+    Example:
+        mqt watch list --json
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        watches = store.list()
+    if as_json:
+        print_json([w.to_dict() for w in watches])
+        return
+    if not watches:
+        click.echo("No watches (add one with mqt watch add NAME QUERY).", err=True)
+    for w in watches:
+        flt = "".join(f" {k}={v}" for k, v in w.filters.items())
+        click.echo(f"{w.name}\t{w.query or '(every question)'}{flt}\t{w.entries} entries\t"
+                   f"last run {w.last_run_at or 'never'}")
+
+
+@watch_group.command("remove")
+@click.argument("name")
+@index_option
+@user_errors
+def watch_remove_cmd(name, index_dir):
+    """Delete watch NAME and its feed.
+
+    \b
+    Example:
+        mqt watch remove ulez
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        store.remove(name)
+    click.echo(f"Removed watch {name!r}.", err=True)
+
+
+@watch_group.command("run")
+@index_option
+@json_option
+@user_errors
+def watch_run_cmd(index_dir, as_json):
+    """Record, for every watch, the questions new or changed since its last run.
+
+    `mqt reindex` does this after each update; run it yourself after an update made another
+    way. Prints what this run recorded (each question version once, ever).
+
+    \b
+    Example:
+        mqt watch run --json | jq '.watches[] | {name, new: (.new | length)}'
+    """
+    from .search import Searcher
+    from .watch import WatchStore
+
+    with Searcher(index_dir) as s, WatchStore(index_dir) as store:
+        run = store.run(s)
+    _print_watch_run(run, as_json)
+
+
+def _print_watch_run(run, as_json: bool) -> None:
+    if as_json:
+        print_json(run.to_dict())
+        return
+    for name, entries in run.new.items():
+        click.echo(f"watch {name}: {len(entries)} new", err=True)
+        for e in entries:
+            click.echo(f"{name}\t{e.meeting_date}\t{e.id}\t{clean_title(e.title)}")
+
+
+def clean_title(text: str) -> str:
+    from .display import clean_line
+
+    return clean_line(text)
+
+
+@watch_group.command("feed")
+@click.argument("name")
+@index_option
+@click.option("--base-url", "base_url", metavar="URL",
+              help="Link entries to URL/q/ID and the feed to URL/watch/NAME.atom (mqt serve).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@user_errors
+def watch_feed_cmd(name, index_dir, base_url, limit):
+    """Print watch NAME's entries as an Atom feed, newest first.
+
+    \b
+    Example:
+        mqt watch feed hate-crime --base-url https://mqt.example.org > /var/www/hate-crime.atom
+    """
+    from .watch import WatchStore
+
+    with WatchStore(index_dir) as store:
+        data = store.feed(name, base_url=base_url, limit=limit)
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+@cli.command("demo")
+@click.argument("corpus_dir", type=click.Path(path_type=Path))
+@click.option("--count", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
+              help="Questions to write.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@user_errors
+def demo_cmd(corpus_dir, count, seed):
+    """Write a SYNTHETIC corpus to CORPUS_DIR to try mqt on (the bundled corpus is one question).
+
+    Invented members, parties and dates, and word-salad text: every title starts with
+    "Synthetic:" and the folder holds a SYNTHETIC.md saying so. Then index and search it.
+
+    \b
+    Example:
+        mqt demo demo-corpus && mqt index demo-corpus --index demo-index
+        mqt search housing --index demo-index --facets
+    """
+    from index_data.synthetic import demo
+
+    if corpus_dir.exists() and any(corpus_dir.iterdir()):
+        raise MqtClickError(f"{corpus_dir} is not empty: give a new folder for the demo corpus")
+    demo(corpus_dir, count, seed)
+    click.echo(f"Wrote {count:,} SYNTHETIC questions (made up, not real) to {corpus_dir}. Next:\n"
+               f"  mqt index {corpus_dir} --index {corpus_dir}-index\n"
+               f"  mqt search housing --index {corpus_dir}-index --facets", err=True)
 
 
 @cli.command("serve")

@@ -69,34 +69,81 @@ def format_hit(hit: Hit, style: Style, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def format_page(page: ResultPage, style: Style, show_facets: bool = False) -> str:
+def format_page(page: ResultPage, style: Style, show_facets: bool = False,
+                facets_limit: int = 5) -> str:
+    """The hits of a result page (and its facets), for stdout; the footer is separate
+    (:func:`format_footer`, for stderr)."""
     out = []
     if page.suggestion:
         out.append(style(f"Did you mean: {clean_line(page.suggestion)}?", fg="cyan"))
     if not page.hits:
-        out.append(f"No results for {clean_line(page.query)!r}." if page.total == 0 else
+        out.append(no_results(page) if page.total == 0 else
                    f"Page {page.page} is past the last page ({page.pages}).")
     for hit in page.hits:
         out.append(format_hit(hit, style))
         out.append("")
-    if page.hits:
-        first, last = page.hits[0].rank, page.hits[-1].rank
-        out.append(style(f"{first}–{last} of {page.total} · page {page.page} of {page.pages} · "
-                         f"{page.took_ms:.1f} ms", dim=True))
     if show_facets and page.facets:
-        out.append("")
-        out.extend(format_facets(page.facets, style))
+        out.extend(format_facets(page.facets, style, top=facets_limit))
+    while out and not out[-1]:
+        out.pop()
     return "\n".join(out)
 
 
+def no_results(page: ResultPage) -> str:
+    """"No results for 'cladding' with party labour, from 2016-01-01." (the filters named)."""
+    what = f"No results for {clean_line(page.query)!r}" if page.query.strip() else "No results"
+    if page.filters:
+        labels = {"asked_of": "asked of"}
+        what += " with " + ", ".join(f"{labels.get(k, k)} {clean_line(v)}"
+                                     for k, v in page.filters.items())
+    return what + "."
+
+
+def format_footer(page: ResultPage, style: Style) -> str:
+    """``1–10 of 42 · page 1 of 5 · 3.1 ms`` ("" when the page has no hits)."""
+    if not page.hits:
+        return ""
+    first, last = page.hits[0].rank, page.hits[-1].rank
+    return style(f"{first}–{last} of {page.total} · page {page.page} of {page.pages} · "
+                 f"{page.took_ms:.1f} ms", dim=True)
+
+
 def format_facets(facets: dict[str, dict[str, int]], style: Style, top: int = 5) -> list[str]:
+    """One line per facet: its ``top`` values by count (years in year order, newest first)."""
     lines = []
     for name, counts in facets.items():
         items = list(counts.items())[:top]
+        if name == "year":
+            items = sorted(counts.items(), reverse=True)[:top]
         more = len(counts) - len(items)
         body = ", ".join(f"{clean_line(k)} ({v})" for k, v in items) or "–"
         lines.append(f"{style(name + ':', bold=True)} {body}" + (f", … {more} more" if more > 0 else ""))
     return lines
+
+
+def format_trend(t, style: Style, width: int = 50) -> str:
+    """A trend (``searcher.trends.Trend``) as one line per period: a bar proportional to its
+    count, the count, and the largest groups when it is split."""
+    if not t.buckets:
+        return no_results(t) if t.total == 0 else "No dated matches."
+    top = max(b.count for b in t.buckets) or 1
+    label_width = max(len(b.period) for b in t.buckets)
+    count_width = len(f"{top:,}")
+    lines = []
+    for b in t.buckets:
+        n = round(width * b.count / top)
+        bar = "█" * n if n or not b.count else "▏"
+        line = f"{b.period:<{label_width}} {style(bar, fg='cyan')}{' ' * (width - len(bar))} " \
+               f"{b.count:>{count_width},}"
+        if b.groups:
+            largest = sorted(b.groups.items(), key=lambda gc: -gc[1])[:3]
+            parts = [f"{clean_line(g)} {c}" for g, c in largest]
+            more = len(b.groups) - 3
+            line += style("  " + ", ".join(parts) + (f", … {more} more" if more > 0 else ""), dim=True)
+        lines.append(line.rstrip())
+    span = f"{t.first.isoformat()} to {t.last.isoformat()}" if t.first and t.last else "no dates"
+    lines.append(style(f"{t.total:,} matching question(s), asked from {span}.", dim=True))
+    return "\n".join(lines)
 
 
 def format_question(rec: Question, style: Style, width: int = 100) -> str:
@@ -120,8 +167,13 @@ def format_stats(st: IndexStats, style: Style) -> str:
     def top(d):
         return ", ".join(f"{clean_line(k)} ({v})" for k, v in d.items()) or "–"
 
+    def when(t):
+        return t.strftime("%Y-%m-%d %H:%M %Z").strip() if t else "–"
+
     return "\n".join([
-        f"{style('index:', bold=True)} {st.index_dir} (schema {st.schema_version}, built {st.built_at})",
+        f"{style('index:', bold=True)} {st.index_dir} (schema {st.schema_version})",
+        f"{style('built:', bold=True)} {when(st.built_at)}; "
+        f"{style('last updated:', bold=True)} {when(st.updated_at or st.built_at)}",
         f"{style('documents:', bold=True)} {st.documents:,}",
         f"{style('dates:', bold=True)} {st.first_date or '–'} to {st.last_date or '–'}",
         f"{style('status:', bold=True)} {top(st.statuses)}",

@@ -40,13 +40,17 @@ MAX_QUERY_CHARS = 10_000
 
 
 class QueryError(MqtError, ValueError):
-    """A query that cannot be parsed; ``position`` is the 0-based offset of the problem."""
+    """A query (or search argument) that cannot be used. For a syntax error, ``position`` is the
+    character at fault counted from 1, as the message says ("unclosed quote (at position 1)"),
+    and ``offset`` the same place counted from 0 (``query[offset:]`` starts there); both are
+    None for other errors."""
 
-    def __init__(self, message: str, position: int | None = None, query: str = ""):
+    def __init__(self, message: str, offset: int | None = None, query: str = ""):
         self.message = message
-        self.position = position
+        self.offset = offset
+        self.position = offset + 1 if offset is not None else None
         self.query = query
-        where = f" (at position {position + 1})" if position is not None else ""
+        where = f" (at position {self.position})" if offset is not None else ""
         super().__init__(f"{message}{where}")
 
 
@@ -66,6 +70,7 @@ class Phrase:
     text: str
     field: str | None = None
     slop: int = 0
+    pos: int = dc_field(default=-1, compare=False, repr=False)  # offset of ``text`` in the query
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class Match:
 
     field: str
     value: str
+    pos: int = dc_field(default=-1, compare=False, repr=False)  # offset of ``value`` in the query
 
 
 @dataclass(frozen=True)
@@ -172,9 +178,13 @@ class _Tok:
     modifier: str = ""  # "-" or "+" written directly before it
     field: str | None = None
     slop: int = 0
+    text_pos: int = -1  # where ``text`` starts in the query
 
 
 _FIELD_RE = re.compile(r"([A-Za-z][A-Za-z_-]*):")
+#: A web address in a query is text ("see https://www.london.gov.uk/questions/2017/3660"), not a
+#: field named "https".
+_URL_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s()\"]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -192,6 +202,11 @@ def _lex(q: str) -> list[_Tok]:
         if c in "-+" and i + 1 < n and not q[i + 1].isspace() and q[i + 1] not in "-+)":
             modifier, i = c, i + 1
         fld = None
+        url = _URL_RE.match(q, i)
+        if url:
+            toks.append(_Tok("WORD", url.group(), start, modifier, None, text_pos=i))
+            i = url.end()
+            continue
         fm = _FIELD_RE.match(q, i)
         if fm and fm.end() < n and not q[fm.end()].isspace():
             name = fm.group(1).lower()
@@ -205,7 +220,7 @@ def _lex(q: str) -> list[_Tok]:
             end = q.find('"', i + 1)
             if end < 0:
                 raise QueryError("unclosed quote", i, q)
-            tok = _Tok("PHRASE", q[i + 1:end], start, modifier, fld)
+            tok = _Tok("PHRASE", q[i + 1:end], start, modifier, fld, text_pos=i + 1)
             i = end + 1
             sm = re.match(r"~(\d+)", q[i:])
             if sm:
@@ -233,9 +248,9 @@ def _lex(q: str) -> list[_Tok]:
         if fld is None and not modifier and word in ("OR", "AND", "NOT"):
             toks.append(_Tok(word, word, start))
         elif fld is None and word in ("OR", "AND", "NOT"):
-            toks.append(_Tok("WORD", word.lower(), start, modifier))
+            toks.append(_Tok("WORD", word.lower(), start, modifier, text_pos=i - len(word)))
         else:
-            toks.append(_Tok("WORD", word, start, modifier, fld))
+            toks.append(_Tok("WORD", word, start, modifier, fld, text_pos=i - len(word)))
     return toks
 
 
@@ -326,9 +341,11 @@ class _Parser:
                 return None, False
             if tok.field in DATE_FIELDS:
                 return self.date(tok, tok.text), True
+            lead = len(tok.text) - len(tok.text.lstrip())
             if tok.field in NAME_FIELDS:
-                return Match(tok.field, tok.text.strip()), True
-            return Phrase(tok.text.strip(), tok.field, tok.slop), tok.field is not None
+                return Match(tok.field, tok.text.strip(), pos=tok.text_pos + lead), True
+            return (Phrase(tok.text.strip(), tok.field, tok.slop, pos=tok.text_pos + lead),
+                    tok.field is not None)
         if tok.kind == "RPAREN":  # pragma: no cover - handled by callers
             raise QueryError("unmatched closing bracket", tok.pos, self.q)
         return self.word(tok)
@@ -348,7 +365,7 @@ class _Parser:
         if tok.field in DATE_FIELDS:
             return self.date(tok, w), True
         if tok.field in NAME_FIELDS:
-            return Match(tok.field, w), True
+            return Match(tok.field, w, pos=tok.text_pos), True
         stripped = w.strip("-+*~:.,;!?'")
         if not any(ch.isalnum() for ch in w):
             return None, False  # lone punctuation such as "-", "*", "~", ":"

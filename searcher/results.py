@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+
+from index_data.model import Question
 
 _HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -69,6 +72,9 @@ class ResultPage:
     suggestion: str | None
     took_ms: float
     sort: str = "relevance"
+    #: The keyword filters applied besides the query (``party``, ``asker``, ``asked_of``,
+    #: ``status``, ``from``, ``to``: dates as ISO strings), as given.
+    filters: dict[str, str] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -85,6 +91,7 @@ class ResultPage:
             "sort": self.sort,
             "took_ms": round(self.took_ms, 2),
             "suggestion": self.suggestion,
+            "filters": self.filters,
             "hits": [h.to_dict() for h in self.hits],
             "facets": self.facets,
         }
@@ -92,7 +99,13 @@ class ResultPage:
 
 @dataclass(frozen=True)
 class IndexStats:
-    """Facts about an index: ``mqt stats``."""
+    """Facts about an index: ``mqt stats`` (``Searcher.stats()``).
+
+    ``built_at`` is when the index was last built from scratch (``mqt index``, or a reindex that
+    had to rebuild), ``updated_at`` when a reindex last changed it (None if none has since the
+    build); both timezone-aware. ``top_askers``/``top_parties``: the most frequent values with
+    their document counts, highest first; ``statuses``: documents per status.
+    """
 
     index_dir: str
     documents: int
@@ -103,13 +116,15 @@ class IndexStats:
     statuses: dict[str, int]
     size_bytes: int
     segments: int
-    built_at: str | None
+    built_at: dt.datetime | None
     schema_version: int
+    updated_at: dt.datetime | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["first_date"] = self.first_date.isoformat() if self.first_date else None
-        d["last_date"] = self.last_date.isoformat() if self.last_date else None
+        for name in ("first_date", "last_date", "built_at", "updated_at"):
+            value = getattr(self, name)
+            d[name] = value.isoformat() if value else None
         return d
 
 
@@ -126,3 +141,41 @@ class IndexHealth:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: The columns of an export (``mqt export``, ``mqt search --format csv|jsonl``), in order.
+EXPORT_COLUMNS = ("id", "title", "meeting", "meeting_date", "asker", "party", "asked_of", "status",
+                  "question", "answers")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One match of :meth:`Searcher.iter_results`: its rank, its score and the whole question."""
+
+    rank: int
+    score: float
+    question: Question
+
+    def to_dict(self) -> dict:
+        """The export row (:data:`EXPORT_COLUMNS`): ``answers`` a list of
+        ``{"answered_by", "text"}``."""
+        q = self.question
+        return {"id": q.id, "title": q.title, "meeting": q.meeting,
+                "meeting_date": q.meeting_date.isoformat(), "asker": q.asker, "party": q.party,
+                "asked_of": q.asked_of, "status": q.status, "question": q.question,
+                "answers": [{"answered_by": a.answered_by, "text": a.text} for a in q.answers]}
+
+
+@dataclass
+class Results:
+    """Every match of a search (``Searcher.iter_results``): ``total``, then the :class:`Result`
+    rows in rank order, produced one at a time as they are iterated (once)."""
+
+    query: str
+    total: int
+    sort: str
+    filters: dict[str, str]
+    rows: Iterator[Result]
+
+    def __iter__(self) -> Iterator[Result]:
+        return self.rows

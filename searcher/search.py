@@ -7,21 +7,27 @@ and builds snippets and "did you mean" suggestions.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 import os
+import re
 import time
 from pathlib import Path
 
 from index_data.analysis import analyze, normalize_token, stopwords
+from index_data.errors import MqtError, NotFoundError
 from index_data.model import STATUSES, Question
-from index_data.schema import number_date
+from index_data.schema import number_date, read_meta
 
 from . import query as q
 from . import ranking
 from .feedback import expansion_weights, key_terms, relevance_model
 from .query import QueryError, parse_query
-from .results import Hit, IndexHealth, IndexStats, ResultPage, Snippets
+from .results import Hit, IndexHealth, IndexStats, Result, ResultPage, Results, Snippets
 from .snippets import make_snippets
+from .aliases import expand as expand_aliases
 from .synonyms import expand as expand_synonyms
+from .trends import Trend
 from .whoosh_reader import WhooshReader
 
 SORTS = ("relevance", "relevance_recent", "newest", "oldest")
@@ -61,6 +67,17 @@ def _edit_distance(a: str, b: str) -> int:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
         prev2, prev = prev, cur
     return prev[-1]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A search's compiled query and what else it needs (see ``Searcher._plan``)."""
+
+    typed: object  # the query as parsed
+    full_tree: Callable  # adds synonyms, party names and filters to a parsed query
+    compiled: object
+    smooth: bool
+    filters: dict[str, str]
 
 
 class Searcher:
@@ -106,14 +123,100 @@ class Searcher:
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
         """
         start = time.perf_counter()
-        if not isinstance(query, str):
-            raise QueryError("the query must be a string")
-        if sort not in SORTS:
-            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         if not (isinstance(page, int) and 1 <= page <= MAX_PAGE):
             raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}")
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort=sort,
+                          feedback=feedback, neighbours=neighbours, synonyms=synonyms)
+        total, raw, facet_counts = self._engine.search(
+            plan.compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
+            neighbours=plan.smooth)
+        hits = _hits(raw, plan.compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
+        suggestion = self._suggest(query, plan.typed, total, plan.full_tree) if suggest else None
+        return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
+                          facets=facet_counts, suggestion=suggestion, sort=sort,
+                          took_ms=(time.perf_counter() - start) * 1000, filters=plan.filters)
+
+    def iter_results(self, query: str = "", *, asker: str | None = None, party: str | None = None,
+                     asked_of: str | None = None, meeting: str | None = None, status: str | None = None,
+                     date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
+                     sort: str = "relevance", feedback: bool | None = None,
+                     neighbours: bool | None = None, synonyms: bool = True) -> Results:
+        """Every match of a search, not one page: the same query, filters and order as
+        :meth:`search` with the same arguments, as :class:`Results` (``total``, then each
+        :class:`Result` — rank, score and the full :class:`Question` — read one at a time, so an
+        export of 100,000 questions holds none of the others in memory).
+
+        >>> with Searcher(".mqt-index") as s:                       # doctest: +SKIP
+        ...     results = s.iter_results("hate crime", party="labour", sort="newest")
+        ...     print(results.total)
+        ...     for r in results:
+        ...         print(r.rank, r.question.id, r.question.title)
+        """
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort=sort,
+                          feedback=feedback, neighbours=neighbours, synonyms=synonyms)
+        total, raw = self._engine.iter_ranked(plan.compiled, sort=sort, neighbours=plan.smooth)
+        rows = (Result(rank=i, score=r.score, question=Question.from_dict(r.record))
+                for i, r in enumerate(raw, 1))
+        return Results(query=query, total=total, sort=sort, filters=plan.filters, rows=rows)
+
+    def trend(self, query: str = "", *, asker: str | None = None, party: str | None = None,
+              asked_of: str | None = None, meeting: str | None = None, status: str | None = None,
+              date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
+              interval: str = "year", by: str | None = None, synonyms: bool = True) -> Trend:
+        """How many questions match per year (or month), every period included, split by
+        ``by`` (``"party"``, ``"asker"`` or ``"asked_of"``) when given; with the first and last
+        date a match was asked. The same matches as :meth:`search` with the same arguments, so
+        the yearly counts equal its ``year`` facet.
+
+        >>> with Searcher(".mqt-index") as s:                       # doctest: +SKIP
+        ...     t = s.trend("hate crime", date_from="2016", by="party")
+        ...     [(b.period, b.count) for b in t.buckets][:2]
+        [('2016', 14), ('2017', 21)]
+        """
+        from . import trends
+
+        if interval not in trends.INTERVALS:
+            raise QueryError(f"interval must be one of {', '.join(trends.INTERVALS)}, not {interval!r}")
+        if by is not None and by not in trends.BY_FIELDS:
+            raise QueryError(f"by must be one of {', '.join(trends.BY_FIELDS)}, not {by!r}")
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort="relevance",
+                          feedback=False, neighbours=False, synonyms=synonyms)
+        dates, codes, labels = self._engine.match_columns(plan.compiled, by)
+        buckets, first, last, groups = trends.count(
+            dates, codes, labels, interval=interval,  # type: ignore[arg-type]
+            start=_as_date(date_from, "date_from", end=False),
+            end=_as_date(date_to, "date_to", end=True))
+        return Trend(query=query, interval=interval, by=by, buckets=buckets,  # type: ignore[arg-type]
+                     first=first, last=last, total=len(dates), filters=plan.filters, groups=groups)
+
+    def document_versions(self) -> dict[str, str]:
+        """Every question's id and version (the SHA-1 of the file it was indexed from)."""
+        return self._engine.document_versions()
+
+    def matching(self, query: str, ids, *, synonyms: bool = True, **filters) -> list[Question]:
+        """Those of the questions ``ids`` that match a search (``filters`` as for
+        :meth:`search`), as records (for ``watch``: which new questions a saved search finds)."""
+        if not ids:
+            return []
+        plan = self._plan(query, asker=filters.get("asker"), party=filters.get("party"),
+                          asked_of=filters.get("asked_of"), meeting=filters.get("meeting"),
+                          status=filters.get("status"),
+                          date_from=filters.get("date_from"), date_to=filters.get("date_to"),
+                          sort="relevance", feedback=False, neighbours=False, synonyms=synonyms)
+        return [self.get(doc_id) for doc_id in sorted(self._engine.matching_ids(plan.compiled, ids))]
+
+    def _plan(self, query, *, asker, party, asked_of, status, date_from, date_to, sort, feedback,
+              neighbours, synonyms, meeting=None) -> "_Plan":
+        """Check a search's arguments and compile its query (see :meth:`search`)."""
+        if not isinstance(query, str):
+            raise QueryError("the query must be a string")
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if status is not None and status.lower() not in STATUSES:
             raise QueryError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         d_from = _as_date(date_from, "date_from", end=False)
@@ -121,30 +224,32 @@ class Searcher:
         if d_from and d_to and d_from > d_to:
             raise QueryError(f"date_from {d_from} is after date_to {d_to}")
 
-        tree = typed = parse_query(query)
-        if synonyms:
-            tree = expand_synonyms(tree)
-        filters = [q.Match(name, value) for name, value in
-                   (("asker", asker), ("party", party), ("asked_of", asked_of), ("meeting", meeting),
-                    ("status", status))
-                   if value]
+        typed = parse_query(query)
+        named = {name: value for name, value in (("asker", asker), ("party", party),
+                                                 ("asked_of", asked_of), ("meeting", meeting),
+                                                 ("status", status)) if value}
+        filters: list = [q.Match(name, value) for name, value in named.items()]
         if d_from or d_to:
             filters.append(q.DateRange(d_from, d_to))
-        if filters:
-            tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
 
-        compiled = self._engine.compile(tree)
+        def full_tree(tree):
+            """The typed query with synonyms, party names and the keyword filters."""
+            if synonyms:
+                tree = expand_synonyms(tree)
+            if filters:
+                tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
+            return expand_aliases(tree)
+
+        compiled = self._engine.compile(full_tree(typed))
         if (ranking.FEEDBACK if feedback is None else feedback) and sort.startswith("relevance"):
             compiled = self._feedback(compiled)
         smooth = (ranking.NEIGHBOURS if neighbours is None else neighbours) and sort.startswith("relevance")
-        total, raw, facet_counts = self._engine.search(
-            compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
-            neighbours=smooth)
-        hits = _hits(raw, compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
-        suggestion = self._suggest(query, typed, total) if suggest else None
-        return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
-                          facets=facet_counts, suggestion=suggestion, sort=sort,
-                          took_ms=(time.perf_counter() - start) * 1000)
+        applied = dict(named)
+        if d_from:
+            applied["from"] = d_from.isoformat()
+        if d_to:
+            applied["to"] = d_to.isoformat()
+        return _Plan(typed, full_tree, compiled, bool(smooth), applied)
 
     def _feedback(self, compiled):
         """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
@@ -158,30 +263,28 @@ class Searcher:
         model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
         return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
-    def _suggest(self, query: str, tree, total: int) -> str | None:
-        """A corrected query when some plain words are unknown to the index and the correction finds
-        more (or as many, when there were few hits); known words are never corrected."""
-        words = [w for w in _plain_words(tree)]
+    def _suggest(self, query: str, tree, total: int, full_tree=lambda t: t) -> str | None:
+        """A corrected query when some words are unknown to the index and the correction finds
+        more (or as many, when there were few hits); known words are never corrected. Plain
+        words, words inside quotes and names in name filters (``asker:"Elly Bof"``, checked
+        against that field's words) are corrected; ``full_tree`` adds what the search added
+        (filters, synonyms) before the corrected query is counted."""
         stops = stopwords()
         fixes: list[tuple[int, int, str]] = []
-        for w in words:
-            if w.pos < 0:
-                continue
-            norm = normalize_token(w.text)
-            if (not norm.isalpha() or len(norm) < 3 or norm in stops
-                    or self._engine.word_frequency(norm) > 0):
+        for pos, raw, field in _correctable_words(query, tree):
+            norm = normalize_token(raw)
+            if (not norm.isalpha() or len(norm) < 3 or (field is None and norm in stops)
+                    or self._engine.word_frequency(norm, field) > 0):
                 continue  # a word the index knows is never "corrected"
             maxdist = 1 if len(norm) <= 4 else 2
-            cands = [(_edit_distance(norm, c), -df, c) for c, df in self._engine.similar_words(norm, maxdist)]
+            cands = [(_edit_distance(norm, c), -df, c)
+                     for c, df in self._engine.similar_words(norm, maxdist, field)]
             cands = [c for c in cands if c[0] <= maxdist]
             if not cands:
                 continue
             best = min(cands)[2]
-            raw = query[w.pos:w.pos + len(w.text)]
-            if raw != w.text:
-                continue
             fixed = best.capitalize() if raw[:1].isupper() else best
-            fixes.append((w.pos, w.pos + len(w.text), fixed))
+            fixes.append((pos, pos + len(raw), fixed))
         if not fixes:
             return None
         out, last = [], 0
@@ -192,7 +295,7 @@ class Searcher:
         out.append(query[last:])
         suggestion = "".join(out)
         try:
-            better = self._engine.count(self._engine.compile(parse_query(suggestion)))
+            better = self._engine.count(self._engine.compile(full_tree(parse_query(suggestion))))
         except QueryError:
             return None
         # more hits, or as many when there were few: "afordable housing" may match on "housing"
@@ -208,9 +311,7 @@ class Searcher:
         start = time.perf_counter()
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-        rec = self._engine.get(doc_id)
-        if rec is None:
-            raise QueryError(f"no question with id {doc_id!r} in {self.index_dir}")
+        rec = self.get(doc_id)
         terms = analyze(rec.title) * 2 + analyze(rec.question) + analyze(rec.answer_text)
         weights = key_terms(terms, self._engine.idf, ranking.SIMILAR_TERMS)
         compiled = self._engine.weighted_terms(weights, exclude_id=doc_id)
@@ -220,9 +321,13 @@ class Searcher:
                           hits=_hits(raw, compiled, first_rank=1, snippets=snippets), facets={},
                           suggestion=None, took_ms=(time.perf_counter() - start) * 1000)
 
-    def get(self, doc_id: str) -> Question | None:
-        """The full record of one question, or None if no document has that id."""
-        return self._engine.get(doc_id)
+    def get(self, doc_id: str) -> Question:
+        """The full record of one question; raises :class:`NotFoundError` when no question has
+        that id (as :meth:`similar` does)."""
+        rec = self._engine.get(doc_id) if isinstance(doc_id, str) else None
+        if rec is None:
+            raise NotFoundError(f"no question with id {doc_id!r} in {self.index_dir}")
+        return rec
 
     def health(self) -> IndexHealth:
         """The live document count and generation of the index, checked for changes first: cheap
@@ -231,8 +336,14 @@ class Searcher:
         return IndexHealth(index_dir=str(self.index_dir), **raw)
 
     def stats(self, top: int = 10) -> IndexStats:
-        """Counts, date range, top askers and parties, size and build time of the index."""
+        """Facts about the index (:class:`IndexStats`): documents, first and last meeting date,
+        the ``top`` most frequent askers and parties, documents per status, size on disk,
+        segments, schema version, and when it was built and last updated."""
         raw = self._engine.stats()
+        try:
+            meta = read_meta(self.index_dir)  # the engine's copy is from when it opened
+        except MqtError:
+            meta = raw["meta"]
 
         def day(n):
             return number_date(n) if n else None
@@ -244,25 +355,59 @@ class Searcher:
                           first_date=day(raw["first_date"]), last_date=day(raw["last_date"]),
                           top_askers=head(raw["facets"]["asker"]), top_parties=head(raw["facets"]["party"]),
                           statuses=raw["facets"]["status"], size_bytes=raw["size_bytes"],
-                          segments=raw["segments"], built_at=raw["meta"].get("built_at"),
-                          schema_version=raw["meta"]["schema_version"])
+                          segments=raw["segments"], built_at=_timestamp(meta.get("built_at")),
+                          updated_at=_timestamp(meta.get("updated_at")),
+                          schema_version=meta["schema_version"])
+
+
+def _timestamp(value) -> dt.datetime | None:
+    """A time recorded in the index meta (ISO 8601), timezone-aware (an older mqt wrote
+    ``2026-12-05T18:59:45+0000``); None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            t = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
+    return t if t.tzinfo else t.astimezone()
 
 
 def _is_empty(tree) -> bool:
     return isinstance(tree, q.Bool) and tree.is_empty
 
 
-def _plain_words(node):
-    """The unfielded plain words of a query tree (what spelling correction may touch)."""
-    if isinstance(node, q.Words):
-        if node.field is None:
-            yield node
+#: Name filters whose words "did you mean" may correct, from that field's own words.
+_SPELLED_NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting")
+_RAW_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def _correctable_words(query: str, node):
+    """``(offset in query, word as typed, name field or None)`` for each word "did you mean" may
+    correct: unfielded plain words and words of unfielded phrases (body text), and the words of
+    name filters."""
+    if isinstance(node, q.Words) and node.field is None:
+        if node.pos >= 0 and query[node.pos:node.pos + len(node.text)] == node.text:
+            yield node.pos, node.text, None
+    elif isinstance(node, (q.Phrase, q.Match)):
+        text = node.text if isinstance(node, q.Phrase) else node.value
+        field = None if isinstance(node, q.Phrase) else node.field
+        if node.pos < 0 or query[node.pos:node.pos + len(text)] != text:
+            return
+        if isinstance(node, q.Phrase) and node.field is not None:
+            return
+        if isinstance(node, q.Match) and field not in _SPELLED_NAME_FIELDS:
+            return
+        for m in _RAW_WORD_RE.finditer(text):
+            yield node.pos + m.start(), m.group(), field
     elif isinstance(node, q.Bool):
         for c in node.must + node.should:
-            yield from _plain_words(c)
+            yield from _correctable_words(query, c)
     elif isinstance(node, q.Or):
         for c in node.children:
-            yield from _plain_words(c)
+            yield from _correctable_words(query, c)
 
 
 def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:

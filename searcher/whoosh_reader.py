@@ -203,10 +203,13 @@ class _Compiler:
             if value not in STATUSES:
                 raise QueryError(f"status:{node.value} is not a status; use one of {', '.join(STATUSES)}")
             return wq.ConstantScoreQuery(wq.Term("status", value), 0.0)
-        terms = [t.text for t in self.schema[node.field].analyzer(node.value, mode="query")]
+        terms = list(dict.fromkeys(
+            t.text for t in self.schema[node.field].analyzer(node.value, mode="query")))
         if not terms:
             return wq.NullQuery
-        inner = wq.Term(node.field, terms[0]) if len(terms) == 1 else wq.Phrase(node.field, terms)
+        # every word, in any order: asker:"sahota marina" finds "Marina Sahota"
+        inner = wq.Term(node.field, terms[0]) if len(terms) == 1 else \
+            wq.And([wq.Term(node.field, t) for t in terms])
         return wq.ConstantScoreQuery(inner, 0.0)
 
     def compile(self, node, highlight: bool = True):
@@ -392,29 +395,56 @@ class WhooshReader:
         # Every match and its score in one vectorised pass (see whoosh_executor): the total,
         # the facets and the top hits all come from it.
         docs, scores = execute(s, compiled.query)
-        if sort in ("newest", "oldest"):
-            top = top_by_date(docs, scores, self._date_column(s), offset + limit, newest=(sort == "newest"))
-        else:
-            want = max(1, offset + limit)
-            smooth = neighbours and compiled.words > ranking.SHORT_QUERY_WORDS
-            if smooth:
-                want = max(want, ranking.NEIGHBOUR_DEPTH)
-            if sort == "relevance_recent":
-                want = max(want, ranking.RECENCY_POOL)
-            top = top_k(docs, scores, want)
-            if smooth:
-                depth = ranking.NEIGHBOUR_DEPTH
-                best = top[0][1] if top and top[0][1] > 0 else 0.0
-                rest = [(d, sc / best) for d, sc in top[depth:]] if best else top[depth:]
-                top = self._neighbour_smoothing(s, top[:depth]) + rest  # scores keep falling
-            if sort == "relevance_recent":
-                top = self._recency(s, top)
+        top = self._order(s, compiled, docs, scores, want=offset + limit, sort=sort,
+                          neighbours=neighbours)
         facets: dict[str, dict[str, int]] = self.facet_counts(s, docs) if want_facets else {}
         hits = []
         for docnum, score in top[offset:offset + limit]:
             record = json.loads(s.stored_fields(docnum)["record"])
             hits.append(RawHit(docnum, float(score or 0.0), record))
         return len(docs), hits, facets
+
+    @_guarded
+    def iter_ranked(self, compiled: Compiled, *, sort: str, neighbours: bool = False):
+        """``(total, hits)``: every match, in the order :meth:`search` pages through them, as a
+        generator of :class:`RawHit` reading one stored record at a time (an export of 100,000
+        questions never holds them all). The whole iteration reads the index as it was when
+        called, even if a reindex commits meanwhile."""
+        s = self._current()
+        docs, scores = execute(s, compiled.query)
+        top = self._order(s, compiled, docs, scores, want=len(docs), sort=sort,
+                          neighbours=neighbours)
+
+        def records():
+            for docnum, score in top:
+                try:
+                    record = json.loads(s.stored_fields(docnum)["record"])
+                except _LOW_LEVEL_ERRORS as e:
+                    raise _corrupt(self.index_dir, e) from None
+                yield RawHit(docnum, float(score or 0.0), record)
+
+        return len(docs), records()
+
+    def _order(self, s, compiled: Compiled, docs, scores, *, want: int, sort: str,
+               neighbours: bool) -> list[tuple[int, float]]:
+        """The first ``want`` matches in result order, with their (final) scores."""
+        if sort in ("newest", "oldest"):
+            return top_by_date(docs, scores, self._date_column(s), want, newest=(sort == "newest"))
+        want = max(1, want)
+        smooth = neighbours and compiled.words > ranking.SHORT_QUERY_WORDS
+        if smooth:
+            want = max(want, ranking.NEIGHBOUR_DEPTH)
+        if sort == "relevance_recent":
+            want = max(want, ranking.RECENCY_POOL)
+        top = top_k(docs, scores, want)
+        if smooth:
+            depth = ranking.NEIGHBOUR_DEPTH
+            best = top[0][1] if top and top[0][1] > 0 else 0.0
+            rest = [(d, sc / best) for d, sc in top[depth:]] if best else top[depth:]
+            top = self._neighbour_smoothing(s, top[:depth]) + rest  # scores keep falling
+        if sort == "relevance_recent":
+            top = self._recency(s, top)
+        return top
 
     def _neighbour_smoothing(self, s, top: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """``top`` re-ordered by neighbour smoothing, with the smoothed scores."""
@@ -569,25 +599,78 @@ class WhooshReader:
         return out
 
     @_guarded
+    def match_columns(self, compiled: Compiled, facet: str | None = None):
+        """``(dates, codes, labels)`` for every match of ``compiled``: its meeting date as a
+        YYYYMMDD number, and with ``facet`` (party, asker, asked_of...) its value of that facet
+        as a code into ``labels`` (code 0: no value), from the same columns as the facets."""
+        s = self._current()
+        docs, _ = execute(s, compiled.query, want_scores=False)
+        dates = self._date_column(s)[docs]
+        if facet is None:
+            return dates, None, None
+        codes, labels = self._facet_columns(s)[facet]
+        return dates, codes[docs], labels
+
+    @_guarded
+    def matching_ids(self, compiled: Compiled, ids) -> set[str]:
+        """Those of ``ids`` (question ids) whose live document matches ``compiled``."""
+        s = self._current()
+        docs, _ = execute(s, compiled.query, want_scores=False)
+        found = {}
+        for doc_id in ids:
+            n = s.document_number(id=doc_id)
+            if n is not None:
+                found[int(n)] = doc_id
+        if not found:
+            return set()
+        keys = np.array(sorted(found), dtype=np.int64)
+        hit = keys[np.isin(keys, docs)]
+        return {found[int(n)] for n in hit.tolist()}
+
+    @_guarded
+    def document_versions(self) -> dict[str, str]:
+        """Every live document's id and the SHA-1 of the file it was indexed from (its version:
+        a changed file is a new version), read from the ``fileinfo`` column, not the records."""
+        from index_data.fileinfo import FileInfo
+
+        out: dict[str, str] = {}
+        reader = self._current().reader()
+        for leaf, _base in reader.leaf_readers():
+            infos = leaf.column_reader("fileinfo")
+            deleted = leaf.is_deleted if leaf.has_deletions() else None
+            for btext in leaf.lexicon("id"):
+                doc_id = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                for d in leaf.postings("id", btext).all_ids():
+                    if deleted is not None and deleted(d):
+                        continue
+                    raw = infos[d]
+                    info = FileInfo.parse(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                    out[doc_id] = info.sha1 if info else ""
+        return out
+
+    @_guarded
     def count(self, compiled: Compiled) -> int:
         return len(execute(self._current(), compiled.query, want_scores=False)[0])
 
     # -- vocabulary (for "did you mean") --
 
     @_guarded
-    def word_frequency(self, word: str) -> int:
-        """How many documents contain this (unstemmed, normalised) word."""
-        return self._current().reader().doc_frequency("spell", word)
+    def word_frequency(self, word: str, field: str | None = None) -> int:
+        """How many documents contain this (unstemmed, normalised) word: in the body text, or
+        in the name field ``field`` (asker, party...)."""
+        return self._current().reader().doc_frequency(field or "spell", word)
 
     @_guarded
-    def similar_words(self, word: str, maxdist: int) -> list[tuple[str, int]]:
-        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc counts."""
+    def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
+        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
+        counts: from the body text, or from the name field ``field``."""
         reader = self._current().reader()
+        field = field or "spell"
         out = []
-        for w in reader.terms_within("spell", word, maxdist, prefix=1):
+        for w in reader.terms_within(field, word, maxdist, prefix=1):
             w = w.decode("utf-8") if isinstance(w, bytes) else w
             if w != word:
-                out.append((w, reader.doc_frequency("spell", w)))
+                out.append((w, reader.doc_frequency(field, w)))
         return out
 
     # -- records and stats --

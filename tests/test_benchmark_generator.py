@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 
 from index_data.corpus import parse_file
@@ -10,9 +9,7 @@ from index_data.model import ANSWERED, HOLDING, UNANSWERED
 
 from conftest import ROOT
 
-_spec = importlib.util.spec_from_file_location("mqt_bench_generate", ROOT / "benchmarks" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+from index_data import synthetic as generate  # noqa: E402
 
 
 def test_generated_files_parse_with_the_expected_mix(tmp_path):

@@ -15,7 +15,6 @@ same order):
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import random
 import shutil
@@ -42,9 +41,7 @@ from index_data.reindex import reindex
 from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
 from index_data.whoosh_segment import FastSegmentWriter, _TermIndexWriter
 
-_spec = importlib.util.spec_from_file_location("mqt_bench_generate3", ROOT / "benchmarks" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+from index_data import synthetic as generate  # noqa: E402
 
 
 @pytest.fixture(scope="module")

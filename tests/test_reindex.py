@@ -12,7 +12,7 @@ from whoosh import index as whoosh_index
 
 from conftest import question_file
 from index_data import build_index
-from index_data.errors import MqtError
+from index_data.errors import MqtError, NotFoundError
 from index_data.reindex import ReindexReport, reindex
 from index_data.schema import META_FILE, document_fields
 from index_data.corpus import parse_file
@@ -65,7 +65,8 @@ def test_add_update_delete_and_search_sees_them(corpus, tmp_path):
     with Searcher(ix) as s:
         assert [h.id for h in s.search("zeppelins").hits] == ["q000001"]
         assert [h.id for h in s.search("hovercraft").hits] == ["new"]
-        assert s.get("q000002") is None
+        with pytest.raises(NotFoundError):
+            s.get("q000002")
         assert s.search("").total == 30
     assert_index_matches(ix, corpus.path)
 
@@ -105,7 +106,8 @@ def test_file_that_stops_parsing_is_rejected_and_removed(corpus, tmp_path):
     assert counts(r) == (0, 0, 1, 29, 1)
     assert r.rejected[0].path.endswith("q000007.txt") and r.rejected[0].line == 2
     with Searcher(ix) as s:
-        assert s.get("q000007") is None
+        with pytest.raises(NotFoundError):
+            s.get("q000007")
     assert_index_matches(ix, corpus.path)
 
 

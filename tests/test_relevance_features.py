@@ -109,10 +109,11 @@ def test_similar_questions_exclude_the_question_itself(index):
 
 
 def test_similar_unknown_id_is_a_user_error(index):
-    from searcher.query import QueryError
+    from searcher import MqtError, NotFoundError, QueryError
 
-    with pytest.raises(QueryError, match="no question with id"):
+    with pytest.raises(NotFoundError, match="no question with id") as e:
         index.similar("nope")
+    assert isinstance(e.value, MqtError) and not isinstance(e.value, QueryError)
 
 
 def test_relevance_recent_prefers_the_newer_of_equals(index):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SEED
 from index_data import parse_file
-from searcher import QueryError, Searcher
+from searcher import NotFoundError, QueryError, Searcher
 
 SEED_ID = "000_f69fb07d1f8a9a60"
 
@@ -187,7 +187,7 @@ def test_stemming_both_ways(searcher):
 def test_invalid_syntax_points_at_the_problem(searcher, query, pos, needle):
     with pytest.raises(QueryError) as e:
         searcher.search(query)
-    assert needle in str(e.value) and e.value.position == pos - 1
+    assert needle in str(e.value) and e.value.position == pos and e.value.offset == pos - 1
     assert f"position {pos}" in str(e.value)
 
 
@@ -222,7 +222,10 @@ def test_get_full_record(searcher):
     rec = searcher.get(SEED_ID)
     assert rec == parse_file(SEED).__class__.from_dict(rec.to_dict())
     assert rec.answers[0].text.startswith("There is a small minority")
-    assert searcher.get("no-such-id") is None
+    with pytest.raises(NotFoundError, match="no-such-id"):
+        searcher.get("no-such-id")
+    with pytest.raises(NotFoundError, match="no-such-id"):
+        searcher.similar("no-such-id")
 
 
 def test_snippets_escape_markup_from_documents(searcher):
@@ -257,7 +260,7 @@ def test_suggestion_for_misspelling_and_none_for_correct_words(searcher):
 def test_result_page_json_shape(searcher):
     d = searcher.search("hate crime").to_dict()
     assert set(d) == {"query", "total", "page", "pages", "limit", "sort", "took_ms", "suggestion",
-                      "hits", "facets"}
+                      "filters", "hits", "facets"}
     assert set(d["hits"][0]) == {"id", "rank", "score", "title", "meeting", "meeting_date", "asker",
                                  "party", "asked_of", "status", "snippets"}
     assert set(d["hits"][0]["snippets"]) == {"question", "answer"}

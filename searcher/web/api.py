@@ -22,7 +22,7 @@ from ..params import SearchRequest, whole_number
 from ..results import to_json
 from ..search import MAX_LIMIT
 from .errors import error_body, error_for
-from .service import IndexService, question
+from .service import IndexService, check_id, question
 
 log = logging.getLogger("mqt.web")
 #: Successful answers may be cached this long by browsers and proxies (a reindex shows after it).
@@ -108,11 +108,7 @@ async def similar(request: Request):
     limit = whole_number(params["limit"], "limit", MAX_LIMIT) if params.get("limit") else 10
     doc_id = request.path_params["id"]
 
-    def run(s):
-        question(s, doc_id)  # 404 for an unknown id
-        return s.similar(doc_id, limit=limit)
-
-    page = await service(request).run(run)
+    page = await service(request).run(lambda s: s.similar(check_id(doc_id), limit=limit))
     return ok(page.to_dict())
 
 

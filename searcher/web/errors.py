@@ -11,16 +11,13 @@ message is the line ``mqt`` prints for the same error (it counts positions from 
 
 from __future__ import annotations
 
-from index_data.errors import (IndexCorruptError, IndexMissingError, IndexVersionError, MqtError)
+from index_data.errors import (IndexCorruptError, IndexMissingError, IndexVersionError, MqtError,
+                               NotFoundError)
 
 from ..query import QueryError
 
 CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error",
          503: "index_unavailable"}
-
-
-class NotFound(MqtError):
-    """No question with the id asked for."""
 
 
 def status_for(exc: BaseException) -> int:
@@ -30,7 +27,7 @@ def status_for(exc: BaseException) -> int:
         return 400
     if isinstance(exc, (IndexMissingError, IndexVersionError, IndexCorruptError)):
         return 503
-    if isinstance(exc, NotFound) or type(exc).__name__ == "NotFoundError":
+    if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, MqtError):
         return 400

@@ -95,7 +95,7 @@ async def question_page(request: Request):
 
     def run(s):
         rec = question(s, doc_id)
-        return rec, s.similar(doc_id, limit=SIMILAR, snippets=False)
+        return rec, s.similar(rec.id, limit=SIMILAR, snippets=False)
 
     try:
         rec, similar = await service(request).run(run)

@@ -24,7 +24,6 @@ from index_data.model import Question
 
 from ..query import QueryError
 from ..search import Searcher
-from .errors import NotFound
 
 T = TypeVar("T")
 #: A question id is a file name without ``.txt``: no slashes, no control characters.
@@ -40,11 +39,8 @@ def check_id(doc_id: str) -> str:
 
 
 def question(searcher: Searcher, doc_id: str) -> Question:
-    """The record of ``doc_id``, or NotFound."""
-    rec = searcher.get(check_id(doc_id))
-    if rec is None:
-        raise NotFound(f"no question with id {doc_id!r}")
-    return rec
+    """The record of ``doc_id`` (a checked id), or NotFoundError."""
+    return searcher.get(check_id(doc_id))
 
 
 def default_threads() -> int:
