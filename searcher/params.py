@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
-from .query import QueryError
+from .query import QueryError, date_bounds
 from .results import ResultPage
 from .search import MAX_LIMIT, MAX_PAGE
 #: The query-string name of each field, in the order URLs write them.
@@ -75,6 +75,8 @@ class SearchRequest:
                 kwargs[attr] = whole_number(value, attr, MAX_PAGE if attr == "page" else MAX_LIMIT)
             elif attr == "synonyms":
                 kwargs[attr] = _flag(value, PARAM_NAMES[attr])
+            elif attr in ("date_from", "date_to"):
+                kwargs[attr] = _date(value, PARAM_NAMES[attr])
             else:
                 kwargs[attr] = value
         return cls(**kwargs)
@@ -110,6 +112,15 @@ def whole_number(value: str, name: str, top: int) -> int:
     if not 1 <= n <= top:
         raise QueryError(f"{name} must be a whole number from 1 to {top}")
     return n
+
+
+def _date(value: str, name: str) -> str:
+    """``value`` if it is a date the library takes (the message names the URL's parameter)."""
+    try:
+        date_bounds(value)
+    except ValueError:
+        raise QueryError(f"{name}={value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)") from None
+    return value
 
 
 def _flag(value: str, name: str) -> bool:

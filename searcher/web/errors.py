@@ -3,10 +3,10 @@
 The one error shape of the API (README "Web and API")::
 
     {"error": {"status": 400, "code": "bad_request",
-               "message": "unclosed quote (at position 1)", "position": 0}}
+               "message": "unclosed quote (at position 1)", "position": 1}}
 
-``position`` is the 0-based offset in ``q`` of a query syntax error (``null`` otherwise); the
-message is the line ``mqt`` prints for the same error (it counts positions from 1).
+``position`` is where in ``q`` a query syntax error is, counted from 1 as the message says
+(``QueryError.position``; ``null`` for other errors); the message is the line ``mqt`` prints.
 """
 
 from __future__ import annotations

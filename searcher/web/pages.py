@@ -82,7 +82,7 @@ async def home_or_search(request: Request):
         page = await service(request).run(req.run)
     except QueryError as exc:
         return render(request, "search.html", status=400, req=req, page=None, error=exc,
-                      error_parts=views.error_parts(req.query, exc.position))
+                      error_parts=views.error_parts(req.query, exc.offset))
     except Exception as exc:
         return error_page(request, exc, req)
     return render(request, "search.html", req=req, page=page, error=None,

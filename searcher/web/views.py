@@ -194,10 +194,10 @@ def paragraphs(text: str | None) -> list[str]:
     return [p.strip("\n") for p in re.split(r"\n\s*\n", text or "") if p.strip()]
 
 
-def error_parts(query: str, position: int | None) -> tuple[str, str, str] | None:
-    """The query cut at a query error's position: (before, at, after), ``at`` one character (or a
-    space past the end), for showing where the problem is."""
-    if position is None or position < 0:
+def error_parts(query: str, offset: int | None) -> tuple[str, str, str] | None:
+    """The query cut at a query error's offset (``QueryError.offset``, from 0): (before, at, after),
+    ``at`` one character (or a space past the end), for showing where the problem is."""
+    if offset is None or offset < 0:
         return None
-    position = min(position, len(query))
-    return query[:position], query[position:position + 1] or " ", query[position + 1:]
+    offset = min(offset, len(query))
+    return query[:offset], query[offset:offset + 1] or " ", query[offset + 1:]
