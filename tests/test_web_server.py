@@ -190,3 +190,41 @@ def test_replicas_synced_while_both_answer(site):
     assert all(traffic.answers[s.url] > 20 for s in servers), traffic.answers
     for r in replicas:  # one copy left per replica, the one in use
         assert [p for p in r.parent.iterdir() if p.name.startswith("index.")] == [r.resolve()]
+
+
+def test_the_shipped_systemd_unit_runs(site):
+    """deploy/mqt-serve.service's ExecStart, run as written (in a stand-in for /srv/mqt, this
+    checkout's mqt for /opt/mqt/venv/bin/mqt, a free port for 8000), answers and stops on the
+    unit's KillSignal; deploy/nginx-mqt.conf proxies to the port the unit listens on."""
+    import shlex
+
+    from test_deploy import unit
+
+    service = unit("mqt-serve.service")["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[:2] == ["/opt/mqt/venv/bin/mqt", "serve"] and service["KillSignal"] == "SIGTERM"
+    args = argv[2:]
+    assert args[args.index("--index") + 1] == "index" and args[args.index("--host") + 1] == "127.0.0.1"
+    port = args[args.index("--port") + 1]
+    nginx = (ROOT / "deploy" / "nginx-mqt.conf").read_text()
+    assert f"server 127.0.0.1:{port};" in nginx and "proxy_pass http://mqt;" in nginx
+    from web_util import free_port
+
+    args[args.index("--port") + 1] = str(free_port())
+    server = subprocess.Popen([sys.executable, "-m", "searcher.cli", "serve", *args],
+                              cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{args[args.index('--port') + 1]}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url + "/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["documents"] == 22
+    finally:
+        server.send_signal(getattr(__import__("signal"), service["KillSignal"]))
+        out = server.communicate(timeout=60)[0].decode()
+    assert server.returncode in (0, -15) and out.count("mqt: stopped") == 2  # --workers 2
