@@ -188,6 +188,8 @@ def test_unknown_paths_and_methods_under_api_are_json(client):
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = client.post("/api/search", data={"q": "x"})
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    r = client.head("/api/search", params={"q": "crime"})
+    assert r.status_code == 200 and r.content == b"" and int(r.headers["content-length"]) > 100
     r = client.get("/api/stats", params={"top": "3"})
     assert r.status_code == 400 and "unknown parameter 'top'" in r.json()["error"]["message"]
     r = client.get(f"/api/questions/{SEED_ID}/similar", params={"limit": "x"})
