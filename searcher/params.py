@@ -17,14 +17,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
 from .query import QueryError, date_bounds
-from .results import ResultPage
+from .results import ResultPage, Results
 from .search import MAX_LIMIT, MAX_PAGE
+from .trends import Trend
 #: The query-string name of each field, in the order URLs write them.
 PARAM_NAMES = {"query": "q", "asker": "asker", "party": "party", "asked_of": "asked_of",
                "meeting": "meeting", "status": "status", "date_from": "from", "date_to": "to",
                "sort": "sort", "page": "page", "limit": "limit", "synonyms": "synonyms"}
 #: The filters a result set can be narrowed by (the facets that can be clicked, less the year).
 FILTERS = ("party", "asker", "asked_of", "meeting", "status")
+#: The parameters of a search less its order and page: what a trend counts (``/api/trend``).
+MATCH_PARAMS = ("q", "asker", "party", "asked_of", "meeting", "status", "from", "to", "synonyms")
+#: An export's parameters: every match, in this order (``/export.csv``).
+EXPORT_PARAMS = (*MATCH_PARAMS, "sort")
+#: A search feed's parameters: a page of the newest matches (``/search.atom``).
+FEED_PARAMS = (*MATCH_PARAMS, "page", "limit")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -97,10 +104,31 @@ class SearchRequest:
     def run(self, searcher, *, facets: bool = True) -> ResultPage:
         """``searcher.search`` with these arguments: the one call behind ``mqt search`` and
         ``/api/search``."""
-        return searcher.search(self.query, limit=self.limit, page=self.page, asker=self.asker,
-                               party=self.party, asked_of=self.asked_of, meeting=self.meeting,
-                               status=self.status, date_from=self.date_from, date_to=self.date_to,
-                               sort=self.sort, facets=facets, synonyms=self.synonyms)
+        return searcher.search(self.query, limit=self.limit, page=self.page, sort=self.sort,
+                               facets=facets, **self.match_args())
+
+    def match_args(self) -> dict:
+        """The keyword arguments that choose which questions match (filters and synonyms)."""
+        return dict(asker=self.asker, party=self.party, asked_of=self.asked_of,
+                    meeting=self.meeting, status=self.status, date_from=self.date_from,
+                    date_to=self.date_to, synonyms=self.synonyms)
+
+    def iter_results(self, searcher) -> Results:
+        """Every match in this order (``Searcher.iter_results``): ``mqt export``, ``/export.csv``."""
+        return searcher.iter_results(self.query, sort=self.sort, **self.match_args())
+
+    def trend(self, searcher, *, interval: str = "year", by: str | None = None) -> Trend:
+        """``Searcher.trend`` of these matches: ``mqt trend``, ``/api/trend``, ``/trend``."""
+        return searcher.trend(self.query, interval=interval, by=by, **self.match_args())
+
+    def atom(self, searcher, *, base_url: str | None = None) -> bytes:
+        """This page of the newest matches as an Atom feed (``searcher.feeds.search_feed``):
+        ``mqt search --format atom``, ``/search.atom``."""
+        from .feeds import search_feed
+
+        page = searcher.search(self.query, limit=self.limit, page=self.page, sort="newest",
+                               facets=False, snippets=False, suggest=False, **self.match_args())
+        return search_feed(searcher, page, base_url=base_url)
 
 
 def whole_number(value: str, name: str, top: int) -> int:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import SEED
 from searcher.cli import cli
-from searcher.params import PARAM_NAMES, SearchRequest
+from searcher.params import EXPORT_PARAMS, FEED_PARAMS, MATCH_PARAMS, PARAM_NAMES, SearchRequest
 from searcher.query import QueryError
 from searcher.web.api import openapi_paths
 from searcher.web.app import create_app
@@ -265,14 +265,30 @@ def test_static_files_are_versioned_and_cached(client):
     assert client.get("/favicon.ico").status_code == 200
 
 
+#: The routes that are pages for people, not endpoints for programs.
+PAGES = {"/", "/trend", "/q/{id}", "/favicon.ico"}
+
+
 def test_openapi_lists_every_endpoint(client):
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    routes = {r.path for r in client.app.routes if hasattr(r, "methods")
-              and (r.path.startswith("/api") or r.path == "/healthz")}
+    routes = {r.path for r in client.app.routes if hasattr(r, "methods")} - PAGES
+    assert {"/api/trend", "/search.atom", "/watch/{name}.atom", "/export.csv", "/export.jsonl"} <= routes
     assert routes == openapi_paths() == set(spec["paths"])
-    params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == set(PARAM_NAMES.values())
+
+    def params(path):
+        out = set()
+        for p in spec["paths"][path]["get"].get("parameters", []):
+            if "$ref" in p:
+                p = spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
+            out.add(p["name"])
+        return out
+
+    assert params("/api/search") == set(PARAM_NAMES.values())
+    assert params("/api/trend") == {*MATCH_PARAMS, "interval", "by"}
+    assert params("/search.atom") == set(FEED_PARAMS)
+    assert params("/export.csv") == params("/export.jsonl") == set(EXPORT_PARAMS)
+    assert params("/watch/{name}.atom") == {"name"}
     for path, item in spec["paths"].items():
         for method, op in item.items():
             assert "200" in op["responses"], path

@@ -328,3 +328,86 @@ def test_javascript_off(nojs_browser, server):
     assert query(b) == {"q": "transport", "sort": "oldest"}
     click(b, b.find_element(By.CSS_SELECTOR, ".hit h2 a"))
     assert b.find_element(By.TAG_NAME, "h1").text == "Transport Question 0"
+
+
+# ---- the trend view (issue 16) -----------------------------------------------------------------
+
+def rect_fills(driver) -> list[tuple[str, str]]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('.trend-chart svg rect')]"
+        ".map(r => [r.dataset.group, getComputedStyle(r).fill, r.getBBox().height])")
+
+
+def test_trend_view(browser, server):
+    open_(browser, server, "/?q=transport")
+    click(browser, browser.find_element(By.LINK_TEXT, "Trend"))
+    assert urlsplit(browser.current_url).path == "/trend" and query(browser) == {"q": "transport"}
+    assert browser.find_element(By.CSS_SELECTOR, ".views a[aria-current]").text == "Trend"
+    fills = rect_fills(browser)
+    assert len(fills) == 12 and all(h > 0 for _, _, h in fills)  # drawn, one bar a year
+    colours = {group: fill for group, fill, _ in fills}
+    assert colours["Labour Group"] == "rgb(198, 40, 40)"  # the stylesheet's colours reach the SVG
+    assert colours["Conservative Group"] == "rgb(21, 101, 192)"
+    swatches = browser.execute_script(
+        "return [...document.querySelectorAll('.legend li')].map(li => [li.textContent.trim(),"
+        " getComputedStyle(li.querySelector('.swatch')).backgroundColor])")
+    assert {name.split(" ")[0]: c for name, c in swatches}["Labour"] == "rgb(198, 40, 40)"
+    rows = browser.find_elements(By.CSS_SELECTOR, ".trend-table tbody tr")
+    assert len(rows) == 12 and rows[0].find_element(By.TAG_NAME, "th").text == "2010"
+    assert browser.find_element(By.CSS_SELECTOR, ".trend-table caption").text.startswith("Questions matching")
+    click(browser, browser.find_element(By.LINK_TEXT, "Month"))
+    assert query(browser) == {"q": "transport", "interval": "month"}
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".trend-table tbody tr")) == 133  # 2010-04..2021-04
+    assert len(rect_fills(browser)) == 12
+    box = browser.find_element(By.ID, "q")  # a new query stays on the trend, by month
+    box.clear()
+    box.send_keys("crime")
+    old = browser.current_url
+    box.send_keys(Keys.ENTER)
+    wait_url(browser, old)
+    assert urlsplit(browser.current_url).path == "/trend" and query(browser) == {"q": "crime", "interval": "month"}
+    click(browser, browser.find_element(By.LINK_TEXT, "Results"))
+    assert urlsplit(browser.current_url).path == "/" and summary(browser).startswith("1–4 of 4")
+
+
+def test_trend_view_hostile_party_runs_no_script(browser, server):
+    for bypass_csp in (True, False):
+        browser.execute_cdp_cmd("Page.setBypassCSP", {"enabled": bypass_csp})
+        open_(browser, server, "/trend?q=hostile")
+        browser.execute_script(
+            "document.querySelectorAll('body *').forEach(e => ['mouseover', 'mouseenter']"
+            ".forEach(t => e.dispatchEvent(new MouseEvent(t, {bubbles: true}))))")
+        assert browser.execute_script(f"return typeof window.{XSS_GLOBAL}") == "undefined"
+        legend = browser.find_element(By.CSS_SELECTOR, ".legend").text
+        assert f"<script>window.{XSS_GLOBAL}='party'</script>" in legend  # shown as text
+    browser.execute_cdp_cmd("Page.setBypassCSP", {"enabled": False})
+
+
+def test_trend_view_on_a_phone(browser, server):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        for path in ("/trend?q=transport", "/trend?interval=month", "/trend?q=hostile"):
+            open_(browser, server, path)
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth"), path
+            svg = browser.find_element(By.CSS_SELECTOR, ".trend-chart svg").rect
+            assert 0 < svg["width"] <= 390
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_trend_view_javascript_off(nojs_browser, server):
+    b = nojs_browser
+    open_(b, server, "/?q=transport")
+    feed = b.find_element(By.LINK_TEXT, "Atom feed").get_attribute("href")
+    assert urlsplit(feed).path == "/search.atom"
+    click(b, b.find_element(By.LINK_TEXT, "Trend"))
+    assert len(b.find_elements(By.CSS_SELECTOR, ".trend-chart svg rect")) == 12
+    assert b.find_element(By.CSS_SELECTOR, ".trend-chart svg rect").size["height"] > 0
+    click(b, b.find_element(By.LINK_TEXT, "Month"))
+    assert query(b) == {"q": "transport", "interval": "month"}
+    assert len(b.find_elements(By.CSS_SELECTOR, ".trend-table tbody tr")) == 133
+    click(b, b.find_element(By.LINK_TEXT, "2013-04"))  # a period's results
+    assert query(b) == {"q": "transport", "from": "2013-04", "to": "2013-04"}
+    assert summary(b).startswith("1–1 of 1 result")

@@ -1,7 +1,8 @@
 """The JSON API: each endpoint is one library call and the ``to_dict()`` that ``mqt … --json`` prints.
 
 ``GET /api/search`` = ``mqt search --json``, ``GET /api/questions/{id}`` = ``mqt show --json``,
-``GET /api/questions/{id}/similar`` = ``mqt similar --json``, ``GET /api/stats`` = ``mqt stats --json``;
+``GET /api/questions/{id}/similar`` = ``mqt similar --json``, ``GET /api/stats`` = ``mqt stats --json``,
+``GET /api/trend`` = ``mqt trend --json``;
 ``GET /healthz`` for load balancers; ``GET /api/openapi.json`` describes them all. Errors are JSON in
 one shape (``errors.py``), never a traceback or an HTML page.
 """
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..params import SearchRequest, whole_number
+from ..params import MATCH_PARAMS, SearchRequest, whole_number
 from ..results import to_json
 from ..search import MAX_LIMIT
 from .errors import error_body, error_for
@@ -95,6 +96,16 @@ async def search(request: Request):
 
 
 @endpoint
+async def trend(request: Request):
+    params = no_params(request, *MATCH_PARAMS, "interval", "by")
+    interval = params.pop("interval", "") or "year"
+    by = params.pop("by", "") or None
+    req = SearchRequest.from_params(params)
+    t = await service(request).run(lambda s: req.trend(s, interval=interval, by=by))
+    return ok(t.to_dict())
+
+
+@endpoint
 async def show(request: Request):
     no_params(request)
     doc_id = request.path_params["id"]
@@ -155,6 +166,7 @@ routes = [
     Route("/api/questions/{id}", show, methods=["GET"], name="api_question"),
     Route("/api/questions/{id}/similar", similar, methods=["GET"], name="api_similar"),
     Route("/api/stats", stats, methods=["GET"], name="api_stats"),
+    Route("/api/trend", trend, methods=["GET"], name="api_trend"),
     Route("/api/openapi.json", openapi, methods=["GET"], name="api_openapi"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
 ]

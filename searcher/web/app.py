@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from . import api, pages
+from . import api, downloads, pages
 from .service import IndexService
 
 log = logging.getLogger("mqt.web")
@@ -142,7 +142,7 @@ def create_app(index_dir: str | os.PathLike, *, threads: int | None = None,
             svc.close()
             log.info("mqt: stopped (pid %d)", os.getpid())
 
-    routes = api.routes + pages.routes + [
+    routes = api.routes + pages.routes + downloads.routes + [
         Route("/favicon.ico", favicon, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(resources.files(__package__) / "static")),
               name="static"),

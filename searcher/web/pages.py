@@ -1,4 +1,5 @@
-"""The HTML pages: ``/`` (the search box, and results for a query), ``/q/{id}`` (one question).
+"""The HTML pages: ``/`` (the search box, and results for a query), ``/trend`` (how often the
+query's matches came up, per year or month, by party), ``/q/{id}`` (one question).
 
 Server-rendered from Jinja2 templates (``templates/``); they work without JavaScript, whose only
 job (``static/mqt.js``) is small conveniences. Every value from a document is escaped by the
@@ -45,7 +46,8 @@ def make_templates() -> Jinja2Templates:
     versions = _static_versions()
     env.globals.update(
         static=lambda name: f"/static/{name}?v={versions.get(name, '0')}",
-        search_url=views.search_url, hidden_fields=views.hidden_fields,
+        search_url=views.search_url, hidden_fields=views.hidden_fields, trend_url=views.trend_url,
+        feed_url=views.feed_url, export_url=views.export_url,
         sort_labels=views.SORT_LABELS, statuses=("answered", "holding", "unanswered"))
     env.filters.update(marked=views.marked, paragraphs=views.paragraphs,
                        thousands=lambda n: f"{n:,}")
@@ -90,6 +92,25 @@ async def home_or_search(request: Request):
                   chart=views.year_chart(req, page), pages=views.pagination(req, page))
 
 
+async def trend_page(request: Request):
+    """The trend of a search's matches: stacked bars by party (SVG drawn here) and a table."""
+    pairs = request.query_params.multi_items()
+    req = SearchRequest(query=request.query_params.get("q", ""))
+    interval = request.query_params.get("interval") or "year"
+    try:
+        req = SearchRequest.from_params(pairs, strict=False)
+        trend = await service(request).run(lambda s: req.trend(s, interval=interval, by="party"))
+    except QueryError as exc:
+        return render(request, "trend.html", status=400, req=req, interval=interval, trend=None,
+                      error=exc, error_parts=views.error_parts(req.query, exc.offset))
+    except Exception as exc:
+        return error_page(request, exc, req)
+    return render(request, "trend.html", req=req, interval=interval, trend=trend, error=None,
+                  chips=views.chips(req, lambda r, **ch: views.trend_url(r, interval, **ch)),
+                  chart=views.trend_chart(trend),
+                  table=views.trend_table(req, trend))
+
+
 async def question_page(request: Request):
     doc_id = request.path_params["id"]
 
@@ -106,5 +127,6 @@ async def question_page(request: Request):
 
 routes = [
     Route("/", home_or_search, methods=["GET"], name="search"),
+    Route("/trend", trend_page, methods=["GET"], name="trend"),
     Route("/q/{id}", question_page, methods=["GET"], name="question"),
 ]
