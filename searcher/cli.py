@@ -728,9 +728,10 @@ def serve_cmd(index_dir, host, port, workers, threads, access_log):
     gracefully (requests in flight are answered first).
 
     \b
-    Pages: /  (search)  /q/ID  (one question)
+    Pages: /  (search)  /trend?q=…  (per year or month, by party)  /q/ID  (one question)
     API:   /api/search?q=…  /api/questions/ID  /api/questions/ID/similar
-           /api/stats  /healthz  /api/openapi.json
+           /api/trend?q=…  /api/stats  /healthz  /api/openapi.json
+    Files: /search.atom?q=…  /watch/NAME.atom  /export.csv?q=…  /export.jsonl?q=…
 
     \b
     Example:

@@ -335,7 +335,8 @@ def test_javascript_off(nojs_browser, server):
 def rect_fills(driver) -> list[tuple[str, str]]:
     return driver.execute_script(
         "return [...document.querySelectorAll('.trend-chart svg rect')]"
-        ".map(r => [r.dataset.group, getComputedStyle(r).fill, r.getBBox().height])")
+        ".map(r => [r.querySelector('title').textContent.split(' · ')[1].replace(/: [0-9,]+$/, ''),"
+        " getComputedStyle(r).fill, r.getBBox().height])")
 
 
 def test_trend_view(browser, server):

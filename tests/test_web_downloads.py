@@ -392,3 +392,49 @@ def test_downloads_beyond_the_slots_are_refused_with_503(client, forever):
             t.join(30)
     assert [len(rows_of(a.content, "csv")) for a in answers] == [12] * service_module.STREAMS
     assert len(rows_of(client.get("/export.csv", params={"q": "transport"}).content, "csv")) == 12
+
+
+def test_an_export_reads_the_index_as_it_was_while_a_reindex_comes(tmp_path, library_corpus, monkeypatch):
+    """An export paused after its first row while a reindex deletes and changes questions and
+    searches move every search thread to the new index: it still gives the index it started on."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(library_corpus, corpus)
+    ix = tmp_path / "ix"
+    run_cli("index", corpus, "--index", ix)
+    with Searcher(ix) as s:
+        expected = [(r.question.id, r.question.question) for r in s.iter_results("transport OR crime")]
+    real = SearchRequest.iter_results
+    first_row, go_on = threading.Event(), threading.Event()
+
+    def iter_results(self, searcher):
+        results = real(self, searcher)
+
+        def rows():
+            for i, r in enumerate(results):
+                yield r
+                if i == 0:
+                    first_row.set()
+                    assert go_on.wait(30)
+        return Results(results.query, results.total, results.sort, results.filters, rows())
+
+    monkeypatch.setattr(SearchRequest, "iter_results", iter_results)
+    with serve_app(create_app(ix, access_log_enabled=False)) as c:
+        answer = []
+        t = threading.Thread(target=lambda: answer.append(c.get("/export.jsonl", params={"q": "transport OR crime"})))
+        t.start()
+        try:
+            assert first_row.wait(30)
+            for name in ("transport_03.txt", "transport_04.txt", "knife.txt"):
+                (corpus / name).unlink()
+            add(corpus, "crime_stats", title="Crime Statistics in Harrow", date="2020-01-30",
+                question="Rewritten: what are the crime figures?", asker="Navin Shah")
+            run_cli("reindex", corpus, "--index", ix)
+            for _ in range(8):  # every search thread moves to the new index
+                now = c.get("/api/search", params={"q": "transport OR crime", "limit": 100}).json()
+                assert now["total"] == len(expected) - 3
+        finally:
+            go_on.set()
+            t.join(30)
+    rows = rows_of(answer[0].content, "jsonl")
+    assert [(row["id"], row["question"]) for row in rows] == expected  # the index it started on
+    assert "knife" in [row["id"] for row in rows]

@@ -134,6 +134,9 @@ class TrendPage(HTMLParser):
             self.svgs += 1
         elif tag == "rect":
             self.rects.append(a)
+            self._where.append("rect")
+        elif tag == "title" and self._where[-1:] == ["rect"]:
+            self._where.append("title")
         elif tag in ("thead", "tbody", "tfoot", "caption"):
             self._where.append(tag)
         elif tag == "tr" and self._where and self._where[-1] == "tbody":
@@ -149,8 +152,14 @@ class TrendPage(HTMLParser):
             self._where.append("legend")
 
     def handle_endtag(self, tag):
-        if tag in ("thead", "tbody", "tfoot", "caption") or (tag == "ul" and self._where[-1:] == ["legend"]):
+        if tag in ("thead", "tbody", "tfoot", "caption", "rect") or \
+                (tag in ("ul", "title") and self._where[-1:] == [{"ul": "legend"}.get(tag, tag)]):
             self._where.pop()
+            if tag == "title":  # a bar's title, "PERIOD · GROUP: COUNT", says what it shows
+                r = self.rects[-1]
+                period, rest = r["title"].split(" · ", 1)
+                group, count = rest.rsplit(": ", 1)
+                r.update({"data-period": period, "data-group": group, "data-count": count.replace(",", "")})
         elif tag in ("th", "td") and self._cell is not None:
             text = " ".join("".join(self._cell).split())
             where = self._where[-1] if self._where else ""
@@ -164,6 +173,8 @@ class TrendPage(HTMLParser):
 
     def handle_data(self, data):
         self.text_parts.append(data)
+        if self._where[-1:] == ["title"]:
+            self.rects[-1]["title"] = self.rects[-1].get("title", "") + data
         if self._cell is not None:
             self._cell.append(data)
         if self._a is not None:
