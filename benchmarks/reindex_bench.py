@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index_data.reindex import reindex  # noqa: E402
+from index_data import reindex  # noqa: E402
 from searcher import Searcher  # noqa: E402
 
 NBSP = "\u00a0"

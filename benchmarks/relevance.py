@@ -9,14 +9,16 @@ the normal ``index_data`` pipeline, runs all 225 queries through the normal ``Se
 Run from the repository root (``pip install -e '.[bench]'`` first)::
 
     python benchmarks/relevance.py                   # figures for the default settings
-    python benchmarks/relevance.py --option feedback=false --option expand=false
-    python benchmarks/relevance.py --set BM25_K1=1.5  # try a ranking.py constant
+    python benchmarks/relevance.py --option feedback=true    # a Searcher.search keyword
+    python benchmarks/relevance.py --set bm25.k1=1.5         # a ranking setting (ablation)
+    python benchmarks/relevance.py --set bm25.field_weights.title=1 --set neighbours.depth=200
     python benchmarks/relevance.py --halves          # also odd- and even-numbered queries apart
     python benchmarks/relevance.py --option neighbours=false  # without neighbour smoothing
 
-``--option`` passes a keyword argument to ``Searcher.search``; ``--set`` overrides a constant of
-``searcher.ranking`` for this run (ablations). ``--halves`` adds the figures over odd- and
-even-numbered queries, to tell a general gain (both halves move) from a fit to a few queries.
+``--option`` passes a keyword argument to ``Searcher.search``; ``--set`` changes one setting of
+the ``searcher.ranking.Ranking`` the run's Searcher is given, named by its dotted path
+(``Ranking.with_settings``). ``--halves`` adds the figures over odd- and even-numbered queries,
+to tell a general gain (both halves move) from a fit to a few queries.
 The query numbering pitfall: ``.I`` labels in ``cran.qry`` are not the judgment numbers; a query's
 number is its position in the file, 1..225.
 """
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import re
 import shutil
@@ -134,7 +135,7 @@ def build(work: Path = WORK, rebuild: bool = False) -> Path:
     """Convert and index the collection under ``work``; reuse an index of the current schema."""
     from index_data import build_index
     from index_data.errors import MqtError
-    from index_data.schema import check_index
+    from index_data.meta import check_index
 
     index_dir = work / "index"
     if not rebuild:
@@ -152,14 +153,15 @@ def build(work: Path = WORK, rebuild: bool = False) -> Path:
     return index_dir
 
 
-def run_queries(index_dir: Path, queries, **options) -> tuple[list, list[float]]:
-    """Run every query through ``Searcher.search`` (top 1000); returns ir-measures run and latencies."""
+def run_queries(index_dir: Path, queries, ranking=None, **options) -> tuple[list, list[float]]:
+    """Run every query through ``Searcher.search`` (top 1000) with ``ranking`` (a
+    ``searcher.ranking.Ranking``, default the product's); returns ir-measures run and latencies."""
     import ir_measures
 
     from searcher import Searcher
 
     run, took = [], []
-    with Searcher(index_dir) as s:
+    with Searcher(index_dir, ranking=ranking) as s:
         for qid, text in queries:
             t0 = time.perf_counter()
             page = s.search(text, limit=1000, facets=False, snippets=False, suggest=False, **options)
@@ -186,9 +188,9 @@ def evaluate(run, qrels=None, select=None) -> dict[str, float]:
     return {name: sum(v.get(q, 0.0) for q in qids) / len(qids) for name, v in per_query.items()}
 
 
-def measure(work: Path = WORK, rebuild: bool = False, **options) -> dict:
+def measure(work: Path = WORK, rebuild: bool = False, ranking=None, **options) -> dict:
     index_dir = build(work, rebuild)
-    run, took = run_queries(index_dir, read_queries(), **options)
+    run, took = run_queries(index_dir, read_queries(), ranking, **options)
     qrels = read_qrels()
     return dict(figures=evaluate(run, qrels),
                 odd=evaluate(run, qrels, select=lambda n: n % 2 == 1),
@@ -213,29 +215,29 @@ def main(argv=None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="convert and index again")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                     help="keyword argument for Searcher.search (repeatable)")
-    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a searcher.ranking constant for this run (repeatable)")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="PATH=VALUE",
+                    help="change a setting of searcher.ranking.Ranking for this run, by its dotted "
+                         "path, e.g. bm25.k1=1.5 (repeatable)")
     ap.add_argument("--halves", action="store_true",
                     help="also print the figures over odd- and even-numbered queries")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from searcher import ranking
+    from searcher.ranking import Ranking
 
+    changes = {}
     for s in args.settings:
         name, _, value = s.partition("=")
-        name, _, attr = name.partition(".")  # FEEDBACK_SETTINGS.terms=30 changes one field
-        if not hasattr(ranking, name):
-            ap.error(f"searcher.ranking has no setting {name!r}")
-        if attr:
-            setattr(ranking, name, dataclasses.replace(getattr(ranking, name), **{attr: _value(value)}))
-        else:
-            setattr(ranking, name, _value(value))
+        changes[name] = _value(value)
+    try:
+        ranking = Ranking().with_settings(changes)
+    except ValueError as e:
+        ap.error(str(e))
     options = {}
     for o in args.option:
         name, _, value = o.partition("=")
         options[name] = _value(value)
-    result = measure(args.work, args.rebuild, **options)
+    result = measure(args.work, args.rebuild, ranking, **options)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

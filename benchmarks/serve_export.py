@@ -135,7 +135,8 @@ def main() -> None:
             results.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print("| format | export | rows | MB | server s | server RSS before → peak (MB) | mqt export s | mqt export peak MB | same bytes |")
+    print("| format | export | rows | MB | server s | server RSS before → peak (MB) | mqt export s "
+          "| mqt export peak MB | same bytes |")
     print("|---|---|---:|---:|---:|---|---:|---:|---|")
     for r in results:
         s, c = r["server"], r["cli"]

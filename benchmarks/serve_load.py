@@ -142,7 +142,7 @@ async def probe_visibility(base: str, reindexer: Reindexer, pids: set[int], base
         done += 1
         first: dict = {}   # pid or "search" -> (sent, answered)
 
-        async def workers():
+        async def workers(rnd: dict, first: dict):
             while not stop.is_set() and not first.keys() >= pids:
                 async with httpx.AsyncClient(base_url=base, timeout=30) as c:
                     sent = time.monotonic()
@@ -151,14 +151,14 @@ async def probe_visibility(base: str, reindexer: Reindexer, pids: set[int], base
                         first.setdefault(h["pid"], (sent, time.monotonic()))
                 await asyncio.sleep(0.01)
 
-        async def search():
+        async def search(rnd: dict, first: dict):
             while not stop.is_set() and "search" not in first:
                 async with httpx.AsyncClient(base_url=base, timeout=30) as c:
                     sent = time.monotonic()
                     if (await c.get("/api/search", params={"q": rnd["marker"]})).json()["total"] == 4:
                         first["search"] = (sent, time.monotonic())
 
-        await asyncio.gather(workers(), search())
+        await asyncio.gather(workers(rnd, first), search(rnd, first))
         if first.keys() >= pids | {"search"}:
             delays.append(dict(round=rnd["round"],
                                sent=max(0.0, max(s for s, _ in first.values()) - rnd["end"]),
@@ -173,7 +173,7 @@ def make_requests(corpus: Path, n: int, seed: int = 11) -> list[tuple[str, str, 
     names = sorted(p for p in os.listdir(corpus) if p.endswith(".txt") and not p.startswith(PREFIX))
     ids = [rng.choice(names)[:-4] for _ in range(500)]
     out = []
-    for i, q in enumerate(qs):
+    for q in qs:
         params = {"q": mqt_text(q)}
         if q["party"]:
             params["party"] = q["party"]
@@ -310,13 +310,15 @@ def cleanup(corpus: Path, index: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, required=True, help="corpus folder the index was built from (yours to change)")
+    ap.add_argument("--corpus", type=Path, required=True,
+                    help="corpus folder the index was built from (yours to change)")
     ap.add_argument("--index", type=Path, required=True, help="its index")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--duration", type=float, default=60, help="measured seconds (at most 600)")
     ap.add_argument("--warmup", type=float, default=10, help="unmeasured seconds first")
-    ap.add_argument("--reindex-every", type=float, default=3, help="seconds between the end of a reindex and the next round")
+    ap.add_argument("--reindex-every", type=float, default=3,
+                    help="seconds between the end of a reindex and the next round")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)

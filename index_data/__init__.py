@@ -1,68 +1,59 @@
-"""mqt's index side: the document model, the corpus parser, text analysis, the schema and building.
+"""mqt's index side: the document model, the corpus parser, text analysis and index building.
 
->>> from index_data import parse_file, build_index          # doctest: +SKIP
+>>> from index_data import parse_file, build_index, reindex      # doctest: +SKIP
 >>> parse_file("corpus/000_f69fb07d1f8a9a60.txt").title
 'Hate Crime (1)'
 >>> build_index("corpus", ".mqt-index").indexed
 1
->>> reindex("corpus", ".mqt-index").unchanged             # incremental update (see reindex.py)
+>>> reindex("corpus", ".mqt-index").unchanged             # incremental update (see reindexing.py)
 1
+
+``build_index`` and ``reindex`` are imported on first use: the writing side (Whoosh's writer,
+multiprocessing, hashing) would cost a one-query ``mqt search`` process time it never needs.
 """
 
-import sys as _sys
-import types as _types
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .corpus import iter_corpus, parse_file, parse_text
 from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMissingError,
-                     IndexVersionError, IndexWriteError, MqtError, NotFoundError,
+                     IndexVersionError, IndexWriteError, MqtError, NotFoundError, QueryError,
                      TooManyDeletionsError)
-from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question
-from .schema import SCHEMA_VERSION
+from .meta import SCHEMA_VERSION
+from .model import ANSWERED, HOLDING, STATUSES, UNANSWERED, Answer, Question, Status
+from .reports import BuildReport, Rejected, ReindexReport
 
-#: Imported on first use: the writing side (Whoosh's writer, multiprocessing, hashing) costs a
-#: one-query ``mqt search`` process ~70 ms it never needs.
-_LAZY = {"BuildReport": "build", "Rejected": "build", "build_index": "build",
-         "ReindexReport": "reindex"}
+if TYPE_CHECKING:
+    from .build import build_index
+    from .reindexing import reindex
+
+#: The one version number of mqt (pyproject.toml reads it from here).
+__version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
+def __getattr__(name: str) -> Any:
+    """``build_index`` and ``reindex``, imported when first asked for (PEP 562)."""
+    value: Any
+    if name == "build_index":
+        from . import build
+
+        value = build.build_index
+    elif name == "reindex":
+        from . import reindexing
+
+        value = reindexing.reindex
+    else:
         raise AttributeError(f"module 'index_data' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
-class _Package(_types.ModuleType):
-    """``index_data.reindex`` is the function (as when it was imported eagerly), also after the
-    ``index_data.reindex`` submodule is imported: importing a submodule sets the package
-    attribute of its name to the module, which would otherwise hide the lazy function."""
-
-    @property
-    def reindex(self):
-        fn = self.__dict__.get("_reindex_function")
-        if fn is None:
-            from .reindex import reindex as fn
-            self.__dict__["_reindex_function"] = fn
-        return fn
-
-    @reindex.setter
-    def reindex(self, value):
-        if not isinstance(value, _types.ModuleType):  # the import system registering the module
-            self.__dict__["_reindex_function"] = value
-
-
-_sys.modules[__name__].__class__ = _Package
-
-__version__ = "0.1.0"
-
 __all__ = [
-    "ANSWERED", "HOLDING", "UNANSWERED", "Answer", "BuildReport", "CorpusError",
+    "ANSWERED", "HOLDING", "STATUSES", "UNANSWERED", "Answer", "BuildReport", "CorpusError",
     "IndexCorruptError", "IndexLockedError", "IndexMissingError", "IndexVersionError",
-    "IndexWriteError", "MqtError", "NotFoundError", "TooManyDeletionsError",
-    "Question", "Rejected", "SCHEMA_VERSION", "build_index", "iter_corpus", "parse_file",
-    "parse_text", "ReindexReport", "reindex",
+    "IndexWriteError", "MqtError", "NotFoundError", "QueryError", "Question", "Rejected",
+    "ReindexReport", "TooManyDeletionsError",
+    "SCHEMA_VERSION", "Status", "__version__", "build_index", "iter_corpus", "parse_file",
+    "parse_text", "reindex",
 ]

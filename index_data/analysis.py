@@ -1,8 +1,9 @@
 """Text analysis: how text becomes index terms, the same way at index time and at query time.
 
-Analyzers are Whoosh compositions of a tokenizer and filters (``tokenizer | filter``); Whoosh
-pickles them into the index, so these classes must stay importable at this path
-(``index_data.analysis``). Change what they produce and you must bump ``schema.SCHEMA_VERSION``.
+Engine-agnostic functions (no Whoosh): :func:`tokenize`, :func:`stem`, :func:`index_terms`...
+The engine's Whoosh analyzers (``index_data.engine.analyzers``) are built from these and must
+give the same terms (``tests/test_analysis.py`` checks it). Change what they produce and you must
+bump ``meta.SCHEMA_VERSION``.
 
 Tokens (see ``tests/test_analysis.py``):
 
@@ -28,11 +29,9 @@ from functools import lru_cache
 from itertools import chain
 from importlib import resources
 
-from whoosh.analysis import Filter, Token, Tokenizer
-
 from . import snowball
 
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
+TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W_]+(?:['’‘`][^\W_]+)*", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _NUMBER_COMMA_RE = re.compile(r"(?<=\d),(?=\d)")
 
@@ -54,7 +53,7 @@ def normalize_token(raw: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The normalised tokens of ``text`` (no stopwords removed, no stemming)."""
-    return [t for t in (normalize_token(m.group()) for m in _TOKEN_RE.finditer(text)) if t]
+    return [t for t in (normalize_token(m.group()) for m in TOKEN_RE.finditer(text)) if t]
 
 
 @lru_cache(maxsize=1)
@@ -85,6 +84,12 @@ _stemmer = None
 _table = None  # a stemtable.StemTable (see use_stem_table)
 
 
+def stem_cache() -> dict[str, str]:
+    """The process-wide stem cache itself (word -> stem, filled on lookup): for loops that
+    stem many words (the engine's analyzers), ``cache[word]`` without a call per word."""
+    return _STEM_CACHE
+
+
 def stem(word: str) -> str:
     """The Snowball English stem of a normalised word, cached (``"crimes"`` -> ``"crime"``).
 
@@ -111,7 +116,7 @@ def warm_up(light: bool = False) -> None:
     blocked = [m for m in _HEAVY_MODULES if m not in sys.modules] if light else []
     try:
         for m in blocked:
-            sys.modules[m] = None  # "import scipy" now raises ImportError, which NLTK handles
+            sys.modules[m] = None  # type: ignore[assignment]  # "import scipy" now raises ImportError
         try:
             from nltk.stem.snowball import EnglishStemmer
         except ImportError:
@@ -144,116 +149,14 @@ def use_stem_table(path) -> bool:
     return _table is not None
 
 
-class MqtTokenizer(Tokenizer):
-    """Splits text into normalised word and number tokens in one regex pass (see module doc)."""
-
-    def __eq__(self, other):
-        return other.__class__ is self.__class__
-
-    def __hash__(self):
-        return hash(self.__class__.__name__)
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-        pos = start_pos
-        for m in _TOKEN_RE.finditer(value):
-            raw = m.group()
-            text = normalize_token(raw)
-            if not text:
-                continue
-            t.text = text
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = raw
-            if positions:
-                t.pos = pos
-                pos += 1
-            if chars:
-                t.startchar = start_char + m.start()
-                t.endchar = start_char + m.end()
-            yield t
-
-
-class StopStemFilter(Filter):
-    """Drops stopwords (renumbering positions so phrases ignore them) and stems the rest.
-
-    One filter rather than Whoosh's ``StopFilter | StemFilter`` chain: one generator per token
-    instead of two, and a process-wide stem cache that is never pickled into the index.
-    """
-
-    def __init__(self, stoplist=None, stem_words=True):
-        self.stops = frozenset(stopwords() if stoplist is None else stoplist)
-        self.stem_words = stem_words
-
-    def __eq__(self, other):
-        return (other.__class__ is self.__class__ and self.stops == other.stops
-                and self.stem_words == other.stem_words)
-
-    def __hash__(self):
-        return hash((self.__class__.__name__, self.stem_words, len(self.stops)))
-
-    def __call__(self, tokens):
-        stops = self.stops
-        stem_words = self.stem_words
-        cache = _STEM_CACHE
-        pos = None
-        for t in tokens:
-            text = t.text
-            if t.positions:
-                if pos is None:
-                    pos = t.pos
-                t.pos = pos
-            if text in stops:
-                if t.removestops:
-                    continue
-                t.stopped = True
-                yield t
-                continue
-            if stem_words:
-                t.text = cache[text]
-            if t.positions:
-                pos += 1
-            yield t
-
-
-def text_analyzer():
-    """Analyzer for title, question and answer text: tokens, stopwords out, Snowball stems."""
-    return MqtTokenizer() | StopStemFilter()
-
-
-def name_analyzer():
-    """Analyzer for names and labels (asker, party, asked-of, meeting): tokens only, no stemming.
-
-    ``party:labour`` matches ``Labour Group``; ``asker:"navin shah"`` matches ``Navin Shah``.
-    """
-    return MqtTokenizer()
-
-
-def spelling_analyzer():
-    """Analyzer for the spelling field: unstemmed words (no stopwords), the vocabulary that
-    "did you mean" suggestions are drawn from."""
-    return MqtTokenizer() | StopStemFilter(stem_words=False)
-
-
 def term_spans(text: str):
     """Yield ``(term, start, end)`` for each body-text term, as indexed, with its character span.
 
     What the snippet builder uses to find matches (stemmed variants included) in stored text.
     """
     stops = stopwords()
-    cache = _STEM_CACHE
-    for m in _TOKEN_RE.finditer(text):
+    cache = stem_cache()
+    for m in TOKEN_RE.finditer(text):
         t = normalize_token(m.group())
         if not t or t in stops:
             continue
@@ -278,7 +181,7 @@ class _TermCache(dict):
     def __missing__(self, chunk: str) -> tuple[str, ...]:
         stops = stopwords() if self.drop_stops else ()
         terms = []
-        for raw in _TOKEN_RE.findall(chunk):
+        for raw in TOKEN_RE.findall(chunk):
             term = normalize_token(raw)
             if not term or term in stops:
                 continue
@@ -340,8 +243,7 @@ def index_counts(text: str, drop_stops: bool = True, stem_words: bool = True) ->
 
 
 def analyze(text: str) -> list[str]:
-    """The index terms of body text, in order: ``analyze("Hate crimes")`` -> ``["hate", "crime"]``."""
-    return [t.text for t in _TEXT_ANALYZER(text)]
-
-
-_TEXT_ANALYZER = text_analyzer()
+    """The index terms of body text, in order: ``analyze("Hate crimes")`` -> ``["hate", "crime"]``
+    (what the engine's text analyzer yields: :func:`index_terms` with stopwords dropped and
+    stems)."""
+    return index_terms(text, True, True)

@@ -1,7 +1,8 @@
-"""Building an index from a corpus folder: list, read, parse, write, report.
+"""Building an index from a corpus folder: list, screen, read, parse, write, report.
 
-Engine-agnostic orchestration: it reads files and parses them, and hands documents to the writer
-module. One bad file never stops a build; it is listed in the report with the reason.
+Engine-agnostic orchestration: it reads files and parses them (``sources``), and hands documents
+to the engine's writer (``engine.writer``), in worker processes for large corpora. One bad file
+never stops a build; it is listed in the report with the reason.
 """
 
 from __future__ import annotations
@@ -15,73 +16,22 @@ import sys
 import threading
 import time
 from array import array
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from .analysis import warm_up
-from .corpus import decode, doc_id_for, iter_corpus, parse_text, read_bytes
-from .errors import CorpusError, IndexWriteError, MqtError
+from .corpus import doc_id_for, iter_corpus
+from .engine import (NewIndexWriter, SegmentBuilder, SegmentSpec, finish_new_index, flush_to_disk,
+                     indexed_ids, swap_into_place)
+from .errors import IndexWriteError, MqtError
 from .fileinfo import FileInfo
-from .safety import DEFAULT_LIMIT, DeleteLimit, check_deletions
-from .schema import read_meta
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
-from .model import Question
-from .whoosh_update import flush_to_disk, indexed_ids
-from .whoosh_writer import (NewIndexWriter, SegmentBuilder, finish_new_index, is_index_dir,
-                            swap_into_place)
-
-#: Called as ``progress(done, total)`` while files are processed.
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A corpus file that was not indexed, and why."""
-
-    path: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
-
-
-@dataclass
-class BuildReport:
-    """What a build did: counts, rejected files with reasons, and how long it took."""
-
-    index_dir: str
-    corpus_dir: str
-    indexed: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["rejected"] = [asdict(r) for r in self.rejected]
-        return d
-
-
-def fileinfo(size: int, mtime_ns: int, data: bytes, relpath: str = "") -> str:
-    """What the index remembers of a source file (``FileInfo``), as stored."""
-    return FileInfo.of(size, mtime_ns, data, relpath).format()
-
-
-def relative_path(path: str | os.PathLike, corpus_dir: str | os.PathLike) -> str:
-    """A corpus file's path relative to the corpus folder, with ``/`` separators."""
-    p, root = os.fspath(path), os.fspath(corpus_dir)
-    if os.sep == "/" and root and not root.endswith("/") and p.startswith(root + "/"):
-        rest = p[len(root) + 1:]  # what relpath gives when the rest is plain names (no work)
-        if rest and "//" not in rest and "/." not in "/" + rest:
-            return rest
-    return Path(os.path.relpath(p, root)).as_posix()
-
-
-def load_question(path: Path, doc_id: str) -> tuple[Question, bytes]:
-    """Read and parse one file (raises :class:`CorpusError`); also returns its bytes."""
-    data = read_bytes(path)
-    return parse_text(decode(data, path), path, doc_id), data
+from .meta import is_index_dir, read_meta
+from .reports import BuildReport, Progress, Rejected
+from .safety import DEFAULT_LIMIT, DeleteLimit, check_deletions
+from .sources import RelativePaths, Screen, load_question, rejection
 
 
 #: ``procs=None`` (the CLI's default): one process per CPU core, at most this many (each worker
@@ -252,19 +202,15 @@ class _Listing:
 
 def _screen(listing: _Listing) -> tuple[array, list[tuple[int, Rejected]]]:
     """Positions (in the listing) of the files to read, and the files rejected without
-    reading (found unusable, or a second file with an id already taken)."""
+    reading (see ``sources.Screen``), with their positions."""
     todo, rejected = array("I"), []
-    seen: dict[str, str] = {}
+    screen = Screen()
     for n, path in enumerate(listing.paths):
-        doc_id = listing.doc_id(n)
-        if n in listing.problems:
-            rejected.append((n, Rejected(path, None, listing.problems[n])))
-        elif doc_id in seen:
-            rejected.append((n, Rejected(path, None, f"duplicate document id {doc_id!r}: "
-                                                  f"{seen[doc_id]} has the same file name")))
-        else:
-            seen[doc_id] = path  # the first file owns its id, even if it is rejected
+        r = screen.check(path, listing.doc_id(n), listing.problems.get(n))
+        if r is None:
             todo.append(n)
+        else:
+            rejected.append((n, r))
     return todo, rejected
 
 
@@ -294,26 +240,24 @@ class PartResult:
     stems: dict[str, str]
 
 
-def index_part(spec, listing: _Listing, files: array, corpus_dir: str,
+def index_part(spec: SegmentSpec, listing: _Listing, files: array, corpus_dir: str,
                done: Callable[[int], None] | None = None) -> PartResult:
     """Read, parse and index the listed files at positions ``files`` into the segment ``spec``
-    names (see ``whoosh_writer``); one bad file is rejected with its reason, never stopping
+    names (see ``engine.writer``); one bad file is rejected with its reason, never stopping
     the rest."""
     warm_up()  # NLTK stems the index (a worker process has loaded it already, lightly)
     builder = SegmentBuilder(spec)
     rejected: list[tuple[int, Rejected]] = []
+    relative = RelativePaths(corpus_dir)
     try:
         for k, n in enumerate(files, 1):
             path = listing.paths[n]
             try:
                 q, data = load_question(path, listing.doc_id(n))
-                prepared = builder.fields(q, fileinfo(len(data), listing.mtimes[n], data,
-                                                      relative_path(path, corpus_dir)))
-            except CorpusError as e:
-                rejected.append((n, Rejected(e.path, e.line, e.reason)))
-            except Exception as e:  # a parser bug must not lose the rest of the corpus
-                rejected.append((n, Rejected(path, None,
-                                             f"unexpected error: {type(e).__name__}: {e}")))
+                info = FileInfo.of(len(data), listing.mtimes[n], data, relative(path))
+                prepared = builder.fields(q, info.format())
+            except Exception as e:  # a parser bug must not lose the rest of the corpus either
+                rejected.append((n, rejection(path, e)))
             else:
                 builder.add_prepared(prepared)
             if done:
@@ -345,10 +289,10 @@ def _run_parts(specs, listing: _Listing, parts: list[array], corpus_dir: str, sc
         reported = -1
         while True:
             finished = all([w.finished() for w in workers])  # each raises if its worker failed
-            done = sum(w.done() for w in workers)
-            if progress and done != reported:
-                progress(screened + done, total)
-                reported = done
+            count = sum(w.done() for w in workers)
+            if progress and count != reported:
+                progress(screened + count, total)
+                reported = count
             if finished:
                 return [w.result() for w in workers]
             time.sleep(0.1)
@@ -370,7 +314,7 @@ class _Worker:
                                  name="mqt-index-part", daemon=True)
         self._proc.start()
         send.close()
-        self._answer = None
+        self._answer: tuple[str, Any] | None = None  # ("ok", PartResult) or ("error", exception)
 
     def done(self) -> int:
         return self._counter.value
@@ -394,6 +338,7 @@ class _Worker:
 
     def result(self) -> PartResult:
         self._proc.join()
+        assert self._answer is not None  # finished() said so
         return self._answer[1]
 
     def stop(self) -> None:
@@ -409,7 +354,7 @@ def _worker_main(spec, listing, files, corpus_dir, counter, send) -> None:
         counter.value = k
     try:
         warm_up(light=True)
-        answer = ("ok", index_part(spec, listing, files, corpus_dir, done))
+        answer: tuple[str, Any] = ("ok", index_part(spec, listing, files, corpus_dir, done))
     except BaseException as e:  # the parent re-raises it
         try:
             pickle.loads(pickle.dumps(e))

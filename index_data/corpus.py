@@ -3,7 +3,7 @@
 The format (see ``corpus/FORMAT.md``)::
 
     Hate Crime (1)                      <- title
-                                        
+
     MQT on 2017-09-14                   <- "<meeting> on <YYYY-MM-DD>"
     Session date:\\u00a0                 <- labels end in a no-break space; value on the next line(s)
     September 14, 2017
@@ -33,7 +33,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import CorpusError
 from .model import ANSWERED, HOLDING, UNANSWERED, Answer, Question

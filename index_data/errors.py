@@ -1,4 +1,9 @@
-"""Errors mqt reports to users as one clear line (the CLI turns each into an exit code)."""
+"""Errors mqt reports to users as one clear line (the CLI turns each into an exit code).
+
+Every error meant for a user derives from :class:`MqtError`; all are importable from here, from
+``index_data`` and from ``searcher``. The CLI maps :class:`IndexLockedError` to exit status 4 and
+every other ``MqtError`` to 1.
+"""
 
 from __future__ import annotations
 
@@ -57,3 +62,18 @@ class TooManyDeletionsError(MqtError):
         self.documents = documents
         self.corpus_dir = corpus_dir
         self.built_from = built_from
+
+
+class QueryError(MqtError, ValueError):
+    """A query (or search argument) that cannot be used. For a syntax error, ``position`` is the
+    character at fault counted from 1, as the message says ("unclosed quote (at position 1)"),
+    and ``offset`` the same place counted from 0 (``query[offset:]`` starts there); both are
+    None for other errors."""
+
+    def __init__(self, message: str, offset: int | None = None, query: str = ""):
+        self.message = message
+        self.offset = offset
+        self.position = offset + 1 if offset is not None else None
+        self.query = query
+        where = f" (at position {self.position})" if offset is not None else ""
+        super().__init__(f"{message}{where}")

@@ -23,14 +23,14 @@ class FileInfo:
     relpath: str | None = None  # None: written by an mqt that did not record it
 
     @classmethod
-    def of(cls, size: int, mtime_ns: int, data: bytes, relpath: str = "") -> "FileInfo":
+    def of(cls, size: int, mtime_ns: int, data: bytes, relpath: str = "") -> FileInfo:
         return cls(size, mtime_ns, hashlib.sha1(data).hexdigest(), relpath)
 
     def format(self) -> str:
         return f"{self.size}:{self.mtime_ns}:{self.sha1}:{self.relpath or ''}"
 
     @classmethod
-    def parse(cls, value: str) -> "FileInfo | None":
+    def parse(cls, value: str) -> FileInfo | None:
         """The parts of a stored value (None when it is not one)."""
         parts = value.split(":", 3)
         try:

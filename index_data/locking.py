@@ -18,7 +18,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import IndexLockedError
 
@@ -90,7 +90,7 @@ def remove_stale_leftovers(index_dir: str | os.PathLike) -> list[Path]:
     Only safe while holding the job lock: then no other job can be using them.
     """
     target = Path(os.path.abspath(index_dir))
-    removed = []
+    removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
     for p in target.parent.iterdir():

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-ANSWERED = "answered"
-UNANSWERED = "unanswered"
-HOLDING = "holding"
-STATUSES = (ANSWERED, HOLDING, UNANSWERED)
+#: Where a question stands: answered, a holding reply only ("officers are drafting a response"),
+#: or no answer yet.
+Status = Literal["answered", "holding", "unanswered"]
+ANSWERED: Status = "answered"
+UNANSWERED: Status = "unanswered"
+HOLDING: Status = "holding"
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Question:
     asked_of: str
     question: str
     answers: tuple[Answer, ...] = field(default_factory=tuple)
-    status: str = UNANSWERED
+    status: Status = UNANSWERED
     source_path: str = ""
 
     @property
@@ -78,7 +82,7 @@ class Question:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Question":
+    def from_dict(cls, d: dict) -> Question:
         """Inverse of :meth:`to_dict`."""
         return cls(
             id=d["id"],

@@ -45,7 +45,7 @@ class DeleteLimit:
         return self.count is None and self.fraction is None
 
     @classmethod
-    def parse(cls, value: "str | int | None | DeleteLimit") -> "DeleteLimit":
+    def parse(cls, value: str | int | None | DeleteLimit) -> DeleteLimit:
         """``"10%"`` (a share of the indexed documents), ``"500"`` or ``500`` (a count), or None
         (no limit). Raises ValueError for anything else."""
         if isinstance(value, DeleteLimit):

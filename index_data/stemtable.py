@@ -87,7 +87,7 @@ class StemTable:
             yield key, (None if n == SAME else blob[offsets[n]:offsets[n + 1]].decode("utf-8"))
 
     @classmethod
-    def from_items(cls, words_stems, base: "StemTable | None" = None) -> "StemTable":
+    def from_items(cls, words_stems, base: StemTable | None = None) -> StemTable:
         """A table of ``(word, stem)`` pairs, plus the entries of ``base`` if given.
 
         Hashes shared by two different entries are dropped (those words fall back to NLTK)."""
@@ -111,7 +111,7 @@ class StemTable:
         offsets = array("I", [0])
         for b in encoded:
             offsets.append(offsets[-1] + len(b))
-        stems = array("I", (SAME if entries[k] is None else numbers[entries[k]] for k in keys))
+        stems = array("I", (SAME if (s := entries[k]) is None else numbers[s] for k in keys))
         return cls(array("Q", keys), stems, offsets, b"".join(encoded))
 
     def save(self, path: str | os.PathLike) -> None:
@@ -125,7 +125,7 @@ class StemTable:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "StemTable | None":
+    def load(cls, path: str | os.PathLike) -> StemTable | None:
         """The table saved at ``path``; None if it is missing or not a whole table."""
         try:
             with open(path, "rb") as f:

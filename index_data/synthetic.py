@@ -123,7 +123,7 @@ class Vocabulary:
         body = list(dict.fromkeys(COMMON_WORDS + POLICY_TERMS))
         rng.shuffle(body)
         seen = set(head) | set(body)
-        rare = []
+        rare: list[str] = []
         while len(rare) < tail:
             w = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3, 3, 4))))
             if w not in seen:
@@ -134,9 +134,9 @@ class Vocabulary:
         # of real answers: function words ~45%, policy and common words ~37%, rarer words ~18%.
         weights = []
         for part, share in ((head, 0.45), (body, 0.37), (rare, 0.18)):
-            w = [1.0 / (r + 2.7) for r in range(len(part))]
-            total = sum(w)
-            weights += [x * share / total for x in w]
+            zipf = [1.0 / (r + 2.7) for r in range(len(part))]
+            total = sum(zipf)
+            weights += [x * share / total for x in zipf]
         self.cum = list(itertools.accumulate(weights))
         self.policy = body
 

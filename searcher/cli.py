@@ -12,13 +12,17 @@ import os
 import sys
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import click
 
 from index_data import __version__
 from index_data.errors import IndexLockedError, MqtError, TooManyDeletionsError
 from index_data.locking import DEFAULT_WAIT_SECONDS
+from index_data.model import STATUSES
 from index_data.safety import DEFAULT_MAX_DELETE
+
+from .results import SORTS
 
 EXIT_REJECTED = 3
 EXIT_LOCKED = 4
@@ -30,7 +34,7 @@ class MqtClickError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click's class default, per error here
 
 
 def user_errors(fn):
@@ -83,7 +87,7 @@ class progress_bar:
 
     def __init__(self, label: str = "Indexing"):
         self.label = label
-        self.bar = None
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty():
@@ -138,7 +142,7 @@ def index_cmd(corpus_dir, index_dir, as_json, procs, wait, force):
     Example:
         mqt index corpus/ --index ~/.mqt-index
     """
-    from index_data.build import build_index
+    from index_data import build_index
 
     report = build_index(corpus_dir, index_dir, procs=procs, progress=progress_bar(), wait=wait,
                          force=force)
@@ -196,7 +200,7 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allo
     Example:
         mqt reindex corpus/ --index /srv/mqt/index --wait 300 --json
     """
-    from index_data.reindex import reindex
+    from index_data import reindex
 
     report = reindex(corpus_dir, index_dir, wait=wait, optimize=optimize,
                      progress=progress_bar("Reading changed files"),
@@ -250,12 +254,12 @@ def search_filters(fn):
                                      "\"lib dem\": names in searcher/data/parties.txt)."),
         click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").'),
         click.option("--meeting", help="Only questions from this meeting (e.g. plenary)."),
-        click.option("--status", type=click.Choice(["answered", "holding", "unanswered"])),
+        click.option("--status", type=click.Choice(STATUSES)),
         click.option("--from", "date_from", metavar="DATE", callback=_date_option,
                      help="Meetings on or after (YYYY[-MM[-DD]])."),
         click.option("--to", "date_to", metavar="DATE", callback=_date_option,
                      help="Meetings on or before (YYYY[-MM[-DD]])."),
-        click.option("--sort", type=click.Choice(["relevance", "relevance_recent", "newest", "oldest"]),
+        click.option("--sort", type=click.Choice(SORTS),
                      default="relevance", show_default=True,
                      help="relevance_recent: relevance, nudging recent questions up among near-equals."),
         click.option("--no-synonyms", "no_synonyms", is_flag=True,
@@ -552,7 +556,7 @@ def watch_group():
 @click.option("--asker")
 @click.option("--party")
 @click.option("--asked-of", "asked_of")
-@click.option("--status", type=click.Choice(["answered", "holding", "unanswered"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--from", "date_from", metavar="DATE", callback=_date_option)
 @click.option("--to", "date_to", metavar="DATE", callback=_date_option)
 @click.option("--no-synonyms", "no_synonyms", is_flag=True)

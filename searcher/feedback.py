@@ -11,15 +11,19 @@ with weight ``original_weight``.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 
 @dataclass(frozen=True)
 class FeedbackSettings:
-    """How many documents to learn from, how many words to add, how much the query keeps."""
+    """Whether feedback is on by default (``search(feedback=None)``), how many documents to learn
+    from, how many words to add, how much the query keeps."""
 
+    enabled: bool = False
     docs: int = 10
     terms: int = 10
     original_weight: float = 0.5
@@ -35,7 +39,7 @@ def relevance_model(docs: list[tuple[float, list[str]]], n_terms: int,
     weights summing to 1; with ``idf``, each word's weight is multiplied by its idf first, so words
     common to the whole collection do not crowd out the topic's own."""
     total_score = sum(max(s, 0.0) for s, _ in docs)
-    model: Counter = Counter()
+    model: dict[str, float] = {}
     for score, terms in docs:
         if not terms:
             continue
@@ -44,11 +48,11 @@ def relevance_model(docs: list[tuple[float, list[str]]], n_terms: int,
         for term, tf in Counter(terms).items():
             if len(term) < 2 or term.isdigit():
                 continue  # lone letters and bare numbers say little about a topic
-            model[term] += p_doc * tf * inv_len
+            model[term] = model.get(term, 0.0) + p_doc * tf * inv_len
     if idf is not None:
         for term in model:
             model[term] *= idf(term)
-    top = model.most_common(n_terms)
+    top = heapq.nlargest(n_terms, model.items(), key=itemgetter(1))  # = Counter.most_common
     norm = sum(w for _, w in top)
     return {t: w / norm for t, w in top} if norm > 0 else {}
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
-from .query import QueryError, date_bounds
+from index_data.errors import QueryError
+
+from .query import date_bounds
 from .results import ResultPage, Results
 from .search import MAX_LIMIT, MAX_PAGE
 from .trends import Trend
@@ -56,7 +58,7 @@ class SearchRequest:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str] | Iterable[tuple[str, str]], *,
-                    strict: bool = True) -> "SearchRequest":
+                    strict: bool = True) -> SearchRequest:
         """From query-string pairs (``q``, ``party``, ``from``... see :data:`PARAM_NAMES`).
 
         Empty values count as absent (as an empty form field sends them). With ``strict``, an
@@ -97,7 +99,7 @@ class SearchRequest:
                 out[PARAM_NAMES[f.name]] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return out
 
-    def but(self, **changes) -> "SearchRequest":
+    def but(self, **changes) -> SearchRequest:
         """A copy with some arguments changed (``req.but(party=None, page=1)``)."""
         return replace(self, **changes)
 

@@ -26,32 +26,16 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from index_data.errors import MqtError
+from index_data.errors import QueryError
+from index_data.fields import TEXT_FIELDS
 
 #: Fields whose value is matched word by word in a name or label.
 NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting", "status", "id")
-#: Text fields a word or phrase can be restricted to.
-TEXT_FIELDS = ("title", "question", "answer")
 DATE_FIELDS = ("date", "year")
 FIELD_ALIASES = {"asked-of": "asked_of", "askedof": "asked_of", "answered-by": "answered_by",
                  "answeredby": "answered_by", "by": "asker", "text": "question"}
 ALL_FIELDS = NAME_FIELDS + TEXT_FIELDS + DATE_FIELDS
 MAX_QUERY_CHARS = 10_000
-
-
-class QueryError(MqtError, ValueError):
-    """A query (or search argument) that cannot be used. For a syntax error, ``position`` is the
-    character at fault counted from 1, as the message says ("unclosed quote (at position 1)"),
-    and ``offset`` the same place counted from 0 (``query[offset:]`` starts there); both are
-    None for other errors."""
-
-    def __init__(self, message: str, offset: int | None = None, query: str = ""):
-        self.message = message
-        self.offset = offset
-        self.position = offset + 1 if offset is not None else None
-        self.query = query
-        where = f" (at position {self.position})" if offset is not None else ""
-        super().__init__(f"{message}{where}")
 
 
 # ---- syntax tree -------------------------------------------------------------------------------
@@ -279,7 +263,8 @@ class _Parser:
         parts = [self.clause_list()]
         while (tok := self.peek()) is not None and tok.kind == "OR":
             self.i += 1
-            if self.peek() is None or self.peek().kind in ("OR", "RPAREN"):
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("OR", "RPAREN"):
                 raise QueryError("OR needs something on both sides", tok.pos, self.q)
             parts.append(self.clause_list())
         parts = [p for p in parts if not (isinstance(p, Bool) and p.is_empty)]
@@ -288,13 +273,16 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
     def clause_list(self) -> Bool:
-        must, should, must_not = [], [], []
+        must: list[Node] = []
+        should: list[Node] = []
+        must_not: list[Node] = []
         pending_and = False
-        last: tuple[list, object] | None = None
+        last: tuple[list, Node] | None = None
         while (tok := self.peek()) is not None and tok.kind not in ("OR", "RPAREN"):
             if tok.kind == "AND":
                 self.i += 1
-                if last is None or self.peek() is None or self.peek().kind in ("OR", "RPAREN", "AND"):
+                nxt = self.peek()
+                if last is None or nxt is None or nxt.kind in ("OR", "RPAREN", "AND"):
                     raise QueryError("AND needs something on both sides", tok.pos, self.q)
                 if last[0] is should:  # the left side becomes required
                     should.remove(last[1])

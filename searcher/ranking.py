@@ -1,32 +1,167 @@
-"""Ranking settings: field weights, BM25 parameters and the word-coordination policy.
+"""Ranking settings: one frozen :class:`Ranking` value, its defaults the product's ranking.
 
-Plain numbers and small functions, engine-agnostic; ``benchmarks/relevance.py`` measures them.
+A :class:`~searcher.Searcher` takes one (``Searcher(index_dir, ranking=Ranking(...))``) and
+hands it to the engine, so the executor, the Whoosh weighting the tests' reference matchers
+score with, the re-ranking steps and the defaults of ``search()`` all read the same numbers;
+nothing reads a module global at query time. ``benchmarks/relevance.py --set bm25.k1=1.5``
+measures a variation (:func:`Ranking.with_settings`); ``docs/relevance.md`` has the figures
+behind the defaults.
+
+Adding a setting: give the nested dataclass it belongs to (or a new one, added as a field of
+:class:`Ranking` with a default instance) a field with a default that keeps today's ranking,
+read it where it applies from the ``Ranking`` the code was given, and add it to the test of
+the documented defaults (``tests/test_ranking.py``). ``--set`` and ``with_settings`` reach
+it by its dotted path without further work.
+
+Engine-agnostic: plain numbers and small functions over the query tree.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Iterator
+
+from index_data.fields import TEXT_FIELDS
+
 from . import query as q
 from .feedback import FeedbackSettings
 
-#: How much a match in each text field counts (title above body).
-FIELD_WEIGHTS = {"title": 2.0, "question": 1.0, "answer": 0.7}
 
-#: BM25 term-frequency saturation and per-field length normalisation.
-BM25_K1 = 1.2
-BM25_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
+@dataclass(frozen=True)
+class PerField:
+    """One number per text field (``index_data.fields.TEXT_FIELDS``), in that order."""
 
-#: Queries with at most this many ranked words are "short": a document with more of the words
-#: always ranks above one with fewer (a two-word query puts documents with both words first).
-SHORT_QUERY_WORDS = 4
-#: A word the analyzer splits (``free-flight``, ``COVID-19``) is a phrase in a short query; in a
-#: long one its parts rank as words ("words"), plus the phrase's score when adjacent
-#: ("words+phrase"), or it stays a phrase ("" / False).
-LONG_QUERY_SPLIT_WORDS = "words"
-#: Score added per extra matched word in a short query: larger than any BM25 score difference.
-STRICT_COORD_BONUS = 1000.0
+    title: float
+    question: float
+    answer: float
+
+    def get(self, name: str, default: float) -> float:
+        """The number of field ``name``; ``default`` for a field that has none."""
+        return getattr(self, name) if name in TEXT_FIELDS else default
+
+    def items(self) -> Iterator[tuple[str, float]]:
+        """``(field, number)`` in field order."""
+        for f in TEXT_FIELDS:
+            yield f, getattr(self, f)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.items())
 
 
-def ranked_words(node) -> int:
+@dataclass(frozen=True)
+class BM25Settings:
+    """BM25F (Robertson et al. 2004) over the text fields: a word's weighted, length-normalised
+    counts in the fields are added and saturated once, with BM25's own idf."""
+
+    #: Term-frequency saturation.
+    k1: float = 1.2
+    #: Per-field length normalisation.
+    b: PerField = PerField(title=0.5, question=0.75, answer=0.75)
+    #: Length normalisation of any other scored field (Whoosh's ``B``).
+    default_b: float = 0.75
+    #: How much a match in each text field counts (title above body).
+    field_weights: PerField = PerField(title=2.0, question=1.0, answer=0.7)
+
+
+@dataclass(frozen=True)
+class CoordinationSettings:
+    """Keyword precision: with at most ``short_query_words`` ranked words, a document with more
+    of the words always ranks above one with fewer (``bonus`` per extra matched word, larger than
+    any BM25 score difference), and a word the analyzer splits (``COVID-19``) is a phrase; a
+    longer (pasted) query ranks by BM25F alone and a split word's parts rank as words."""
+
+    short_query_words: int = 4
+    bonus: float = 1000.0
+
+    def bonus_for(self, n_words: int) -> float:
+        """Score added for each matched ranked word beyond the first, for a query of
+        ``n_words`` ranked words: demanding or favouring every word of a long question finds
+        too little, so long queries get none."""
+        if n_words <= 1:
+            return 0.0
+        if n_words <= self.short_query_words:
+            return self.bonus
+        return 0.0
+
+    def is_long(self, n_words: int) -> bool:
+        """Whether a query of ``n_words`` ranked words is a long (pasted) one."""
+        return n_words > self.short_query_words
+
+
+@dataclass(frozen=True)
+class NeighbourSettings:
+    """Neighbour smoothing (``searcher.neighbours``) of a long query's ``depth`` best hits, each
+    helped by its ``k`` most similar ones with weight ``gamma``; ``enabled`` is the default of
+    ``search(neighbours=None)``. Short keyword queries keep their strict order."""
+
+    enabled: bool = True
+    depth: int = 1000
+    k: int = 3
+    gamma: float = 1.0
+
+
+@dataclass(frozen=True)
+class RecencySettings:
+    """``sort="relevance_recent"``: among the ``pool`` best matches, a score is multiplied by
+    ``1 + weight * 0.5 ** (age / half_life_days)``, age counted back from the newest of them:
+    a small nudge that reorders near-ties, not relevance levels."""
+
+    weight: float = 0.1
+    half_life_days: float = 365.0
+    pool: int = 200
+
+
+@dataclass(frozen=True)
+class SimilarSettings:
+    """``Searcher.similar``: how many of a question's key words are searched for."""
+
+    terms: int = 25
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every ranking setting; ``Ranking()`` is the product's ranking.
+
+    >>> Ranking().bm25.k1
+    1.2
+    >>> Ranking().with_settings({"bm25.k1": 1.5, "neighbours.enabled": False}).bm25.k1
+    1.5
+    """
+
+    bm25: BM25Settings = BM25Settings()
+    coordination: CoordinationSettings = CoordinationSettings()
+    neighbours: NeighbourSettings = NeighbourSettings()
+    #: Pseudo-relevance feedback (RM3), off by default: ``enabled`` is the default of
+    #: ``search(feedback=None)``.
+    feedback: FeedbackSettings = FeedbackSettings()
+    recency: RecencySettings = RecencySettings()
+    similar: SimilarSettings = SimilarSettings()
+
+    def with_settings(self, settings: dict[str, Any]) -> Ranking:
+        """A copy with some settings changed, each named by its dotted path
+        (``"bm25.b.title"``, ``"feedback.enabled"``); an unknown name raises ``ValueError``."""
+        out = self
+        for path, value in settings.items():
+            out = _replace(out, path.split("."), value, path)
+        return out
+
+
+def _replace(obj: Any, names: list[str], value: Any, path: str) -> Any:
+    fields = {f.name for f in dataclasses.fields(obj)}
+    if names[0] not in fields:
+        raise ValueError(f"no ranking setting {path!r} ({names[0]!r} is not one of "
+                         f"{', '.join(sorted(fields))})")
+    if len(names) > 1:
+        inner = getattr(obj, names[0])
+        if not dataclasses.is_dataclass(inner):
+            raise ValueError(f"no ranking setting {path!r}")
+        value = _replace(inner, names[1:], value, path)
+    return dataclasses.replace(obj, **{names[0]: value})
+
+
+def ranked_words(node: q.Node) -> int:
     """How many ranked words (words, phrases, prefixes, fuzzy words) a whole query has; an OR
     of alternatives counts as its largest side. Decides short vs long for every group in it."""
     if isinstance(node, (q.Words, q.Phrase, q.Prefix, q.Fuzzy)):
@@ -36,47 +171,3 @@ def ranked_words(node) -> int:
     if isinstance(node, q.Bool):
         return sum(ranked_words(c) for c in node.must + node.should)
     return 0
-
-
-def coordination_bonus(n_words: int) -> float:
-    """Score added for each matched ranked word beyond the first, given the query's word count.
-
-    Short queries rank strictly by how many words match; long (pasted) queries rank by BM25
-    alone, since demanding or favouring every word of a long question finds too little.
-    """
-    if n_words <= 1:
-        return 0.0
-    if n_words <= SHORT_QUERY_WORDS:
-        return STRICT_COORD_BONUS
-    return 0.0
-
-#: Inverse document frequency: "robertson" (BM25's own, near 0 for ubiquitous words) or
-#: "whoosh" (Whoosh's default, never below 1).
-IDF = "robertson"
-
-#: How a word's matches in several fields combine: "bm25f" adds the fields' weighted, length-
-#: normalised counts and saturates once (a word in title and text is not counted twice over);
-#: "sum" scores each field with its own BM25 and adds the scores.
-FIELD_COMBINATION = "bm25f"
-
-#: Pseudo-relevance feedback (RM3) on by default for relevance-sorted searches, and its settings.
-FEEDBACK = False
-FEEDBACK_SETTINGS = FeedbackSettings()
-
-#: Neighbour smoothing (see ``searcher.neighbours``) of long queries' best hits: on by default,
-#: over the ``NEIGHBOUR_DEPTH`` best, each hit helped by its ``NEIGHBOUR_K`` most similar ones with
-#: weight ``NEIGHBOUR_GAMMA``. Short keyword queries keep their strict order.
-NEIGHBOURS = True
-NEIGHBOUR_DEPTH = 1000
-NEIGHBOUR_K = 3
-NEIGHBOUR_GAMMA = 1.0
-
-#: Similar questions: how many of a question's key words are searched for.
-SIMILAR_TERMS = 25
-
-#: ``sort="relevance_recent"``: a score is multiplied by ``1 + RECENCY_WEIGHT * 0.5 ** (age /
-#: RECENCY_HALF_LIFE_DAYS)``, age counted back from the newest question in the index, over the
-#: RECENCY_POOL best matches; a small nudge that reorders near-ties, not relevance levels.
-RECENCY_WEIGHT = 0.1
-RECENCY_HALF_LIFE_DAYS = 365.0
-RECENCY_POOL = 200

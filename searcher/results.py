@@ -10,8 +10,14 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
-from index_data.model import Question
+from index_data.model import Question, Status
+
+#: How a result set is ordered: by relevance; by relevance nudging recent questions up among
+#: near-equals; by meeting date, newest or oldest first (then relevance).
+Sort = Literal["relevance", "relevance_recent", "newest", "oldest"]
+SORTS: tuple[Sort, ...] = get_args(Sort)
 
 _HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -44,7 +50,7 @@ class Hit:
     asker: str
     party: str | None
     asked_of: str
-    status: str
+    status: Status
     snippets: Snippets
 
     def to_dict(self) -> dict:
@@ -71,7 +77,7 @@ class ResultPage:
     facets: dict[str, dict[str, int]]
     suggestion: str | None
     took_ms: float
-    sort: str = "relevance"
+    sort: Sort = "relevance"
     #: The keyword filters applied besides the query (``party``, ``asker``, ``asked_of``,
     #: ``status``, ``from``, ``to``: dates as ISO strings), as given.
     filters: dict[str, str] = field(default_factory=dict)
@@ -173,7 +179,7 @@ class Results:
 
     query: str
     total: int
-    sort: str
+    sort: Sort
     filters: dict[str, str]
     rows: Iterator[Result]
 

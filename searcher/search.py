@@ -1,36 +1,39 @@
 """The search API: ``Searcher(index_dir).search("hate crime")`` -> a :class:`ResultPage`.
 
-Validates arguments, parses the query, adds filters, asks the engine module for hits and facets,
-and builds snippets and "did you mean" suggestions.
+Validates arguments, parses the query, adds filters, has the engine (``index_data.engine``)
+compile and run it, ranks the matches (top k, re-ranking steps of ``rerank``, feedback), and
+builds snippets, facets and "did you mean" suggestions. Every ranking number comes from the
+:class:`~searcher.ranking.Ranking` the Searcher was given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from index_data.analysis import analyze, normalize_token, stopwords
-from index_data.errors import MqtError, NotFoundError
-from index_data.model import STATUSES, Question
-from index_data.schema import number_date, read_meta
+from index_data.engine import Compiled, EngineReader, RawHit, Snapshot, top_by_date, top_k
+from index_data.errors import MqtError, NotFoundError, QueryError
+from index_data.fields import number_date
+from index_data.meta import read_meta
+from index_data.model import STATUSES, Question, Status
 
 from . import query as q
-from . import ranking
-from .feedback import expansion_weights, key_terms, relevance_model
-from .query import QueryError, parse_query
-from .results import Hit, IndexHealth, IndexStats, Result, ResultPage, Results, Snippets
-from .snippets import make_snippets
+from . import rerank
 from .aliases import expand as expand_aliases
+from .feedback import expansion_weights, key_terms, relevance_model
+from .query import parse_query
+from .ranking import Ranking
+from .results import SORTS, Hit, IndexHealth, IndexStats, Result, ResultPage, Results, Snippets, Sort
+from .snippets import make_snippets
 from .synonyms import expand as expand_synonyms
 from .trends import Trend
-from .whoosh_reader import WhooshReader
 
-SORTS = ("relevance", "relevance_recent", "newest", "oldest")
 MAX_LIMIT = 1000
 MAX_PAGE = 10_000
 #: With fewer hits than this, a misspelt word gets a suggestion even if the fix finds no more.
@@ -73,9 +76,9 @@ def _edit_distance(a: str, b: str) -> int:
 class _Plan:
     """A search's compiled query and what else it needs (see ``Searcher._plan``)."""
 
-    typed: object  # the query as parsed
-    full_tree: Callable  # adds synonyms, party names and filters to a parsed query
-    compiled: object
+    typed: q.Node  # the query as parsed
+    full_tree: Callable[[q.Node], q.Node]  # adds synonyms, party names and filters to a parsed query
+    compiled: Compiled
     smooth: bool
     filters: dict[str, str]
 
@@ -89,11 +92,19 @@ class Searcher:
     ...         print(hit.rank, hit.title, hit.snippets.question[0])
     """
 
-    def __init__(self, index_dir: str | os.PathLike | None = None):
+    def __init__(self, index_dir: str | os.PathLike | None = None, *, ranking: Ranking | None = None):
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
-        self._engine = WhooshReader(self.index_dir)
+        #: The ranking settings every search of this Searcher uses (default: the product's).
+        self.ranking = ranking if ranking is not None else Ranking()
+        self._engine = EngineReader(self.index_dir, self.ranking)
 
-    def __enter__(self) -> "Searcher":
+    @property
+    def engine(self) -> EngineReader:
+        """The engine reader behind this Searcher, for tools and tests that work at the engine's
+        level (``index_data.engine``)."""
+        return self._engine
+
+    def __enter__(self) -> Searcher:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -104,9 +115,9 @@ class Searcher:
 
     def search(self, query: str = "", *, limit: int = 10, page: int = 1, asker: str | None = None,
                party: str | None = None, asked_of: str | None = None, meeting: str | None = None,
-               status: str | None = None,
+               status: Status | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
-               sort: str = "relevance", facets: bool = True, snippets: bool = True,
+               sort: Sort = "relevance", facets: bool = True, snippets: bool = True,
                suggest: bool = True, feedback: bool | None = None,
                neighbours: bool | None = None, synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
@@ -115,9 +126,9 @@ class Searcher:
         ``meeting="plenary"`` is ``meeting:plenary``);
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
-        finds more. ``feedback`` (default ``ranking.FEEDBACK``) re-ranks the matches with words
-        learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
-        ``neighbours`` (default ``ranking.NEIGHBOURS``) re-ranks a long query's best hits by
+        finds more. ``feedback`` (default ``ranking.feedback.enabled``) re-ranks the matches with
+        words learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
+        ``neighbours`` (default ``ranking.neighbours.enabled``) re-ranks a long query's best hits by
         their similarity to each other (see ``searcher.neighbours``): a hit's ``score`` is then
         the smoothed one, between 0 and 2;
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
@@ -130,7 +141,7 @@ class Searcher:
         plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
                           status=status, date_from=date_from, date_to=date_to, sort=sort,
                           feedback=feedback, neighbours=neighbours, synonyms=synonyms)
-        total, raw, facet_counts = self._engine.search(
+        total, raw, facet_counts = self._run(
             plan.compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
             neighbours=plan.smooth)
         hits = _hits(raw, plan.compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
@@ -140,9 +151,10 @@ class Searcher:
                           took_ms=(time.perf_counter() - start) * 1000, filters=plan.filters)
 
     def iter_results(self, query: str = "", *, asker: str | None = None, party: str | None = None,
-                     asked_of: str | None = None, meeting: str | None = None, status: str | None = None,
+                     asked_of: str | None = None, meeting: str | None = None,
+                     status: Status | None = None,
                      date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
-                     sort: str = "relevance", feedback: bool | None = None,
+                     sort: Sort = "relevance", feedback: bool | None = None,
                      neighbours: bool | None = None, synonyms: bool = True) -> Results:
         """Every match of a search, not one page: the same query, filters and order as
         :meth:`search` with the same arguments, as :class:`Results` (``total``, then each
@@ -158,13 +170,18 @@ class Searcher:
         plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
                           status=status, date_from=date_from, date_to=date_to, sort=sort,
                           feedback=feedback, neighbours=neighbours, synonyms=synonyms)
-        total, raw = self._engine.iter_ranked(plan.compiled, sort=sort, neighbours=plan.smooth)
+        snap = self._engine.snapshot()
+        docs, scores = snap.run(plan.compiled)
+        top = self._order(snap, plan.compiled, docs, scores, want=len(docs), sort=sort,
+                          neighbours=plan.smooth)
+        # the whole iteration reads the index as it was now, even if a reindex commits meanwhile
         rows = (Result(rank=i, score=r.score, question=Question.from_dict(r.record))
-                for i, r in enumerate(raw, 1))
+                for i, r in enumerate(snap.iter_records(top), 1))
+        total = len(docs)
         return Results(query=query, total=total, sort=sort, filters=plan.filters, rows=rows)
 
     def trend(self, query: str = "", *, asker: str | None = None, party: str | None = None,
-              asked_of: str | None = None, meeting: str | None = None, status: str | None = None,
+              asked_of: str | None = None, meeting: str | None = None, status: Status | None = None,
               date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
               interval: str = "year", by: str | None = None, synonyms: bool = True) -> Trend:
         """How many questions match per year (or month), every period included, split by
@@ -186,12 +203,12 @@ class Searcher:
         plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
                           status=status, date_from=date_from, date_to=date_to, sort="relevance",
                           feedback=False, neighbours=False, synonyms=synonyms)
-        dates, codes, labels = self._engine.match_columns(plan.compiled, by)
+        dates, codes, labels = self._engine.snapshot().match_columns(plan.compiled, by)
         buckets, first, last, groups = trends.count(
-            dates, codes, labels, interval=interval,  # type: ignore[arg-type]
+            dates, codes, labels, interval=interval,
             start=_as_date(date_from, "date_from", end=False),
             end=_as_date(date_to, "date_to", end=True))
-        return Trend(query=query, interval=interval, by=by, buckets=buckets,  # type: ignore[arg-type]
+        return Trend(query=query, interval=interval, by=by, buckets=buckets,
                      first=first, last=last, total=len(dates), filters=plan.filters, groups=groups)
 
     def document_versions(self) -> dict[str, str]:
@@ -208,10 +225,11 @@ class Searcher:
                           status=filters.get("status"),
                           date_from=filters.get("date_from"), date_to=filters.get("date_to"),
                           sort="relevance", feedback=False, neighbours=False, synonyms=synonyms)
-        return [self.get(doc_id) for doc_id in sorted(self._engine.matching_ids(plan.compiled, ids))]
+        found = self._engine.snapshot().matching_ids(plan.compiled, ids)
+        return [self.get(doc_id) for doc_id in sorted(found)]
 
-    def _plan(self, query, *, asker, party, asked_of, status, date_from, date_to, sort, feedback,
-              neighbours, synonyms, meeting=None) -> "_Plan":
+    def _plan(self, query, *, asker, party, asked_of, meeting, status, date_from, date_to, sort,
+              feedback, neighbours, synonyms) -> _Plan:
         """Check a search's arguments and compile its query (see :meth:`search`)."""
         if not isinstance(query, str):
             raise QueryError("the query must be a string")
@@ -241,9 +259,10 @@ class Searcher:
             return expand_aliases(tree)
 
         compiled = self._engine.compile(full_tree(typed))
-        if (ranking.FEEDBACK if feedback is None else feedback) and sort.startswith("relevance"):
+        if (self.ranking.feedback.enabled if feedback is None else feedback) and sort.startswith("relevance"):
             compiled = self._feedback(compiled)
-        smooth = (ranking.NEIGHBOURS if neighbours is None else neighbours) and sort.startswith("relevance")
+        smooth = (self.ranking.neighbours.enabled if neighbours is None else neighbours) \
+            and sort.startswith("relevance")
         applied = dict(named)
         if d_from:
             applied["from"] = d_from.isoformat()
@@ -251,19 +270,58 @@ class Searcher:
             applied["to"] = d_to.isoformat()
         return _Plan(typed, full_tree, compiled, bool(smooth), applied)
 
-    def _feedback(self, compiled):
+    def _run(self, compiled: Compiled, *, offset: int, limit: int, sort: Sort, want_facets: bool,
+             neighbours: bool = False) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+        """The total, one page of hits and the facet counts of a compiled query, all from one
+        view of the index. ``neighbours``: re-rank a long query's best hits by neighbour
+        smoothing (see ``rerank``)."""
+        snap = self._engine.snapshot()
+        # Every match and its score in one vectorised pass: the total, the facets and the top
+        # hits all come from it.
+        docs, scores = snap.run(compiled)
+        top = self._order(snap, compiled, docs, scores, want=offset + limit, sort=sort,
+                          neighbours=neighbours)
+        facet_counts = snap.facet_counts(docs) if want_facets else {}
+        return len(docs), snap.records(top[offset:offset + limit]), facet_counts
+
+    def _order(self, snap: Snapshot, compiled: Compiled, docs, scores, *, want: int, sort: Sort,
+               neighbours: bool) -> list[tuple[int, float]]:
+        """The first ``want`` matches in result order, with their (final) scores."""
+        ranking = self.ranking
+        if sort in ("newest", "oldest"):
+            return top_by_date(docs, scores, snap.dates(), want, newest=(sort == "newest"))
+        want = max(1, want)
+        smooth = neighbours and ranking.coordination.is_long(compiled.words)
+        if smooth:
+            want = max(want, ranking.neighbours.depth)
+        if sort == "relevance_recent":
+            want = max(want, ranking.recency.pool)
+        top = top_k(docs, scores, want)
+        if smooth:
+            top = rerank.smooth_top(snap, top, ranking.neighbours)  # scores keep falling
+        if sort == "relevance_recent":
+            top = rerank.recency(snap, top, ranking.recency)
+        return top
+
+    def _feedback(self, compiled: Compiled) -> Compiled:
         """The compiled query with RM3 expansion terms from its top documents (see ``feedback``)."""
-        settings = ranking.FEEDBACK_SETTINGS
+        settings = self.ranking.feedback
         if len(compiled.terms) < settings.min_words:
             return compiled  # keyword queries (and filters alone) are ranked as typed
-        top = self._engine.top_documents(compiled, settings.docs)
+        snap = self._engine.snapshot()
+        top = []
+        for hit in snap.records(top_k(*snap.run(compiled), settings.docs)):
+            rec = hit.record
+            text = "\n".join([rec["title"], rec["question"]] + [a["text"] for a in rec.get("answers", ())])
+            top.append((hit.score, analyze(text)))
         if len(top) < settings.min_hits:
             return compiled
         top = [d for d in top if d[0] >= settings.min_score_ratio * top[0][0]]
-        model = relevance_model(top, settings.terms, self._engine.idf if settings.idf_weighted else None)
+        model = relevance_model(top, settings.terms, snap.idf if settings.idf_weighted else None)
         return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
-    def _suggest(self, query: str, tree, total: int, full_tree=lambda t: t) -> str | None:
+    def _suggest(self, query: str, tree: q.Node, total: int,
+                 full_tree: Callable[[q.Node], q.Node] = lambda t: t) -> str | None:
         """A corrected query when some words are unknown to the index and the correction finds
         more (or as many, when there were few hits); known words are never corrected. Plain
         words, words inside quotes and names in name filters (``asker:"Elly Bof"``, checked
@@ -306,17 +364,16 @@ class Searcher:
 
         Chosen by the document's key words: its title, question and answer text is analysed as the
         index does, each word weighed by ``(1 + log tf) * idf`` (the title's words count twice), and
-        the ``ranking.SIMILAR_TERMS`` heaviest are searched with those weights, ranked by BM25F.
+        the ``ranking.similar.terms`` heaviest are searched with those weights, ranked by BM25F.
         """
         start = time.perf_counter()
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         rec = self.get(doc_id)
         terms = analyze(rec.title) * 2 + analyze(rec.question) + analyze(rec.answer_text)
-        weights = key_terms(terms, self._engine.idf, ranking.SIMILAR_TERMS)
+        weights = key_terms(terms, self._engine.snapshot().idf, self.ranking.similar.terms)
         compiled = self._engine.weighted_terms(weights, exclude_id=doc_id)
-        total, raw, _ = self._engine.search(compiled, offset=0, limit=limit, sort="relevance",
-                                            want_facets=False)
+        total, raw, _ = self._run(compiled, offset=0, limit=limit, sort="relevance", want_facets=False)
         return ResultPage(query=f"similar:{doc_id}", total=total, page=1, limit=limit,
                           hits=_hits(raw, compiled, first_rank=1, snippets=snippets), facets={},
                           suggestion=None, took_ms=(time.perf_counter() - start) * 1000)
@@ -384,7 +441,7 @@ _SPELLED_NAME_FIELDS = ("asker", "party", "asked_of", "answered_by", "meeting")
 _RAW_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
-def _correctable_words(query: str, node):
+def _correctable_words(query: str, node: q.Node) -> Iterator[tuple[int, str, str | None]]:
     """``(offset in query, word as typed, name field or None)`` for each word "did you mean" may
     correct: unfielded plain words and words of unfielded phrases (body text), and the words of
     name filters."""
@@ -410,7 +467,7 @@ def _correctable_words(query: str, node):
             yield from _correctable_words(query, c)
 
 
-def _hits(raw, compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
+def _hits(raw: list[RawHit], compiled: Compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
     for i, r in enumerate(raw):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from index_data.analysis import term_spans
 
@@ -81,7 +81,7 @@ def make_snippets(text: str, matches: TermTest, *, fragments: int = 2, width: in
     windows.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
     covered: set[str] = set()
-    for distinct, count, _, a, b in windows:
+    for _distinct, _count, _, a, b in windows:
         if len(chosen) == fragments:
             break
         if any(a < cb and ca < b for ca, cb in chosen):

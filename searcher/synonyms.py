@@ -3,7 +3,8 @@
 Pure query-tree rewriting, no Whoosh: a run of plain words (or a whole quoted phrase) equal to a
 name in a synonym group becomes ``Or(original, "other name", ...)``, each other name a phrase. The
 single word keeps its meaning, a run of several words that is a name matches as that name (a
-phrase, as a quoted name would), the group counts as one word for coordination, and the compiled synonyms are highlighted like typed words.
+phrase, as a quoted name would), the group counts as one word for coordination, and the
+compiled synonyms are highlighted like typed words.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 
+from index_data.fields import date_number, number_date
+
 Interval = Literal["year", "month"]
 By = Literal["party", "asker", "asked_of"]
 INTERVALS: tuple[Interval, ...] = ("year", "month")
@@ -60,7 +62,8 @@ class Trend:
 
 
 def _period_number(dates: np.ndarray, interval: Interval) -> np.ndarray:
-    """YYYYMMDD numbers as a running period number: years, or months counted from year 0."""
+    """Date numbers (``fields.date_number``: YYYYMMDD) as a running period number: years, or
+    months counted from year 0."""
     if interval == "year":
         return dates // 10000
     return (dates // 10000) * 12 + (dates // 100 % 100) - 1
@@ -68,10 +71,6 @@ def _period_number(dates: np.ndarray, interval: Interval) -> np.ndarray:
 
 def _label(n: int, interval: Interval) -> str:
     return f"{n:04d}" if interval == "year" else f"{n // 12:04d}-{n % 12 + 1:02d}"
-
-
-def _date(n: int) -> dt.date:
-    return dt.date(n // 10000, n // 100 % 100, n % 100)
 
 
 def count(dates: np.ndarray, codes: np.ndarray | None, labels: list[str] | None, *,
@@ -88,13 +87,13 @@ def count(dates: np.ndarray, codes: np.ndarray | None, labels: list[str] | None,
     if codes is not None:
         codes = np.asarray(codes)[dated]
     dates = dates[dated]
-    first = _date(int(dates.min())) if len(dates) else None
-    last = _date(int(dates.max())) if len(dates) else None
+    first = number_date(int(dates.min())) if len(dates) else None
+    last = number_date(int(dates.max())) if len(dates) else None
     lo_date, hi_date = start or first, end or last
     if lo_date is None or hi_date is None or lo_date > hi_date:
         return [], first, last, {}
-    lo = int(_period_number(np.array([lo_date.year * 10000 + lo_date.month * 100 + 1]), interval)[0])
-    hi = int(_period_number(np.array([hi_date.year * 10000 + hi_date.month * 100 + 1]), interval)[0])
+    lo = int(_period_number(np.array([date_number(lo_date.replace(day=1))]), interval)[0])
+    hi = int(_period_number(np.array([date_number(hi_date.replace(day=1))]), interval)[0])
     periods = _period_number(dates, interval) - lo
     inside = (periods >= 0) & (periods <= hi - lo)
     periods = periods[inside]

@@ -23,6 +23,7 @@ survives rebuilds (which swap the index folder) and reindexes.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import os
@@ -191,7 +192,7 @@ class WatchStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "WatchStore":
+    def __enter__(self) -> WatchStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -293,7 +294,7 @@ class WatchStore:
                 new[name] = entries
         return WatchRun(at, new)
 
-    def entries(self, name: str, limit: int | None = 100) -> list[WatchEntry]:
+    def entries(self, name: str, limit: int | None = 100) -> builtins.list[WatchEntry]:
         """Watch ``name``'s entries, newest first (``limit`` None: all)."""
         self.get(name)
         sql = ("SELECT watch, id, sha1, at, title, meeting, meeting_date, asker, party, asked_of, "

@@ -1,7 +1,14 @@
-"""Shared fixtures: the bundled corpus, synthetic question files, and built indexes."""
+"""Shared fixtures: the bundled corpus, synthetic question files, the corpus generator, built
+indexes; and the switch for slow tests.
+
+Tests marked ``@pytest.mark.slow`` (soak, crash kills, Cranfield, concurrency waits, large
+builds) run only with ``MQT_SLOW_TESTS=1`` or ``--runslow``; ``.ci/run`` sets it, so CI runs
+everything while a plain local ``python -m pytest`` stays under a minute.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +18,39 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEED = CORPUS / "000_f69fb07d1f8a9a60.txt"
 NBSP = "\u00a0"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the tests marked slow (or set MQT_SLOW_TESTS=1)")
+
+
+def _run_slow(config) -> bool:
+    return config.getoption("--runslow") or os.environ.get("MQT_SLOW_TESTS", "") not in ("", "0")
+
+
+def pytest_report_header(config):
+    return ("slow tests: included" if _run_slow(config)
+            else "slow tests: left out (set MQT_SLOW_TESTS=1 or pass --runslow to run them)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if _run_slow(config):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]
+
+
+@pytest.fixture(scope="session")
+def generate():
+    """The synthetic corpus generator (``index_data.synthetic``, also ``benchmarks/generate.py``
+    and ``mqt demo``): ``generate.generate(dir, n, seed=...)`` writes ``n`` realistic question
+    files."""
+    from index_data import synthetic
+
+    return synthetic
 
 
 def question_file(title="Housing Targets", meeting="MQT", date="2018-03-22",

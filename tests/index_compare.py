@@ -7,13 +7,10 @@ Used by tests/test_fast_segment.py to check that the fast segment writer writes 
 
 from __future__ import annotations
 
-import pickle
-import zlib
-
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
-from whoosh.system import _INT_SIZE
-from whoosh.util.numlists import delta_decode
+
+from index_data.engine import format, internals
 
 
 def open_reader(index_dir, indexname="MAIN"):
@@ -34,24 +31,7 @@ def _blocks(leaf, fieldname, btext):
     offset, length = ti.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as struct.unpack's tuple
         length = length[0]
-    postfile = leaf._terms._postfile
-    out = []
-    pos = offset + 4  # after the magic
-    assert postfile.get(offset, 4) == b"W3Bl"
-    end = offset + length
-    while pos < end:
-        blen = postfile.get_int(pos)
-        last = blen < 0
-        blen = abs(blen)
-        raw = postfile.get(pos + _INT_SIZE, blen)
-        info = pickle.loads(raw)
-        infolen = len(pickle.dumps(info, 2))
-        data = pickle.loads(zlib.decompress(raw[infolen:]))
-        ids, weights, values = data
-        out.append((info, list(delta_decode(ids)), weights, values, last))
-        pos += _INT_SIZE + blen
-    assert pos == end
-    return out
+    return format.read_blocks(internals.postings_file(leaf).get(offset, length))
 
 
 def compare_indexes(a_dir, b_dir, *, same_docnums=True, blocks=True, merged=False) -> dict:

@@ -25,8 +25,10 @@ WORDS = ("housing transport police budget air quality cycling tram river bridge 
 def random_question(rng: random.Random, n: int, marker: str = "") -> str:
     words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 40)))
     answers = () if rng.random() < 0.2 else (("The Mayor", f"Answer {n}: {words} {marker}."),)
-    return question_file(title=f"Question {n} {rng.choice(WORDS)}", date=f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                         question=f"What about {words} {marker}? ({n})", answers=answers)
+    title = f"Question {n} {rng.choice(WORDS)}"  # (the same random draws in the same order)
+    date = f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+    return question_file(title=title, date=date, question=f"What about {words} {marker}? ({n})",
+                         answers=answers)
 
 
 class Corpus:

@@ -7,12 +7,8 @@ from collections import Counter
 from index_data.corpus import parse_file
 from index_data.model import ANSWERED, HOLDING, UNANSWERED
 
-from conftest import ROOT
 
-from index_data import synthetic as generate  # noqa: E402
-
-
-def test_generated_files_parse_with_the_expected_mix(tmp_path):
+def test_generated_files_parse_with_the_expected_mix(tmp_path, generate):
     out = generate.generate(tmp_path / "c", 400, seed=7)
     files = sorted(out.iterdir())
     assert len(files) == 400
@@ -36,7 +32,7 @@ def test_generated_files_parse_with_the_expected_mix(tmp_path):
     assert min(years) < 2005 and max(years) > 2020
 
 
-def test_generation_is_deterministic_and_prefix_stable(tmp_path):
+def test_generation_is_deterministic_and_prefix_stable(tmp_path, generate):
     a = generate.generate(tmp_path / "a", 30, seed=3)
     b = generate.generate(tmp_path / "b", 60, seed=3)
     for p in a.iterdir():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 
 import pytest
@@ -156,7 +155,8 @@ def test_interrupt_exits_130_without_a_traceback(monkeypatch, ix):
 
 def test_show_unknown_id_is_one_line_exit_1(run):
     r = run("show", "nosuch")
-    assert r.exit_code == 1 and r.stderr.strip() == f"Error: no question with id 'nosuch' in {r.stderr.split(' in ')[-1].strip()}"
+    where = r.stderr.split(" in ")[-1].strip()
+    assert r.exit_code == 1 and r.stderr.strip() == f"Error: no question with id 'nosuch' in {where}"
     assert "Traceback" not in r.stderr
 
 

@@ -97,6 +97,7 @@ def test_timer_starts_the_service_and_catches_up():
     assert service["Type"] == "oneshot"  # a running oneshot is never started twice
 
 
+@pytest.mark.slow  # runs the scheduled command as separate processes
 def test_cron_command_runs_as_written(site):
     srv, log, relocate = site
     env, _, command = cron_entry()
@@ -131,6 +132,7 @@ def test_cron_command_runs_as_written(site):
         holder.communicate()
 
 
+@pytest.mark.slow  # runs the scheduled command as separate processes
 def test_systemd_service_command_runs_as_written(site):
     srv, _, relocate = site
     service = unit("mqt-reindex.service")["Service"]

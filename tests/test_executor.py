@@ -9,15 +9,17 @@ import sys
 import pytest
 from whoosh import index as whoosh_index
 
-from index_data.stemtable import FILE as STEM_TABLE_FILE
 from index_data.build import build_index
-from index_data.schema import INDEX_NAME
-from searcher import Searcher
-from searcher.whoosh_executor import _bulk_position_deltas, execute, top_by_date, top_k
+from index_data.engine import top_by_date, top_k
+from index_data.engine.evaluate import execute as engine_execute
+from index_data.engine.format import bulk_position_deltas as _bulk_position_deltas
+from index_data.engine.postings import SegmentArrays
+from index_data.engine.schema import INDEX_NAME
+from index_data.stemtable import FILE as STEM_TABLE_FILE
+from reference_matchers import reference
+from searcher import Ranking, Searcher
 
 from conftest import ROOT
-
-from index_data import synthetic as generate  # noqa: E402
 
 QUERIES = [
     "housing", "crime police", '"affordable homes"', "transport -bus", "knife OR gun crime",
@@ -30,8 +32,14 @@ QUERIES = [
 ]
 
 
+def execute(ws, q, want_scores=True):
+    """The executor over Whoosh searcher ``ws`` with the default ranking (segment arrays decoded
+    afresh, not the engine's cached ones)."""
+    return engine_execute(ws, q, SegmentArrays, Ranking().bm25, want_scores)
+
+
 @pytest.fixture(scope="module", params=[1, 2], ids=["one-segment", "two-segments"])
-def index_dir(request, tmp_path_factory):
+def index_dir(request, tmp_path_factory, generate):
     tmp = tmp_path_factory.mktemp(f"ix{request.param}")
     corpus = generate.generate(tmp / "corpus", 240, seed=11)
     build_index(corpus, tmp / "ix", procs=request.param)
@@ -45,22 +53,34 @@ def s_tree(text):
 
 
 def _whoosh_all(ws, q):
-    r = ws.search(q, limit=None, terms=False)
+    """Whoosh's own search of compiled query ``q``, mqt's query types scored by the reference
+    matchers (``reference_matchers``)."""
+    r = ws.search(reference(q), limit=None, terms=False)
     return [(r.docnum(i), float(r.score(i))) for i in range(r.scored_length())]
+
+
+def _docs(q, ws):
+    """Whoosh's own match set of compiled query ``q``."""
+    return reference(q).docs(ws)
+
+
+def _engine(s):
+    """The engine behind Searcher ``s``."""
+    return s.engine
 
 
 def _compiled(s, texts):
     """``(text, Whoosh searcher, compiled Whoosh query)`` for each query text."""
-    engine = s._engine
+    engine = _engine(s)
     for text in texts:
-        yield text, engine._current(), engine.compile(s_tree(text)).query
+        yield text, engine.whoosh_searcher(), engine.compile(s_tree(text)).query
 
 
 def test_match_sets_equal_whoosh_docs(index_dir):
     with Searcher(index_dir) as s:
         nonempty = 0
         for text, ws, q in _compiled(s, QUERIES):
-            want = sorted(q.docs(ws))
+            want = sorted(_docs(q, ws))
             docs, _ = execute(ws, q)
             assert docs.tolist() == want, text
             assert execute(ws, q, want_scores=False)[0].tolist() == want, text
@@ -93,8 +113,8 @@ def test_not_excludes_every_document_with_the_word(index_dir):
     """Whoosh's own collector can let a NOT-ed word's document through once the top-k threshold
     prunes the NOT side; the executor subtracts the whole set."""
     with Searcher(index_dir) as s:
-        engine = s._engine
-        ws = engine._current()
+        engine = _engine(s)
+        ws = engine.whoosh_searcher()
         base = execute(ws, engine.compile(s_tree("housing")).query)[0]
         bad = execute(ws, engine.compile(s_tree("crime")).query)[0]
         got = execute(ws, engine.compile(s_tree("housing -crime")).query)[0]
@@ -151,11 +171,11 @@ def test_deleted_documents_are_skipped(index_dir, tmp_path):
         for doc_id in ids[:3]:
             w.delete_by_term("id", doc_id)
     with Searcher(copy) as s:
-        ws = s._engine._current()
+        ws = _engine(s).whoosh_searcher()
         assert ws.reader().has_deletions()
         for text in ("housing", "housing OR crime", "-housing", '"affordable homes"', "party:labour"):
-            q = s._engine.compile(s_tree(text)).query
-            assert execute(ws, q)[0].tolist() == sorted(q.docs(ws)), text
+            q = s.engine.compile(s_tree(text)).query
+            assert execute(ws, q)[0].tolist() == sorted(_docs(q, ws)), text
         page = s.search("housing", limit=1000)
         assert page.total == before - 3
         assert not set(ids[:3]) & {h.id for h in page.hits}
@@ -170,15 +190,15 @@ def test_top_by_date_equals_whoosh_sorting(index_dir, newest):
     from whoosh import sorting
 
     with Searcher(index_dir) as s:
-        engine = s._engine
-        ws = engine._current()
-        dates = engine._date_column(ws)
+        engine = _engine(s)
+        ws = engine.whoosh_searcher()
+        dates = engine.snapshot().dates()
         checked = 0
         for text in SORTED:
             q = engine.compile(s_tree(text)).query
             docs, scores = execute(ws, q)
             for k in (1, 3, 10, 25, 1000):
-                r = ws.search(q, limit=k, terms=False, sortedby=[
+                r = ws.search(reference(q), limit=k, terms=False, sortedby=[
                     sorting.FieldFacet("date", reverse=newest), sorting.ScoreFacet()])
                 want = [r.docnum(i) for i in range(r.scored_length())]
                 got = top_by_date(docs, scores, dates, k, newest)
@@ -287,12 +307,12 @@ def test_phrase_positions_and_slop(write_corpus, tmp_path):
         '"housing affordable"~3': {"reversed", "repeated"},  # "housing, affordable housing"
     }
     with Searcher(tmp_path / "ix") as s:
-        engine = s._engine
-        ws = engine._current()
+        engine = _engine(s)
+        ws = engine.whoosh_searcher()
         for text, want in expect.items():
             q = engine.compile(s_tree(text)).query
             docs, scores = execute(ws, q)
-            assert docs.tolist() == sorted(q.docs(ws)), text
+            assert docs.tolist() == sorted(_docs(q, ws)), text
             got = {ws.stored_fields(d)["id"] for d in docs.tolist()}
             assert got == want, text
             want_scores = dict(_whoosh_all(ws, q))
@@ -304,8 +324,9 @@ def test_a_search_process_loads_no_writing_code(index_dir):
     until used (``index_data.build_index`` still works through the lazy package attribute)."""
     code = ("import sys; from searcher import Searcher; s = Searcher(sys.argv[1]); "
             "p = s.search('housing', facets=True); assert p.total > 0; "
-            "print(sorted(m for m in ('index_data.build', 'index_data.reindex', "
-            "'index_data.whoosh_update', 'multiprocessing') if m in sys.modules)); "
+            "print(sorted(m for m in ('index_data.build', 'index_data.reindexing', "
+            "'index_data.engine.update', 'index_data.engine.writer', "
+            "'index_data.engine.segment_writer', 'multiprocessing') if m in sys.modules)); "
             "import index_data; print(index_data.build_index.__module__)")
     out = subprocess.run([sys.executable, "-c", code, str(index_dir)], capture_output=True, text=True,
                          check=True, cwd=ROOT)
@@ -313,25 +334,25 @@ def test_a_search_process_loads_no_writing_code(index_dir):
 
 
 def test_reindex_is_the_function_after_its_module_is_imported():
-    """``from index_data import reindex`` gives the function even once ``index_data.reindex``
-    (the module) was imported, which sets the package attribute of that name."""
-    code = ("import index_data.reindex; from index_data import reindex; import index_data; "
+    """``from index_data import reindex`` gives the function also once its module
+    (``index_data.reindexing``, named apart so that nothing can hide the function) is imported."""
+    code = ("import index_data.reindexing; from index_data import reindex; import index_data; "
             "print(reindex.__module__, type(reindex).__name__, type(index_data.reindex).__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT)
-    assert out.stdout.split() == ["index_data.reindex", "function", "function"]
+    assert out.stdout.split() == ["index_data.reindexing", "function", "function"]
 
 
 def test_decoded_postings_equal_whoosh_postings(index_dir):
     """Posting lists decoded in one go (values skipped) hold Whoosh's ids and weights."""
-    from searcher.whoosh_executor import _iter_postings, segment_arrays
+    from index_data.engine.postings import iter_postings as _iter_postings
 
     with Searcher(index_dir) as s:
-        ws = s._engine._current()
+        ws = s.engine.whoosh_searcher()
         checked = 0
         for sub, _offset in ws.leaf_searchers():
             reader = sub.reader()
-            seg = segment_arrays(reader)
+            seg = s.engine.arrays(reader)
             for field in ("title", "question", "answer", "spell"):
                 terms = sorted(reader.most_frequent_terms(field, 40)) + [(1, t) for t in
                                                                          list(reader.lexicon(field))[:20]]
@@ -346,10 +367,10 @@ def test_decoded_postings_equal_whoosh_postings(index_dir):
 
 
 def test_columns_read_in_one_go_equal_whoosh_columns(index_dir):
-    from index_data.whoosh_columns import bytes_column, coded_column, numeric_column
+    from index_data.engine.columns import bytes_column, coded_column, numeric_column
 
     with Searcher(index_dir) as s:
-        ws = s._engine._current()
+        ws = s.engine.whoosh_searcher()
         for sub, _offset in ws.leaf_searchers():
             reader = sub.reader()
             assert numeric_column(reader, "date").tolist() == list(reader.column_reader("date"))
@@ -366,7 +387,7 @@ def test_columns_read_in_one_go_equal_whoosh_columns(index_dir):
 
 def test_posting_cache_stays_within_its_budget(index_dir, monkeypatch):
     """A tiny cache evicts old posting lists (keeping at least the last) and answers the same."""
-    import searcher.whoosh_executor as ex
+    import index_data.engine.postings as ex
 
     with Searcher(index_dir) as s:
         want = [s.search(t, limit=50).to_dict()["hits"] for t in QUERIES]
@@ -374,9 +395,10 @@ def test_posting_cache_stays_within_its_budget(index_dir, monkeypatch):
     monkeypatch.setattr(ex, "POSTINGS_BUDGET_PER_DOC", 0)
     with Searcher(index_dir) as s:
         got = [s.search(t, limit=50).to_dict()["hits"] for t in QUERIES]
-        segs = [ex.segment_arrays(sub.reader()) for sub, _ in s._engine._current().leaf_searchers()]
+        segs = [s.engine.arrays(sub.reader()) for sub, _ in s.engine.whoosh_searcher().leaf_searchers()]
     assert got == want
     for seg in segs:
+        entries, held = seg.cache_contents()
         assert seg.budget == 50
-        assert seg._held <= 50 or len(seg._postings) == 1
-        assert seg._held == sum(len(ids) for ids, _w in seg._postings.values())
+        assert held <= 50 or len(entries) == 1
+        assert held == sum(len(ids) for ids, _w in entries.values())

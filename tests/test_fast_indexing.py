@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.fields import TEXT
 
-from index_data.schema import TEXT_FIELDS, NAME_FIELDS, make_schema
+from index_data.engine.schema import make_schema
+from index_data.fields import NAME_FIELDS, TEXT_FIELDS
 
 from conftest import SEED
 

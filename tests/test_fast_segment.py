@@ -32,20 +32,22 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC
 
-from conftest import ROOT, SEED, _library_docs
+from conftest import SEED, _library_docs
 from index_compare import compare_indexes, compare_live, open_reader
+from index_data import reindex
 from index_data.analysis import index_counts, index_terms
+from index_data.build import _Listing, build_index
 from index_data.corpus import parse_file
-from index_data.build import _Listing, build_index, fileinfo, load_question, relative_path
-from index_data.reindex import reindex
-from index_data.schema import INDEX_NAME, SPELL_SOURCES, document_fields, make_schema
-from index_data.whoosh_segment import FastSegmentWriter, _TermIndexWriter
-
-from index_data import synthetic as generate  # noqa: E402
+from index_data.engine.format import TermIndexWriter as _TermIndexWriter
+from index_data.engine.schema import INDEX_NAME, document_fields, make_schema
+from index_data.engine.segment_writer import FastSegmentWriter
+from index_data.fields import SPELL_SOURCES
+from index_data.fileinfo import FileInfo
+from index_data.sources import load_question, relative_path
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, generate):
     root = tmp_path_factory.mktemp("fastseg") / "corpus"
     generate.generate(root, 260, seed=7)
     shutil.copy(SEED, root / SEED.name)
@@ -64,8 +66,8 @@ def _documents(corpus):
             q, data = load_question(path, listing.doc_id(n))
         except Exception:
             continue
-        docs.append(document_fields(q, fileinfo(len(data), listing.mtimes[n], data,
-                                                relative_path(path, corpus))))
+        docs.append(document_fields(q, FileInfo.of(len(data), listing.mtimes[n], data,
+                                                   relative_path(path, corpus)).format()))
     return docs
 
 
@@ -92,6 +94,7 @@ def test_length_bytes_survive_whoosh_round_trip():
     assert [length_to_byte(byte_to_length(b)) for b in range(256)] == list(range(256))
 
 
+@pytest.mark.slow  # builds the reference index with Whoosh's own writer
 def test_documents_cover_the_cases(corpus, whoosh_index_dir):
     with open_reader(whoosh_index_dir) as r:
         n = r.doc_count_all()
@@ -99,6 +102,7 @@ def test_documents_cover_the_cases(corpus, whoosh_index_dir):
     assert n == 260 + 1 + 21 and statuses["unan"] > 5 and statuses["answ"] > 200
 
 
+@pytest.mark.slow  # a full build compared term by term, block by block
 def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     report = build_index(corpus, tmp_path / "ix", procs=1)
     assert [r.path.rsplit("/", 1)[1] for r in report.rejected] == ["broken.txt"]
@@ -107,6 +111,7 @@ def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     assert counts["postings"] > 80_000
 
 
+@pytest.mark.slow  # worker processes and a full comparison
 def test_two_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     build_index(corpus, tmp_path / "ix", procs=2)
     with open_reader(tmp_path / "ix") as r:
@@ -115,7 +120,8 @@ def test_two_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     assert counts["docs"] == 282
 
 
-def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path):
+@pytest.mark.slow  # builds, reindexes and compares three times
+def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path, generate):
     """Whoosh's own writer (the incremental reindex) on top of two fast-written segments:
     deletions, rewritten and new files, then a merge of everything into one segment, give the
     index Whoosh writes for the final corpus."""
@@ -148,6 +154,7 @@ def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path):
     assert counts["docs"] == 285 and counts["terms"] > 10_000
 
 
+@pytest.mark.slow  # many run files, then a full comparison
 def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path):
     ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
     segment = default_codec().new_segment(ix.storage, INDEX_NAME)
@@ -163,6 +170,7 @@ def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_pat
         assert w.vocabulary == [t.decode("utf-8") for t in r.lexicon("spell")]
 
 
+@pytest.mark.slow  # a second full build and comparison
 def test_without_shared_tokenisation_the_same(corpus, whoosh_index_dir, tmp_path):
     """The spelling field analysed on its own (no ``derived``) gives the same index."""
     ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)

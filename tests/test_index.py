@@ -7,7 +7,7 @@ import pytest
 from conftest import SEED, question_file
 from index_data import (IndexCorruptError, IndexMissingError, IndexVersionError, MqtError,
                         build_index)
-from index_data.schema import META_FILE, SCHEMA_VERSION
+from index_data.meta import META_FILE, SCHEMA_VERSION
 from searcher import Searcher
 
 

@@ -4,7 +4,6 @@ from the stored documents themselves."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 from collections import Counter
@@ -14,13 +13,9 @@ import pytest
 
 from index_data import build_index, reindex, termvectors
 from index_data.analysis import analyze
-from searcher import Searcher, neighbours, ranking
+from searcher import Ranking, Searcher, neighbours
 
-from conftest import ROOT, question_file
-
-_spec = importlib.util.spec_from_file_location("mqt_bench_generate", ROOT / "benchmarks" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+from conftest import question_file
 
 LONG_QUERY = "what is the mayor doing about knife crime and violence among young people in london"
 
@@ -107,7 +102,7 @@ def test_term_vectors_round_trip_and_count_documents():
 # ---- the searcher --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def generated_index(tmp_path_factory):
+def generated_index(tmp_path_factory, generate):
     base = tmp_path_factory.mktemp("nb")
     corpus = generate.generate(base / "corpus", 400, seed=5)
     report = build_index(corpus, base / "index")
@@ -215,13 +210,14 @@ def test_df_tables_follow_the_segments_through_reindex(write_corpus, tmp_path):
 
 
 def test_settings_are_the_documented_defaults():
-    assert ranking.NEIGHBOURS is True and ranking.FEEDBACK is False
-    assert (ranking.NEIGHBOUR_DEPTH, ranking.NEIGHBOUR_K, ranking.NEIGHBOUR_GAMMA) == (1000, 3, 1.0)
+    ranking = Ranking()
+    assert ranking.neighbours.enabled is True and ranking.feedback.enabled is False
+    assert (ranking.neighbours.depth, ranking.neighbours.k, ranking.neighbours.gamma) == (1000, 3, 1.0)
 
 
-def test_scores_keep_falling_past_the_smoothed_depth(generated_index, monkeypatch):
-    monkeypatch.setattr(ranking, "NEIGHBOUR_DEPTH", 20)
-    with Searcher(generated_index / "index") as s:
+def test_scores_keep_falling_past_the_smoothed_depth(generated_index):
+    shallow = Ranking().with_settings({"neighbours.depth": 20})
+    with Searcher(generated_index / "index", ranking=shallow) as s:
         page = s.search(LONG_QUERY, limit=60, snippets=False, facets=False)
         plain = s.search(LONG_QUERY, limit=60, snippets=False, facets=False, neighbours=False)
     scores = [h.score for h in page.hits]

@@ -11,12 +11,12 @@ import pytest
 from whoosh import index as whoosh_index
 
 from conftest import question_file
-from index_data import build_index
-from index_data.errors import MqtError, NotFoundError
-from index_data.reindex import ReindexReport, reindex
-from index_data.schema import META_FILE, document_fields
+from index_data import ReindexReport, build_index, reindex
 from index_data.corpus import parse_file
-from index_data.whoosh_update import MAX_SEGMENTS, IndexUpdater
+from index_data.engine import MAX_SEGMENTS, IndexUpdater
+from index_data.engine.schema import document_fields
+from index_data.errors import MqtError, NotFoundError
+from index_data.meta import META_FILE
 from reindex_util import Corpus, assert_index_matches, run_mqt
 from searcher import Searcher
 
@@ -44,10 +44,10 @@ def test_builds_when_missing_then_noop_reads_nothing(corpus, tmp_path):
 def test_noop_does_not_open_files(corpus, tmp_path, monkeypatch):
     ix = tmp_path / "ix"
     reindex(corpus.path, ix)
-    import index_data.build as build
+    import index_data.sources as sources
     opened = []
-    real = build.read_bytes
-    monkeypatch.setattr(build, "read_bytes", lambda p: opened.append(p) or real(p))
+    real = sources.read_bytes
+    monkeypatch.setattr(sources, "read_bytes", lambda p: opened.append(p) or real(p))
     (corpus.path / "q000003.txt").write_text(question_file(question="Brand new text about trams?"))
     r = reindex(corpus.path, ix)
     assert [p.name for p in opened] == ["q000003.txt"]

@@ -11,8 +11,13 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from conftest import ROOT, question_file
 from reindex_util import Corpus, assert_index_matches, mqt, run_mqt
+
+#: Processes racing and waiting on each other: seconds each.
+pytestmark = pytest.mark.slow
 
 #: (matches of "zebra OR yak", their status facet, documents in the index) in states A and B.
 STATE_A = (40, {"answered": 40}, 160)
@@ -195,7 +200,7 @@ def test_open_retries_when_a_commit_removes_the_table_of_contents(tmp_path, monk
     Opening must retry rather than report a broken index (seen with plain Whoosh: ~1 in 1,000
     opens during back-to-back commits)."""
     from whoosh.index import TOC
-    from searcher.whoosh_reader import WhooshReader
+    from index_data.engine import EngineReader
 
     corpus = Corpus(tmp_path / "corpus", seed=6)
     corpus.add(5)
@@ -211,6 +216,6 @@ def test_open_retries_when_a_commit_removes_the_table_of_contents(tmp_path, monk
         return real(cls, storage, indexname, gen=gen, schema=schema)
 
     monkeypatch.setattr(TOC, "read", classmethod(flaky))
-    r = WhooshReader(ix)
+    r = EngineReader(ix)
     assert r.doc_count() == 5 and failures == [0]
     r.close()

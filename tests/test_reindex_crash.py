@@ -9,6 +9,8 @@ import re
 import signal
 import time
 
+import pytest
+
 from reindex_util import Corpus, assert_index_matches, expected_state, index_state, mqt, run_mqt
 from searcher import Searcher
 
@@ -17,15 +19,15 @@ KILL_POINTS = 30
 
 def leftovers(ix) -> set[str]:
     """Files a killed writer left in the index folder (uncommitted segment, pool, temp TOC)."""
-    from whoosh import index as whoosh_index
+    from index_data.engine import live_segment_ids
+
     names = {p.name for p in ix.iterdir()}
     temp = {n for n in names if n.endswith(".tmp") or re.match(r"_MAIN_\d+\.toc\.", n)}
-    wix = whoosh_index.open_dir(str(ix), indexname="MAIN", readonly=True)
-    live = {s.segment_id() for s in wix._segments()}
-    wix.close()
+    live = live_segment_ids(ix)
     return temp | {n for n in names if (m := re.match(r"(MAIN_\w+)\.", n)) and m.group(1) not in live}
 
 
+@pytest.mark.slow  # 30 killed processes and their recoveries
 def test_kill_at_many_moments(tmp_path):
     corpus = Corpus(tmp_path / "corpus", seed=11)
     corpus.add(300)

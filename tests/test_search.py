@@ -298,3 +298,41 @@ def test_searcher_sees_a_rebuilt_index(write_corpus, tmp_path):
         (corpus / "b.txt").write_text(question_file(title="Beta", question="More bicycles?"))
         build_index(corpus, tmp_path / "ix")
         assert set(ids(s.search("bicycles"))) == {"a", "b"}
+
+
+def test_a_rebuilt_index_never_serves_the_old_facets_or_dates(write_corpus, tmp_path):
+    """Facet and date caches are keyed by segment (id and deletions), not by the reader object's
+    id and the index generation: a rebuilt index swapped in under a long-lived Searcher has the
+    same document count and generation as the old one, and Python may give its reader the freed
+    reader's id, yet every answer comes from the new data."""
+    import gc
+
+    from conftest import question_file
+    from index_data import build_index
+
+    index = tmp_path / "ix"
+    parties = ["Labour Group", "Green Party", "Conservative Group", "Liberal Democrat Group"]
+    searcher = None
+    try:
+        for round_ in range(4):
+            party, year = parties[round_], 2010 + round_
+            corpus = write_corpus({f"q{i}.txt": question_file(
+                title=f"Buses {i}", question=f"Bus route {i} in Croydon?", party=party,
+                date=f"{year}-0{1 + i}-1{i}", session_date=None) for i in range(5)})
+            build_index(corpus, index)
+            if searcher is None:
+                searcher = Searcher(index)
+            page = searcher.search("buses", sort="newest", limit=10)
+            assert page.total == 5
+            assert page.facets["party"] == {party: 5}, round_
+            assert page.facets["year"] == {str(year): 5}, round_
+            assert [h.meeting_date.year for h in page.hits] == [year] * 5
+            assert [h.meeting_date.month for h in page.hits] == [5, 4, 3, 2, 1]
+            assert searcher.search("buses", date_from=str(year), limit=10).total == 5
+            stats = searcher.stats()
+            assert (stats.first_date.year, stats.last_date.year) == (year, year)
+            assert stats.top_parties == {party: 5}
+            gc.collect()  # free the old readers: their ids may be given to the new ones
+    finally:
+        if searcher is not None:
+            searcher.close()

@@ -1,8 +1,8 @@
 """Soak: searcher processes and threads query non-stop while a reindex loop adds, changes and
 deletes documents. Every answer must be a state the corpus was in; no query may fail.
 
-Runs for ``MQT_SOAK_SECONDS`` (default 20) in the normal suite; run it longer on demand:
-``MQT_SOAK_SECONDS=600 python -m pytest tests/test_soak.py -s``.
+Runs for ``MQT_SOAK_SECONDS`` (default 20) in the full suite (a slow test: ``MQT_SLOW_TESTS=1``);
+run it longer on demand: ``MQT_SOAK_SECONDS=600 python -m pytest tests/test_soak.py -s --runslow``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import question_file
-from index_data.reindex import reindex
+from index_data import reindex
 
 SECONDS = float(os.environ.get("MQT_SOAK_SECONDS", "20"))
 SEARCHER_PROCESSES = 2
@@ -76,6 +78,7 @@ def _digest(state: dict[int, int]) -> str:
     return hashlib.sha1("\n".join(titles).encode()).hexdigest()
 
 
+@pytest.mark.slow  # runs for MQT_SOAK_SECONDS
 def test_soak_search_while_reindexing(tmp_path):
     corpus, index_dir = tmp_path / "corpus", tmp_path / "ix"
     corpus.mkdir()

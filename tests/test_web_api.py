@@ -291,7 +291,7 @@ def test_openapi_lists_every_endpoint(client):
     assert params("/watch/{name}.atom") == {"name"}
     for path, item in spec["paths"].items():
         for method, op in item.items():
-            assert "200" in op["responses"], path
+            assert "200" in op["responses"], (method, path)
 
 
 # ---- one function behind both ------------------------------------------------------------------

@@ -74,7 +74,8 @@ def parse_feed(data: bytes):
 FEEDS = [
     ({"q": "transport"}, ["transport"]),
     ({"q": "transport", "limit": "3", "page": "2"}, ["transport", "--limit", "3", "--page", "2"]),
-    ({"q": "crime OR hate", "party": "labour", "from": "2015"}, ["crime OR hate", "--party", "labour", "--from", "2015"]),
+    ({"q": "crime OR hate", "party": "labour", "from": "2015"},
+     ["crime OR hate", "--party", "labour", "--from", "2015"]),
     ({"q": "hostile"}, ["hostile"]),
     ({"status": "unanswered", "synonyms": "0"}, ["--status", "unanswered", "--no-synonyms"]),
 ]

@@ -89,7 +89,7 @@ class ServerProcess:
             self._log.close()
         return self.proc.returncode
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         self.wait_ready()
         return self
 

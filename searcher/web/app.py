@@ -100,8 +100,10 @@ def _is_api(path: str) -> bool:
     return path.startswith("/api") or path == "/healthz"
 
 
-async def http_error(request: Request, exc: HTTPException) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods: JSON under /api, a page elsewhere."""
+    # registered for HTTPException only (Starlette types every handler as taking an Exception)
+    assert isinstance(exc, HTTPException)
     if _is_api(request.url.path):
         return api.json_error(exc.status_code, exc.detail or "error")
     message = {404: "There is no page at this address.",

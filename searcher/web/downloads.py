@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from index_data.errors import MqtError, NotFoundError
+from index_data.errors import MqtError, NotFoundError, QueryError
 
+from ..export import Format, write
 from ..params import EXPORT_PARAMS, FEED_PARAMS, SearchRequest
-from ..query import QueryError
 from .api import CACHE_SECONDS, no_params
 from .errors import status_for
 from .service import BusyError, IndexService
@@ -118,10 +118,9 @@ def download_name(query: str, fmt: str) -> str:
     return f"mqt-{slug or 'export'}.{fmt}"
 
 
-def export(fmt: str):
+def export(fmt: Format):
     """``GET /export.<fmt>``: every match of a search, streamed as ``mqt export --format fmt``
     writes it; ``X-Result-Count`` says how many rows follow."""
-    from ..export import write
 
     async def endpoint(request: Request) -> Response:
         try:

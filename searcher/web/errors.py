@@ -12,9 +12,7 @@ The one error shape of the API (README "Web and API")::
 from __future__ import annotations
 
 from index_data.errors import (IndexCorruptError, IndexMissingError, IndexVersionError, MqtError,
-                               NotFoundError)
-
-from ..query import QueryError
+                               NotFoundError, QueryError)
 
 CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error",
          503: "index_unavailable"}

@@ -17,8 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from index_data.errors import QueryError
+
 from ..params import PARAM_NAMES, SearchRequest
-from ..query import QueryError
 from . import views
 from .api import CACHE_SECONDS
 from .errors import status_for

@@ -29,11 +29,12 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, TextIO, TypeVar
+from typing import TextIO, TypeVar
+from collections.abc import Callable
 
+from index_data.errors import QueryError
 from index_data.model import Question
 
-from ..query import QueryError
 from ..search import Searcher
 
 T = TypeVar("T")
@@ -132,7 +133,7 @@ class _Chunks:
     def __init__(self, queue: asyncio.Queue, stop: threading.Event):
         self.queue, self.stop, self.done = queue, stop, False
 
-    def __aiter__(self) -> "_Chunks":
+    def __aiter__(self) -> _Chunks:
         return self
 
     async def __anext__(self) -> bytes:

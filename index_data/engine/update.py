@@ -1,10 +1,11 @@
-"""Whoosh side of incremental reindexing: read what the index holds, apply deletions and
-additions in one commit, keep the segment count bounded, and make commits durable.
+"""Incremental updates of an existing index: read what the index holds, apply deletions and
+additions in one commit, keep the segment count bounded (the merge policy), with durable commits
+(``storage.DurableFileStorage``).
 
-Part of the writing seam (with ``whoosh_writer``): nothing outside these two modules touches
-Whoosh when writing. A Whoosh commit becomes visible in one step (a new table-of-contents file is
-renamed into place), so a reindex applied as one commit is seen by searchers all at once, and a
-reindex killed before that rename leaves the previous state intact.
+A Whoosh commit becomes visible in one step (a new table-of-contents file is renamed into place),
+so a reindex applied as one commit is seen by searchers all at once, and a reindex killed before
+that rename leaves the previous state intact. The decisions (what changed) are
+``index_data.reindexing``'s.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util import fib
 from whoosh.util.filelock import try_for
-from whoosh.writing import SegmentWriter
 
-from . import stemtable
-from .analysis import use_stem_table
-from .errors import IndexCorruptError, IndexLockedError
-from .model import Question
-from .schema import document_fields, open_error
-from .whoosh_writer import INDEX_NAME, write_side_tables
+from .. import stemtable
+from ..analysis import use_stem_table
+from ..errors import IndexCorruptError, IndexLockedError
+from ..model import Question
+from . import internals
+from .schema import INDEX_NAME, document_fields
+from .storage import DurableFileStorage, open_error
+from .writer import write_side_tables
 
 #: After a commit the index keeps at most this many segments (small ones are merged first):
 #: each extra segment costs every query (measured: 8 segments 1.36x slower than 1 on 100,000
@@ -38,42 +40,13 @@ MAX_SEGMENTS = 4
 #: A segment whose share of deleted documents passes this is rewritten without them.
 MAX_DELETED_FRACTION = 0.25
 
-_TOC_RE = re.compile(rf"^_{INDEX_NAME}_\d+\.toc$")
 _TOC_TEMP_RE = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\..+$")
-
-
-class DurableFileStorage(FileStorage):
-    """A Whoosh file storage that flushes every index file to disk before a commit's
-    table of contents is renamed into place (and the folder after it), so a power loss
-    cannot leave a table of contents that names files which never reached the disk."""
-
-    def rename_file(self, oldname, newname, safe=False):
-        if _TOC_RE.match(newname):
-            flush_to_disk(self.folder)
-        super().rename_file(oldname, newname, safe=safe)
-        _fsync_path(self.folder)
-
-
-def flush_to_disk(folder: str | os.PathLike) -> None:
-    """fsync every file in ``folder`` and the folder itself (before a finished build is swapped in)."""
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            _fsync_path(path)
-    _fsync_path(str(folder))
-
-
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
 class IndexedDoc:
-    """One live document of the index: its number (for deletion) and its ``fileinfo`` value."""
+    """One live document of the index: its number (for deletion) and its ``fileinfo`` value
+    (``sources.FileInfo.format()``)."""
 
     docnum: int
     fileinfo: str
@@ -135,7 +108,7 @@ class IndexUpdater:
 
     def remove_orphans(self) -> None:
         """Delete files no commit refers to (left by a killed writer). Only under the job lock."""
-        clean_files(self._storage, INDEX_NAME, self._generation, self._ix._segments())
+        clean_files(self._storage, INDEX_NAME, self._generation, internals.segments(self._ix))
 
     def __enter__(self):
         return self
@@ -149,10 +122,10 @@ class IndexUpdater:
         return self._ix.doc_count()
 
     def segment_count(self) -> int:
-        return len(self._ix._segments())
+        return len(internals.segments(self._ix))
 
     def deleted_fraction(self) -> float:
-        segs = self._ix._segments()
+        segs = internals.segments(self._ix)
         total = sum(s.doc_count_all() for s in segs)
         return sum(s.deleted_count() for s in segs) / total if total else 0.0
 
@@ -198,11 +171,10 @@ class IndexUpdater:
         if not try_for(lock.acquire, timeout=timeout, delay=0.1):
             raise IndexLockedError(f"another process holds Whoosh's write lock on {self.index_dir}")
         try:
-            w = SegmentWriter(self._ix, _lk=False)
+            w = internals.locked_segment_writer(self._ix, lock)  # released by commit() or cancel()
         except BaseException:
             lock.release()
             raise
-        w.writelock = lock  # released by the writer's commit() or cancel()
         added = 0
         try:
             if w.generation != self._generation + 1:  # someone committed since indexed_docs()
@@ -278,3 +250,13 @@ def merge_policy(writer, segments):
         writer.add_reader(reader)
         reader.close()
     return kept
+
+
+def live_segment_ids(index_dir: str | os.PathLike) -> set[str]:
+    """The ids of the segments of an index's latest commit (its files start with them)."""
+    storage = FileStorage(str(index_dir), readonly=True, supports_mmap=False)
+    ix = storage.open_index(INDEX_NAME)
+    try:
+        return {s.segment_id() for s in internals.segments(ix)}
+    finally:
+        ix.close()

@@ -5,7 +5,7 @@ sort, marshalled runs, a merge) and then through ``W3PostingsWriter.add_posting`
 document's field length in a column for each posting. :class:`FastSegmentWriter` keeps each
 term's postings in arrays (document numbers, counts, encoded values) so that only the distinct
 terms are sorted, knows every document's field lengths already, and encodes each block of 128
-postings with a handful of C-level calls.
+postings with a handful of C-level calls (``format.write_posting_list``).
 
 The files are Whoosh's own W3 codec format, laid out exactly as ``SegmentWriter`` lays them out
 (the same blocks, block statistics and term statistics), so every Whoosh reader, the incremental
@@ -20,38 +20,21 @@ from __future__ import annotations
 
 import heapq
 import pickle
-import zlib
-from pickle import dumps
 from array import array
 from collections import Counter
 from collections.abc import Callable
-from hashlib import md5
 from itertools import chain
-from operator import sub
-from struct import Struct
+from typing import Any, NamedTuple
 
 from whoosh import formats
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3TermInfo, _lenfield
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes
 from whoosh.util.numeric import length_to_byte
 
+from ..analysis import index_terms, stem_terms, term_positions
+from . import internals
+from .format import EXIST, FREQ, GENERIC, INT, LONG, POS, USHORT, TermIndexWriter, write_posting_list
 from .schema import MqtText
-from .analysis import index_terms, stem_terms, term_positions
-
-_MAGIC = b"W3Bl"  # whoosh3.WHOOSH3_HEADER_MAGIC: starts every posting list
-_INT = Struct("!i")
-_UINT = Struct("!I")
-_USHORT = Struct("!H")
-_LONG = Struct("!q")
-_LENGTHS = Struct("!ii")  # filetables._lengths: key and value length of a .trm entry
-_TERMINFO = W3TermInfo._struct
-
-# How each field's postings are buffered (see FastSegmentWriter._plan).
-FREQ = 1     # MqtText, Frequency format: array('I') of [doc, n, doc, n, ...]
-POS = 2      # MqtText, Positions format: (array('I') of [doc, n, ...], array('I') of positions)
-EXIST = 3    # Existence format (ID, NUMERIC...), weight 1.0 and no value: array('I') of docs
-GENERIC = 4  # anything else: [(doc, weight, value bytes), ...]
 
 #: Rough bytes of memory per buffered term and per buffered posting, by kind (measured with
 #: tracemalloc on a generated corpus; they only decide when a run is written).
@@ -59,39 +42,38 @@ _TERM_COST = {FREQ: 190, POS: 320, EXIST: 190, GENERIC: 220}
 _POSTING_COST = {FREQ: 9, POS: 9, EXIST: 5, GENERIC: 110}
 _POSITION_COST = 4.5
 
-_BLOCK = 128  # W3Codec's default blocklimit: postings per block
 #: A field's value cache is given up if its first this-many misses come in fewer than twice
 #: as many documents; it is emptied when it holds more than _VALUE_CACHE_MAX values.
 _VALUE_CACHE_TRIAL = 1000
 _VALUE_CACHE_MAX = 20_000
-_COMPRESSION = 3  # W3Codec's default zlib level (W3PostingsWriter compresses every block)
 
 
+class Analysis(NamedTuple):
+    """The fast path's analysis of an ``MqtText`` field (``index_terms``'s flags)."""
+
+    drop_stops: bool
+    stem_words: bool
 
 
-def _positions_value(poslist: list[int]) -> bytes:
-    """``formats.Positions.encode(poslist)``: the count, then the pickled position deltas."""
-    deltas = [poslist[0]]
-    deltas += map(sub, poslist[1:], poslist)
-    return _UINT.pack(len(deltas)) + dumps(deltas, 2)
+class FieldPlan(NamedTuple):
+    """How the writer handles one field (see :meth:`FastSegmentWriter._make_plan`)."""
 
-
-class _OnePosition(dict):
-    """Position -> the encoded value of a posting with that one position (most postings)."""
-
-    def __missing__(self, pos: int) -> bytes:
-        v = self[pos] = _positions_value([pos])
-        return v
-
-
-_ONE_POSITION = _OnePosition()
+    name: str
+    field: Any  # the Whoosh field
+    #: How its postings are buffered (``format.FREQ``, ``POS``, ``EXIST``, ``GENERIC``), 0 when
+    #: the field is not indexed.
+    kind: int
+    stored: bool
+    column: Any  # the Whoosh column type, or None
+    #: The fast path's flags for an MqtText field, else None (Whoosh's own ``field.index``).
+    analysis: Analysis | None
 
 
 class FastSegmentWriter:
     """Writes the documents given to :meth:`add_document` as one new segment of ``ix``.
 
     Not a Whoosh ``IndexWriter``: it takes no lock and writes no table of contents. The caller
-    adds the segment that :meth:`finish` returns to a table of contents (see ``whoosh_writer``).
+    adds the segment that :meth:`finish` returns to a table of contents (see ``writer``).
 
     >>> w = FastSegmentWriter(storage, schema, segment)      # doctest: +SKIP
     >>> w.add_document(**fields); seg = w.finish()
@@ -111,22 +93,25 @@ class FastSegmentWriter:
         self._tempstorage = storage.temp_storage(f"{segment.indexname}.tmp")
         self._perdoc = self.codec.per_document_writer(storage, segment)
         self.docnum = 0
-        self._kinds = {name: kind for name, _, kind, _, _, _ in self._plan}
-        self._plan_by_name = {row[0]: row for row in self._plan}
+        self._kinds = {p.name: p.kind for p in self._plan}
+        self._plan_by_name = {p.name: p for p in self._plan}
         # Per indexed field, value -> its analysis, while values repeat (names, dates, status).
-        self._value_caches: dict[str, dict | None] = {row[0]: {} for row in self._plan if row[2]}
+        self._value_caches: dict[str, dict | None] = {p.name: {} for p in self._plan if p.kind}
         self._misses: dict[str, int] = {}
         self._derived = derived if self._can_derive(derived) else None
+        #: The derived field's drop_stops flag (see _can_derive).
+        self._derived_drop = bool(derived and self._derived is not None
+                                  and self._plan_by_name[derived[0]].analysis.drop_stops)  # type: ignore[union-attr]
         if vector is not None and self._derived is None:
             raise ValueError("a vector column needs a derived field to count")
         #: (column, encode): a column a document may leave out, then filled with ``encode`` of
         #: the counts of its derived field's stemmed terms (mqt's term vectors), from the
         #: analysis the sources get anyway.
         self._vector = vector
-        self._buffers: dict[str, dict] = {name: {} for name, _, kind, _, _, _ in self._plan if kind}
+        self._buffers: dict[str, dict] = {p.name: {} for p in self._plan if p.kind}
         # Field length bytes per document (what the length columns hold) for scorable fields.
-        self._lengths: dict[str, array] = {name: array("B") for name, f, kind, _, _, _ in self._plan
-                                            if kind and f.scorable}
+        self._lengths: dict[str, array] = {p.name: array("B") for p in self._plan
+                                            if p.kind and p.field.scorable}
         self._totals = dict.fromkeys(self._lengths, 0)
         self._used = 0
         #: The terms of ``vocabulary_field`` (str), filled when the postings are written.
@@ -140,9 +125,8 @@ class FastSegmentWriter:
     # ---- adding documents ---------------------------------------------------------------------
 
     @staticmethod
-    def _make_plan(schema):
-        """Per field, sorted by name as Whoosh's add_document goes: (name, field, buffer kind or
-        0 when not indexed, stored?, column type, fast-path analysis flags)."""
+    def _make_plan(schema) -> list[FieldPlan]:
+        """A :class:`FieldPlan` per field, sorted by name as Whoosh's add_document goes."""
         plan = []
         for name in sorted(schema.names()):
             field = schema[name]
@@ -163,8 +147,8 @@ class FastSegmentWriter:
                     kind = EXIST
                 else:
                     kind = GENERIC
-            flags = (field.drop_stops, field.stem_words) if isinstance(field, MqtText) else None
-            plan.append((name, field, kind, field.stored, field.column_type, flags))
+            flags = Analysis(field.drop_stops, field.stem_words) if isinstance(field, MqtText) else None
+            plan.append(FieldPlan(name, field, kind, field.stored, field.column_type, flags))
         return plan
 
     def _can_derive(self, derived) -> bool:
@@ -173,13 +157,13 @@ class FastSegmentWriter:
         if not derived:
             return False
         name, sources = derived
-        row = self._plan_by_name.get(name)
-        if row is None or row[2] != FREQ:
+        plan = self._plan_by_name.get(name)
+        if plan is None or plan.kind != FREQ or plan.analysis is None:
             return False
-        drop = row[5][0]
-        return all(self._plan_by_name.get(src) is not None and self._plan_by_name[src][2] == POS
-                   and self._plan_by_name[src][5] == (drop, True) for src in sources) \
-            and row[5] == (drop, False)
+        drop = plan.analysis.drop_stops
+        return all(src in self._plan_by_name and self._plan_by_name[src].kind == POS
+                   and self._plan_by_name[src].analysis == Analysis(drop, True) for src in sources) \
+            and plan.analysis == Analysis(drop, False)
 
     def add_document(self, **fields) -> None:
         """Add one document (field name -> value, as for Whoosh's ``add_document``)."""
@@ -196,23 +180,26 @@ class FastSegmentWriter:
         # A derived field whose value is its sources' values joined by newlines (mqt's "spell":
         # title, question and answer unstemmed) is counted from the sources' words, and the
         # sources are stemmed from the same words: one tokenisation of the text instead of two.
-        words = stemmed = None
+        words: dict[str, list[str]] | None = None
+        stemmed: dict[str, list[str]] = {}
+        dname = None
         if self._derived is not None:
             dname, sources = self._derived
-            drop = self._plan_by_name[dname][5][0]
-            texts = [fields.get(src) for src in sources]
+            drop = self._derived_drop
+            texts: list[Any] = [fields.get(src) for src in sources]
             if all(isinstance(t, str) for t in texts) and fields.get(dname) == "\n".join(texts):
                 words = {src: index_terms(t, drop, False) for src, t in zip(sources, texts)}
                 stemmed = {src: stem_terms(w) for src, w in words.items()}
             if self._vector is not None and self._vector[0] not in fields:
-                if stemmed is None:
+                if words is None:
                     raise ValueError(f"{dname} is not its sources' text joined: give "
                                      f"{self._vector[0]} explicitly")
                 vname, encode = self._vector
                 fields = {**fields, vname: encode(Counter(chain.from_iterable(stemmed.values())))}
         # (name, kind, postings, length) per indexed field; stored and column values per field
-        analysed = []
-        perdoc = []
+        analysed: list[tuple[str, int, Any, int]] = []
+        perdoc: list[tuple[str, Any, Any, Any, Any]] = []
+        post: Any
         for name, field, kind, stored, column, flags in self._plan:
             value = fields.get(name)
             if value is None:
@@ -242,8 +229,9 @@ class FastSegmentWriter:
                                column, field.to_column_value(value) if column else None))
         return analysed, perdoc
 
-    def _analyse(self, name, field, kind, flags, value):
+    def _analyse(self, name, field, kind, flags, value) -> tuple[int, Any, int]:
         """(kind, postings, length) of one field value (see :meth:`prepare`)."""
+        post: Any
         if flags is not None and isinstance(value, str):
             terms = index_terms(value, *flags)
             post = Counter(terms) if kind == FREQ else term_positions(terms)
@@ -332,7 +320,7 @@ class FastSegmentWriter:
                     lst.append((docnum, weight * 1.0,  # Whoosh multiplies by the field boost
                                 vbytes if vbytes is not None else emptybytes))
                 used += len(post) * _POSTING_COST[GENERIC]
-        for name, lens in self._lengths.items():
+        for lens in self._lengths.values():
             if len(lens) == docnum:  # field absent from this document
                 lens.append(0)
         self.docnum = docnum + 1
@@ -412,8 +400,9 @@ class FastSegmentWriter:
             self._write_run()
         # (field, term, run) is unique, so the merge never compares payloads
         merged = heapq.merge(*[self._read_run(k, name) for k, name in enumerate(self._runs)])
-        last_field = last_term = None
-        parts = []
+        last_field: Any = None
+        last_term = None
+        parts: list = []
         for field, term, _, payload in merged:
             if term != last_term or field != last_field:
                 if parts:
@@ -466,26 +455,27 @@ class FastSegmentWriter:
         for name, lens in self._lengths.items():
             data = lens.tobytes().rstrip(b"\0")
             if data:
-                column = _lenfield(name)
-                self._perdoc._create_column(column, LENGTHS_COLUMN)
-                self._perdoc._get_column(column)._dbfile.write(data)
+                internals.write_length_column(self._perdoc, name, data)
             if self._totals[name]:
-                self._perdoc._fieldlengths[name] += self._totals[name]
+                internals.add_field_length(self._perdoc, name, self._totals[name])
 
     def _write_postings(self) -> None:
         """Posting lists (.pst) and the term index (.trm), as W3FieldWriter writes them."""
-        tindex = _TermIndexWriter(self.segment.create_file(self.storage, W3Codec.TERMS_EXT))
-        fieldmap = tindex.extras["fieldmap"] = {}
+        tindex = TermIndexWriter(self.segment.create_file(self.storage, W3Codec.TERMS_EXT))
+        fieldmap: dict[str, int] = {}
+        tindex.extras["fieldmap"] = fieldmap
         postfile = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
         out = bytearray()
         base = 0  # bytes of the postings file already flushed
         schema = self.schema
-        fieldname = fieldprefix = vocabulary = None
+        fieldname = None
+        fieldprefix = b""
+        vocabulary: list[str] | None = None
         for field, term, payload in self._sorted_postings():
             if field != fieldname:
                 fieldname = field
                 fieldmap[field] = len(fieldmap)
-                fieldprefix = _USHORT.pack(fieldmap[field])
+                fieldprefix = USHORT.pack(fieldmap[field])
                 kind = self._kinds[field]
                 fmt = schema[field].format
                 fixed = fmt.fixed_value_size()
@@ -495,8 +485,8 @@ class FastSegmentWriter:
                 vocabulary.append(term)
             btext = term.encode("utf-8") if isinstance(term, str) else term
             start = base + len(out)
-            info = _write_posting_list(out, kind, payload, lens, fixed)
-            tindex.add(fieldprefix + btext, info + _LONG.pack(start) + _INT.pack(base + len(out) - start))
+            info = write_posting_list(out, kind, payload, lens, fixed)
+            tindex.add(fieldprefix + btext, info + LONG.pack(start) + INT.pack(base + len(out) - start))
             if len(out) > 1 << 20:
                 postfile.write(out)
                 base += len(out)
@@ -552,210 +542,6 @@ def _concat(kind, parts):
     return first
 
 
-def _write_posting_list(out: bytearray, kind, payload, lens, fixed) -> bytes:
-    """Append one term's posting list (magic, then blocks) to ``out``; return the packed term
-    statistics (``W3TermInfo.to_bytes`` without the extent), exactly as W3PostingsWriter and
-    W3TermInfo compute them.
-
-    Field lengths are handled as length bytes: W3PostingsWriter keeps ``byte_to_length`` of the
-    column's byte and writes ``length_to_byte`` of that, which is the byte itself."""
-    positions = counts = None
-    if kind == FREQ:
-        ids = payload[0::2]
-        counts = payload[1::2]
-    elif kind == POS:
-        a, positions = payload
-        ids = a[0::2]
-        counts = a[1::2]
-        off = 0  # where the block's first posting's positions start
-    elif kind == EXIST:
-        ids = payload
-    else:
-        ids = array("I", [p[0] for p in payload])
-    n = len(ids)
-    out += _MAGIC
-    weight = 0
-    minlb = 256  # smallest non-zero length byte so far (256: none)
-    maxlb = 0
-    maxweight = 0
-    start = 0
-    while start < n:
-        end = start + _BLOCK
-        if end >= n:
-            end = n
-        k = end - start
-        bids = ids[start:end] if n > _BLOCK else ids
-        # weights (float32 in the block; the block maximum is the unrounded weight) and values
-        if counts is not None:
-            if k == 1:
-                c0 = counts[start]
-                wmini = None if c0 == 1 else float(c0)
-                wsum = bmax = float(c0)
-                if positions is None:
-                    vmini = _UINT.pack(c0)
-                else:
-                    vmini = ((_ONE_POSITION[positions[off]],) if c0 == 1 else
-                             (_positions_value(positions[off:off + c0].tolist()),))
-                    off += c0
-            else:
-                bcounts = counts[start:end] if n > _BLOCK else counts
-                c0 = bcounts[0]
-                if bcounts.count(c0) == k:
-                    wmini = None if c0 == 1 else float(c0)
-                else:
-                    wmini = tuple(array("f", bcounts))
-                wsum = float(sum(bcounts))  # = the sum of the float32 weights (small integers)
-                bmax = float(max(bcounts))
-                if positions is None:
-                    vmini = _uint_struct(k).pack(*bcounts)
-                elif wmini is None:  # one position each: the common case, from a cache
-                    vmini = tuple(map(_ONE_POSITION.__getitem__, positions[off:off + k]))
-                    off += k
-                else:
-                    vals = []
-                    for c in bcounts:
-                        if c == 1:
-                            vals.append(_ONE_POSITION[positions[off]])
-                        else:
-                            vals.append(_positions_value(positions[off:off + c].tolist()))
-                        off += c
-                    vmini = tuple(vals)
-        elif kind == EXIST:
-            wmini = vmini = None
-            wsum = float(k)
-            bmax = 1.0
-        else:
-            posts = payload[start:end]
-            raw = [p[1] for p in posts]
-            wts = array("f", raw)
-            wsum = sum(wts)
-            bmax = 0
-            for w in raw:
-                if w > bmax:
-                    bmax = w
-            wmini = _mini_weights(wts)
-            vmini = _mini_values([p[2] for p in posts if p[2]], fixed)
-        # field lengths: the smallest (non-zero) and largest length byte of the block's documents
-        if lens is not None:
-            if k == 1:
-                lo = hi = lens[bids[0]]
-            else:
-                lbs = [lens[d] for d in bids]
-                lo, hi = min(lbs), max(lbs)
-                if lo == 0:  # a document with no length (cannot happen for a posting's field)
-                    lo = min([b for b in lbs if b], default=0)
-            if lo and lo < minlb:
-                minlb = lo
-            if hi > maxlb:
-                maxlb = hi
-        else:
-            lo = hi = 0
-        # term statistics (W3TermInfo.add_block)
-        weight += wsum
-        if bmax > maxweight:
-            maxweight = bmax
-        # the block (W3PostingsWriter._write_block)
-        data = zlib.compress(dumps(((bids[0],) if k == 1 else tuple(map(sub, bids, chain((0,), bids))),
-                                    wmini, vmini), 2), _COMPRESSION)
-        infob = dumps((k, bids[-1], bmax, _COMPRESSION, lo, hi), 2)
-        out += _INT.pack(-(len(infob) + len(data)) if end == n else len(infob) + len(data))
-        out += infob
-        out += data
-        start = end
-    return _TERMINFO.pack(0, weight, n, minlb if minlb < 256 else 0, maxlb, maxweight,
-                          ids[0], ids[-1])
-
-
-# A length byte survives Whoosh's byte -> length -> byte round trip (see _write_posting_list;
+# A length byte survives Whoosh's byte -> length -> byte round trip (see format.write_posting_list;
 # tests/test_fast_segment.py checks it).
 _L2B = [length_to_byte(n) for n in range(4096)]
-
-
-class _TermIndexWriter(OrderedHashWriter):
-    """Whoosh's OrderedHashWriter (the .trm file) writing the same bytes with less work and
-    memory: entries go through a local buffer (one file write per megabyte, not three per term),
-    and each hash bucket keeps its (hash, position) pairs in two arrays instead of a list of
-    tuples (16 bytes a term instead of ~130: 45 MB less for 350,000 terms)."""
-
-    def __init__(self, dbfile):
-        OrderedHashWriter.__init__(self, dbfile)
-        self._buf = bytearray()
-        self._flushed = dbfile.tell()
-        self._hashes = [array("Q") for _ in range(256)]
-        self._positions = [array("q") for _ in range(256)]
-
-    def add(self, key, value):
-        if key <= self.lastkey:
-            raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
-        buf = self._buf
-        pos = self._flushed + len(buf)
-        self.index.append(pos)
-        buf += _LENGTHS.pack(len(key), len(value))
-        buf += key
-        buf += value
-        h = int.from_bytes(md5(key).digest()[12:], "big")  # = filetables.md5_hash(key)
-        self._hashes[h & 255].append(h)
-        self._positions[h & 255].append(pos)
-        self.lastkey = key
-        if len(buf) > 1 << 20:
-            self._flush()
-
-    def _flush(self):
-        self.dbfile.write(self._buf)
-        self._flushed += len(self._buf)
-        self._buf = bytearray()
-
-    def _write_hashes(self):
-        """HashWriter._write_hashes over the arrays: the same tables, slot for slot."""
-        dbfile = self.dbfile
-        for hashes, positions in zip(self._hashes, self._positions):
-            pos = dbfile.tell()
-            numslots = 2 * len(hashes)
-            self.directory.append((pos, numslots))
-            table = [None] * numslots
-            for h, p in zip(hashes, positions):
-                slot = (h >> 8) % numslots
-                while table[slot] is not None:
-                    slot = (slot + 1) % numslots
-                table[slot] = (h, p)
-            out = bytearray()
-            for entry in table:
-                out += _POINTER.pack(*entry) if entry is not None else _NULL_POINTER
-            dbfile.write(out)
-
-    def close(self):
-        self._flush()
-        return OrderedHashWriter.close(self)
-
-
-_POINTER = Struct("!Iq")  # filetables._pointer
-_NULL_POINTER = _POINTER.pack(0, 0)
-
-
-_UINT_STRUCTS: dict[int, Struct] = {}
-
-
-def _uint_struct(n: int) -> Struct:
-    s = _UINT_STRUCTS.get(n)
-    if s is None:
-        s = _UINT_STRUCTS[n] = Struct(f"!{n}I")
-    return s
-
-
-def _mini_weights(wts):
-    """W3PostingsWriter._mini_weights."""
-    first = wts[0]
-    if first == 1.0 and wts.count(1.0) == len(wts):
-        return None
-    if wts.count(first) == len(wts):
-        return first
-    return tuple(wts)
-
-
-def _mini_values(values, fixed):
-    """W3PostingsWriter._mini_values."""
-    if fixed is None or fixed < 0:
-        return tuple(values)
-    if fixed == 0:
-        return None
-    return emptybytes.join(values)

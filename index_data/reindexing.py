@@ -6,19 +6,23 @@ How a run works (all under the index's job lock, see ``locking``):
 1. No index yet, or one of another schema version (or unreadable): build a fresh one beside it
    and swap it in atomically (``build``) -- searchers keep the old one until the swap.
 2. Otherwise list the corpus (``stat`` only) and what the index holds (ids and each source
-   file's ``size:mtime_ns:sha1:relpath``, without reading stored records).
+   file's ``fileinfo.FileInfo``, without reading stored records).
 3. A file whose size, mtime and path match its document is unchanged and is not read. Any other
    file is read: a new id is *added*; a known id whose content hash differs is *updated*; same
    content (only touched, or moved) is *unchanged* but its document is rewritten with the new
    file facts so the next run can skip it. Ids with no file any more are *deleted*; so is a
    document whose file is now rejected (a file that no longer parses must not keep showing).
-4. Everything is applied as one Whoosh commit: searchers see the old state or the new one.
+4. Everything is applied as one commit (``engine.update``): searchers see the old state or the
+   new one.
 
 The index itself is the only record of what was indexed, so a run killed at any point leaves
 the last committed state, and the next run simply finds the same differences again.
 
 Duplicate ids (same file name in two folders): the first file in sorted path order owns the id;
-the others are rejected and reported -- never silently indexed over each other.
+the others are rejected and reported -- never silently indexed over each other (``sources.Screen``,
+as in a build).
+
+The module is ``reindexing`` so that ``index_data.reindex`` is always the function.
 """
 
 from __future__ import annotations
@@ -26,81 +30,26 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from .analysis import warm_up
-from .build import (Progress, Rejected, build_unlocked, fileinfo, load_question, now_iso,
-                    relative_path)
+from .build import build_unlocked, now_iso
 from .corpus import CorpusFile, iter_corpus
-from .fileinfo import FileInfo
+from .engine import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
+                     remove_write_leftovers)
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
                      IndexWriteError, MqtError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
+from .fileinfo import FileInfo
+from .meta import check_index, read_meta, update_meta
 from .model import Question
+from .reports import NO_INDEX, Progress, ReindexReport
 from .safety import DEFAULT_MAX_DELETE, DeleteLimit, check_deletions
-from .schema import check_index, read_meta, update_meta
-from .whoosh_update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
-                            remove_write_leftovers)
+from .sources import RelativePaths, Screen, load_question, rejection
 
-
-NO_INDEX = "no index yet"
 #: What the refusal of a run that would remove too much (see ``safety``) tells the user to do.
 HOW_TO_ALLOW = "run mqt reindex again with --allow-deletes (or a larger --max-delete N|PCT)"
-
-
-@dataclass
-class ReindexReport:
-    """What a reindex did. Counts are of documents (one per question file)."""
-
-    index_dir: str
-    corpus_dir: str
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-    seconds: float = 0.0
-    #: Files read (the others were matched to their document by size, mtime and path alone).
-    files_read: int = 0
-    #: Unchanged documents rewritten only to record a new mtime or path.
-    refreshed: int = 0
-    #: Why the index was built from scratch instead ("" when it was updated in place).
-    rebuilt: str = ""
-    #: Index segments after the run.
-    segments: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.deleted or self.rebuilt)
-
-    def to_dict(self) -> dict:
-        """The ``--json`` object: counts under ``added``/``updated``/``deleted``/``unchanged``/
-        ``rejected``, the rejected files with reasons under ``rejected_files``."""
-        return dict(
-            added=self.added, updated=self.updated, deleted=self.deleted,
-            unchanged=self.unchanged, rejected=len(self.rejected),
-            rejected_files=[asdict(r) for r in self.rejected],
-            seconds=round(self.seconds, 3), files_read=self.files_read, refreshed=self.refreshed,
-            rebuilt=self.rebuilt or None, segments=self.segments,
-            index_dir=self.index_dir, corpus_dir=self.corpus_dir)
-
-    def summary(self) -> str:
-        """One line for people (the CLI prints it on stderr)."""
-        how = "reindexed"
-        if self.rebuilt:
-            how = f"{'built' if self.rebuilt == NO_INDEX else 'rebuilt'} ({self.rebuilt})"
-        return (f"{how.capitalize()} {self.index_dir} from {self.corpus_dir} in {self.seconds:.1f} s: "
-                f"{self.added:,} added, {self.updated:,} updated, {self.deleted:,} deleted, "
-                f"{self.unchanged:,} unchanged, {len(self.rejected):,} rejected "
-                f"({self.files_read:,} files read, {self.segments} segment(s)).")
-
-
-def parse_fileinfo(value: str) -> tuple[int, int, str, str | None] | None:
-    """``"size:mtime_ns:sha1:relpath"`` -> its parts (relpath None in the older 3-part form)."""
-    info = FileInfo.parse(value)
-    return (info.size, info.mtime_ns, info.sha1, info.relpath) if info else None
 
 
 def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
@@ -181,31 +130,24 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
     with updater as u:
         u.remove_orphans()
         indexed = u.indexed_docs()
-        files = list(iter_corpus(corpus_dir))
-        prefix = str(Path(corpus_dir)) + os.sep  # iter_corpus paths start with it (fast relpath)
-        owners: dict[str, CorpusFile] = {}
+        screen = Screen()
+        relative = RelativePaths(corpus_dir)
         candidates: list[tuple[CorpusFile, str, list[IndexedDoc]]] = []
-        for f in files:
-            if f.problem:
-                report.rejected.append(Rejected(str(f.path), None, f.problem))
-                continue
-            if f.doc_id in owners:
-                report.rejected.append(Rejected(
-                    str(f.path), None, f"duplicate document id {f.doc_id!r}: "
-                                       f"{owners[f.doc_id].path} has the same file name"))
-                continue
-            owners[f.doc_id] = f
+        for f in iter_corpus(corpus_dir):
             path = str(f.path)
-            rel = path[len(prefix):] if path.startswith(prefix) and os.sep == "/" \
-                else relative_path(f.path, corpus_dir)
+            rejected = screen.check(path, f.doc_id, f.problem)
+            if rejected is not None:
+                report.rejected.append(rejected)
+                continue
+            rel = relative(path)
             prior = indexed.get(f.doc_id, [])
             if len(prior) == 1:
-                info = parse_fileinfo(prior[0].fileinfo)
-                if info and info[0] == f.size and info[1] == f.mtime_ns and info[3] == rel:
+                info = FileInfo.parse(prior[0].fileinfo)
+                if info and info.size == f.size and info.mtime_ns == f.mtime_ns and info.relpath == rel:
                     report.unchanged += 1
                     continue
             candidates.append((f, rel, prior))
-        gone = [docs for doc_id, docs in indexed.items() if doc_id not in owners]
+        gone = [docs for doc_id, docs in indexed.items() if doc_id not in screen.owners]
         report.deleted += len(gone)
         built_from = _built_from(index_dir)
 
@@ -217,7 +159,7 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
             if not final:
                 remaining = len(indexed) - report.deleted + sum(1 for _, _, p in candidates if not p)
             check_deletions(would_delete=report.deleted, documents=len(indexed),
-                            remaining=remaining, files_found=len(owners), corpus_dir=corpus_dir,
+                            remaining=remaining, files_found=len(screen.owners), corpus_dir=corpus_dir,
                             built_from=built_from, limit=limit, how_to_allow=HOW_TO_ALLOW)
 
         check(final=False)
@@ -254,13 +196,8 @@ def _load(candidates, report: ReindexReport, progress: Progress | None
         report.files_read += 1
         try:
             q, data = load_question(f.path, f.doc_id)
-        except CorpusError as e:
-            report.rejected.append(Rejected(e.path, e.line, e.reason))
-            report.deleted += bool(prior)
-            continue
-        except Exception as e:  # a parser bug must not lose the rest of the corpus
-            report.rejected.append(Rejected(str(f.path), None,
-                                            f"unexpected error: {type(e).__name__}: {e}"))
+        except Exception as e:  # a parser bug must not lose the rest of the corpus either
+            report.rejected.append(rejection(f.path, e))
             report.deleted += bool(prior)
             continue
         finally:
@@ -269,10 +206,10 @@ def _load(candidates, report: ReindexReport, progress: Progress | None
         if not prior:
             report.added += 1
         else:
-            old = parse_fileinfo(prior[0].fileinfo) if len(prior) == 1 else None
-            if old and old[2] == hashlib.sha1(data).hexdigest():
+            old = FileInfo.parse(prior[0].fileinfo) if len(prior) == 1 else None
+            if old and old.sha1 == hashlib.sha1(data).hexdigest():
                 report.unchanged += 1
                 report.refreshed += 1
             else:
                 report.updated += 1
-        yield q, fileinfo(len(data), f.mtime_ns, data, rel)
+        yield q, FileInfo.of(len(data), f.mtime_ns, data, rel).format()

@@ -1,7 +1,8 @@
-"""The one module that writes a Whoosh index: create, add documents, commit, swap into place.
+"""Writing a brand-new index: create it, write its segments (possibly in worker processes), commit,
+save its side tables, and swap it into place.
 
-Everything Whoosh-specific about writing lives here, so another engine can be added beside it
-without touching the corpus parser, the build orchestration or the query side.
+The build (``index_data.build``) hands parsed questions to :class:`SegmentBuilder` and never
+touches Whoosh; incremental updates are ``update``'s.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from whoosh.codec import default_codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
-from . import termvectors
-from . import stemtable
-from .analysis import stem
-from .model import Question
-from .schema import INDEX_NAME, META_FILE, SPELL_SOURCES, document_fields, make_schema, write_meta
-from .whoosh_columns import bytes_column
-from .whoosh_segment import FastSegmentWriter
+from .. import stemtable, termvectors
+from ..analysis import stem
+from ..fields import SPELL_FIELD, SPELL_SOURCES
+from ..meta import write_meta
+from ..model import Question
+from .columns import bytes_column
+from .schema import INDEX_NAME, document_fields, make_schema
+from .segment_writer import FastSegmentWriter
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class NewIndexWriter:
 
     >>> with NewIndexWriter(tmp_dir, parts=1) as w:          # doctest: +SKIP
     ...     b = SegmentBuilder(w.parts[0])
-    ...     b.add_prepared(b.fields(question, fileinfo="2118:1700000000:abc"))
+    ...     b.add_prepared(b.fields(question, fileinfo="2118:1700000000:abc:q.txt"))
     ...     w.commit([b.finish()], b.stems())
     """
 
@@ -97,7 +99,7 @@ class SegmentBuilder:
     def __init__(self, spec: SegmentSpec):
         storage = FileStorage(spec.index_dir)
         self._w = FastSegmentWriter(storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
-                                    derived=("spell", SPELL_SOURCES), vocabulary_field="spell",
+                                    derived=(SPELL_FIELD, SPELL_SOURCES), vocabulary_field=SPELL_FIELD,
                                     vector=(termvectors.FIELD, termvectors.encode))
 
     @property
@@ -140,7 +142,7 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -
                 termvectors.save_df_table(index_dir, segid,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
                 if add_stems:
-                    words.update(w.decode("utf-8") for w in r.lexicon("spell"))
+                    words.update(w.decode("utf-8") for w in r.lexicon(SPELL_FIELD))
     termvectors.prune_df_tables(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
@@ -153,11 +155,6 @@ def add_to_stem_table(index_dir: str | os.PathLike, words) -> None:
     missing = sorted(w for w in words if table is None or table.get(w) is None)
     if missing:
         stemtable.StemTable.from_items(((w, stem(w)) for w in missing), base=table).save(path)
-
-
-def is_index_dir(path: Path) -> bool:
-    """True when ``path`` holds an mqt index (so it may be replaced by a rebuild)."""
-    return (path / META_FILE).exists()
 
 
 def _rename_exchange(a: Path, b: Path) -> bool:

@@ -1,0 +1,63 @@
+"""The engine: the only code that knows Whoosh (2.7.4, pinned), and the interface the rest of mqt
+uses to write and read an index.
+
+Read side (``searcher`` uses it; it never writes)::
+
+    EngineReader(index_dir, ranking)      open an index; .snapshot() per request, .compile(tree)...
+    Snapshot                              one consistent view: .run(compiled), .records(), ...
+    Compiled                              a compiled query and the terms snippets mark
+    top_k, top_by_date                    the best matches of a run, in Whoosh's order
+
+Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
+
+    NewIndexWriter, SegmentBuilder, SegmentSpec     a brand-new index, one segment per part
+    finish_new_index, flush_to_disk, swap_into_place
+    IndexUpdater, IndexedDoc, remove_write_leftovers, MAX_SEGMENTS, MAX_DELETED_FRACTION
+    indexed_ids, live_segment_ids
+
+Each name is imported from its module on first use, so a search never loads the writing side
+and an indexing worker never loads the reading side (numpy). ``docs/architecture.md`` has the
+module map; private Whoosh names are used in ``internals.py`` and ``format.py`` only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compiler import Compiled
+    from .reader import EngineReader, RawHit, Snapshot
+    from .storage import flush_to_disk
+    from .topk import top_by_date, top_k
+    from .update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
+                         indexed_ids, live_segment_ids, remove_write_leftovers)
+    from .writer import (NewIndexWriter, SegmentBuilder, SegmentSpec, finish_new_index,
+                         swap_into_place)
+
+_INTERFACE = {
+    "EngineReader": "reader", "Snapshot": "reader", "RawHit": "reader", "Compiled": "compiler",
+    "top_k": "topk", "top_by_date": "topk",
+    "NewIndexWriter": "writer", "SegmentBuilder": "writer", "SegmentSpec": "writer",
+    "finish_new_index": "writer", "swap_into_place": "writer", "flush_to_disk": "storage",
+    "IndexUpdater": "update", "IndexedDoc": "update", "remove_write_leftovers": "update",
+    "MAX_SEGMENTS": "update", "MAX_DELETED_FRACTION": "update", "live_segment_ids": "update",
+    "indexed_ids": "update",
+}
+
+__all__ = [
+    "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexUpdater",
+    "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
+    "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
+    "swap_into_place", "top_by_date", "top_k",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """An interface name, imported from its module on first use (PEP 562)."""
+    module = _INTERFACE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'index_data.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

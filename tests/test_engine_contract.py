@@ -1,0 +1,244 @@
+"""The contract between mqt's engine (``index_data/engine``) and Whoosh: every private name, class
+and file-format detail the engine relies on, checked in one place against the installed Whoosh.
+
+``pyproject.toml`` pins ``whoosh==2.7.4``; if an upgrade changes one of these, this module says
+which, before the equivalence tests (``test_fast_segment``, ``test_executor``) fail in less
+telling ways. The names are used in ``index_data/engine/internals.py`` and ``format.py`` only;
+the last test checks that no other module of mqt touches one.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pickle
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+import whoosh
+from whoosh import columns, formats
+from whoosh.codec import default_codec, whoosh3
+from whoosh.filedb import filetables
+from whoosh.index import FileIndex
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+from conftest import ROOT
+from index_data.engine import format, internals
+from index_data.engine.columns import bytes_column, coded_column, numeric_column
+
+
+def test_the_engine_interface_is_whole():
+    """Every name of ``index_data.engine``'s interface imports from its module."""
+    import index_data.engine as engine
+
+    assert sorted(engine.__all__) == sorted(engine._INTERFACE)
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+
+
+def test_the_pinned_whoosh_is_installed():
+    assert whoosh.__version__ == (2, 7, 4)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"whoosh==2.7.4"' in pyproject
+
+
+# ---- format.py: the W3 codec's layout -------------------------------------------------------------
+
+def test_posting_list_constants():
+    assert format.MAGIC == whoosh3.WHOOSH3_HEADER_MAGIC == b"W3Bl"
+    codec = default_codec()
+    assert isinstance(codec, whoosh3.W3Codec)
+    assert (codec._blocklimit, codec._compression) == (format.BLOCK_LIMIT, format.COMPRESSION) == (128, 3)
+    assert codec._inlinelimit == 1  # with "len < 1" in W3PostingsWriter: never inlined
+
+
+def test_term_info_and_term_index_structs():
+    assert format.TERMINFO is whoosh3.W3TermInfo._struct
+    assert format.TERMINFO.format == "!BfIBBfII"
+    assert filetables._lengths.format == format._LENGTHS.format == "!ii"
+    assert filetables._pointer.format == format._POINTER.format == "!Iq"
+    key = b"\x00\x01crime"
+    assert filetables.md5_hash(key) == int.from_bytes(__import__("hashlib").md5(key).digest()[12:], "big")
+
+
+def test_the_term_index_writer_overrides_what_whoosh_calls():
+    """TermIndexWriter replaces HashWriter._write_hashes and relies on these attributes."""
+    assert inspect.getsource(filetables.HashWriter.close).count("self._write_hashes()") == 1
+    for name in ("directory", "extras", "dbfile"):
+        assert f"self.{name} =" in inspect.getsource(filetables.HashWriter.__init__), name
+    for name in ("index", "lastkey"):
+        assert f"self.{name} =" in inspect.getsource(filetables.OrderedHashWriter.__init__), name
+
+
+def test_block_layout_matches_whooshs_writer():
+    """W3PostingsWriter._write_block: a signed length (negative for the last block), the pickled
+    info tuple, then the zlib'd pickle of (ids, weights, values)."""
+    src = inspect.getsource(whoosh3.W3PostingsWriter._write_block)
+    for needle in ("minlength", "maxlength", "zlib.compress", "write_int"):
+        assert needle in src, needle
+    out = bytearray()
+    from array import array
+
+    info = format.write_posting_list(out, format.FREQ, array("I", [0, 2, 5, 1]), None, None)
+    (blk,) = format.read_blocks(bytes(out))
+    assert blk[0] == (2, 5, 2.0, format.COMPRESSION, 0, 0) and blk[1] == [0, 5] and blk[4] is True
+    assert format.TERMINFO.unpack(info)[1:3] == (3.0, 2)
+    ids, weights = format.decode_postings(bytes(out))
+    assert ids.tolist() == [0, 5] and weights.tolist() == [2.0, 1.0]
+    raw = bytes(out)
+    (n,) = struct.unpack("!i", raw[4:8])
+    assert n < 0  # the last (only) block
+    body = raw[8:]
+    info_tuple = pickle.loads(body)
+    assert pickle.loads(zlib.decompress(body[len(pickle.dumps(info_tuple, 2)):]))[0] == (0, 5)
+
+
+def test_positions_values_are_whooshs():
+    fmt = formats.Positions()
+    for poslist in ([0], [3, 9, 10], list(range(0, 900, 7))):
+        assert format.positions_value(poslist) == fmt.encode(poslist)
+    assert format.bulk_position_deltas([fmt.encode([1, 4])]) == [[1, 3]]
+
+
+def test_length_bytes_round_trip():
+    assert [length_to_byte(byte_to_length(b)) for b in range(256)] == list(range(256))
+
+
+def test_term_info_extent_length_comes_back_as_a_tuple():
+    """W3TermInfo.from_bytes leaves the length as unpack_int's 1-tuple (postings._raw copes)."""
+    assert "unpack_int" in inspect.getsource(whoosh3.W3TermInfo.from_bytes)
+
+
+# ---- internals.py: private attributes of Whoosh's objects -----------------------------------------
+
+@pytest.fixture(scope="module")
+def index_with_deletions(library_index, tmp_path_factory):
+    import shutil
+
+    from whoosh import index as whoosh_index
+
+    copy = tmp_path_factory.mktemp("contract") / "ix"
+    shutil.copytree(library_index, copy)
+    ix = whoosh_index.open_dir(str(copy), indexname="MAIN")
+    with ix.writer() as w:
+        w.delete_by_term("id", "knife")
+    ix.close()
+    return copy
+
+
+def _leaf(index_dir):
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(index_dir), indexname="MAIN", readonly=True)
+    reader = ix.reader()
+    return ix, reader, reader.leaf_readers()[0][0]
+
+
+def test_column_reader_layouts(library_index):
+    ix, reader, leaf = _leaf(library_index)
+    try:
+        n = leaf.doc_count_all()
+        date = internals.fixed_layout(leaf.column_reader("date", translate=False))
+        assert date is not None and date.itemsize == 4 and date.typecode == "I" and date.stored <= n
+        assert numeric_column(leaf, "date").tolist() == list(leaf.column_reader("date"))
+        var = internals.var_layout(leaf.column_reader("termvec", translate=False))
+        assert var is not None and len(var.lengths) == len(var.offsets) == n
+        assert bytes_column(leaf, "termvec") == list(leaf.column_reader("termvec"))
+        ref = internals.ref_layout(leaf.column_reader("facet_party", translate=False))
+        assert ref is not None and ref.itemsize == 1 and b"Labour Group" in ref.uniques
+        codes, values = coded_column(leaf, "facet_party")
+        assert [values[c] for c in codes.tolist()] == list(leaf.column_reader("facet_party"))
+        for cls, attrs in ((columns.NumericColumn.Reader, ("_dbfile", "_basepos", "_count", "_fixedlen",
+                                                           "_typecode", "_default")),
+                           (columns.VarBytesColumn.Reader, ("_dbfile", "_basepos", "_offsets", "_lengths")),
+                           (columns.RefBytesColumn.Reader, ("_dbfile", "_basepos", "_itemsize", "_uniques"))):
+            src = inspect.getsource(cls)
+            for a in attrs:
+                assert f"self.{a}" in src, (cls, a)
+    finally:
+        reader.close()
+        ix.close()
+
+
+def test_segment_reader_internals(library_index, index_with_deletions):
+    assert whoosh3.LENGTHS_COLUMN.__class__ is columns.NumericColumn
+    assert whoosh3._lenfield("title") == "_title_len"
+    ix, reader, leaf = _leaf(library_index)
+    try:
+        assert internals.postings_file(leaf) is not None
+        lengths = internals.length_column(leaf, "title")
+        layout = internals.fixed_layout(lengths)
+        assert layout is not None and layout.itemsize == 1
+        assert internals.length_column(leaf, "nosuchfield") is None
+        assert internals.deleted_docs(leaf) is not None and not leaf.has_deletions()
+    finally:
+        reader.close()
+        ix.close()
+    ix, reader, leaf = _leaf(index_with_deletions)
+    try:
+        gone = list(internals.deleted_docs(leaf))
+        assert len(gone) == 1 and leaf.is_deleted(gone[0])
+        assert len(internals.segments(ix)) == 1
+    finally:
+        reader.close()
+        ix.close()
+
+
+def test_writer_internals():
+    assert "_lk" in inspect.signature(SegmentWriter.__init__).parameters
+    assert "self.writelock" in inspect.getsource(SegmentWriter)
+    assert callable(FileIndex._segments)
+    perdoc = inspect.getsource(whoosh3.W3PerDocWriter)
+    assert "self._fieldlengths" in perdoc
+    base = inspect.getsource(__import__("whoosh.codec.base", fromlist=["x"]).PerDocWriterWithColumns)
+    for name in ("def _create_column", "def _get_column"):
+        assert name in base, name
+    assert "self._dbfile" in inspect.getsource(columns.NumericColumn.Writer)
+
+
+# ---- no other module touches a private Whoosh name ------------------------------------------------
+
+PRIVATE_NAMES = {
+    "_dbfile", "_perdoc", "_postfile", "_struct", "_segments", "_lk", "_offsets", "_lengths",
+    "_uniques", "_itemsize", "_basepos", "_fixedlen", "_typecode", "_default", "_field_B",
+    "_lenfield", "_terms", "_cached_reader", "_create_column", "_get_column", "_fieldlengths",
+    "_write_hashes", "_count",
+}
+ALLOWED = {"index_data/engine/internals.py", "index_data/engine/format.py"}
+
+
+def test_private_whoosh_names_only_in_the_engines_two_modules():
+    """Attribute access (``x._name``) or import of one of Whoosh's private names, in any module
+    of mqt other than ``internals.py`` and ``format.py``."""
+    offenders = []
+    for path in sorted((ROOT / "index_data").rglob("*.py")) + sorted((ROOT / "searcher").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ALLOWED:
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in PRIVATE_NAMES \
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+                offenders.append(f"{rel}:{node.lineno}: .{node.attr}")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("whoosh"):
+                offenders += [f"{rel}:{node.lineno}: import {a.name}" for a in node.names
+                              if a.name.startswith("_")]
+    assert offenders == []
+
+
+def test_only_the_engine_imports_whoosh():
+    """Every module that imports Whoosh is in ``index_data/engine``."""
+    outside = []
+    for path in sorted((ROOT / "index_data").rglob("*.py")) + sorted((ROOT / "searcher").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("index_data/engine/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            outside += [f"{rel}: {n}" for n in names if n == "whoosh" or n.startswith("whoosh.")]
+    assert outside == []
+    assert Path(ROOT / "index_data" / "engine" / "internals.py").exists()
