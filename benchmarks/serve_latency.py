@@ -181,12 +181,21 @@ def main(argv=None) -> int:
     ap.add_argument("--per-client", type=int, default=60, help="requests per client in the concurrent runs")
     ap.add_argument("--threads", type=int, help="mqt serve --threads (default: its own)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--one-client", action="store_true",
+                    help="only target 1 (the library against the API, one client): a quick check")
     args = ap.parse_args(argv)
 
     params = query_params(args.corpus, args.queries)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "mqt-serve-latency.log"
     res = {"load_average_start": round(os.getloadavg()[0], 2)}
     res["one_client"] = library_vs_api(args.index, params, args.rounds, log, args.threads)
+    if args.one_client:
+        res["load_average_end"] = round(os.getloadavg()[0], 2)
+        res["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
+        print(json.dumps(res, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=2) + "\n")
+        return 0
     server = Server(args.index, 2, log, args.threads)
     try:
         asyncio.run(concurrent(server.url, "/api/search", params, args.clients, 10))  # warm both workers
