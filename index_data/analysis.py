@@ -163,14 +163,60 @@ def term_spans(text: str):
         yield cache[t], m.start(), m.end()
 
 
+#: In a token list (:func:`index_tokens`), a position no term fills: a removed stopword.
+GAP = ""
+#: In a token list, a sentence end or paragraph break: one position before the next token.
+SENTENCE_END = "\x00"
+#: Full stops that do not end a sentence after these words (and after single letters, initials):
+#: "Mr. Smith", "St. Paul's", "No. 10", "Cllr. Jones".
+ABBREVIATIONS = frozenset("""mr mrs ms mx dr st no nos vs cllr prof rev revd sr jr rt hon gen col
+capt cdr lt sgt insp supt det ch cmdr etc approx dept govt inc ltd co corp est fig vol pp op cf
+viz ca jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+_SENTENCE_PUNCT = frozenset(".!?")
+#: A paragraph break: two line ends with only white space between them.
+PARAGRAPH_RE = re.compile(r"\n\s*\n")
+
+
+def ends_sentence(trailer: str, previous: str) -> bool:
+    """Whether ``trailer``, the punctuation written right after the token ``previous``
+    (normalised) and before white space, ends a sentence: it holds ``.``, ``!`` or ``?``, and is
+    not just a full stop after an abbreviation or an initial ("Mr.", "J.")."""
+    punct = _SENTENCE_PUNCT.intersection(trailer)
+    if not punct:
+        return False
+    if punct == {"."} and (previous in ABBREVIATIONS or (len(previous) == 1 and previous.isalpha())):
+        return False
+    return True
+
+
+def sentence_break(separator: str, previous: str) -> bool:
+    """Whether the text between two tokens ends a sentence (positions keep a gap there, so a
+    phrase does not match across it): a paragraph break; sentence punctuation written right
+    after ``previous`` (normalised) and followed by white space (:func:`ends_sentence`); or
+    sentence punctuation standing alone between white space (``rough . Sleeping``). Without
+    white space there is no break ("U.S.A", "rough.Sleeping"); punctuation right before the next
+    token is not one either."""
+    if not any(c.isspace() for c in separator):
+        return False
+    if "\n" in separator and PARAGRAPH_RE.search(separator):
+        return True
+    pieces = separator.split()
+    starts, ends = separator[0].isspace(), separator[-1].isspace()
+    trailer = "" if starts else pieces[0]
+    middle = pieces[(0 if starts else 1):(len(pieces) if ends else len(pieces) - 1)]
+    return ends_sentence(trailer, previous) or any(_SENTENCE_PUNCT.intersection(p) for p in middle)
+
+
 class _TermCache(dict):
-    """Whitespace-separated chunk of text -> its index terms (a tuple) for one kind of analysis,
+    """Whitespace-separated chunk of text -> its tokens (a tuple) for one kind of analysis,
     computed on first sight. A dict subclass so that ``map(cache.__getitem__, text.split())``
     looks chunks up without a Python-level step per chunk.
 
     Splitting on whitespace first gives the same tokens as running the token pattern over the
     whole text (no token contains whitespace: ``tests/test_analysis.py`` checks every
     character), and ``str.split`` is ~6x faster than the pattern; most chunks are one word.
+    With ``drop_stops`` a stopword is kept as :data:`GAP` and a chunk that ends a sentence
+    (:func:`sentence_break`) ends with :data:`SENTENCE_END`, so positions can keep them.
     """
 
     def __init__(self, drop_stops: bool, stem_words: bool):
@@ -180,16 +226,25 @@ class _TermCache(dict):
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
         stops = stopwords() if self.drop_stops else ()
-        terms = []
-        for raw in TOKEN_RE.findall(chunk):
-            term = normalize_token(raw)
-            if not term or term in stops:
+        terms: list[str] = []
+        last, end = "", 0  # the last token (normalised) and where it ends in the chunk
+        for m in TOKEN_RE.finditer(chunk):
+            term = normalize_token(m.group())
+            if not term:
+                continue
+            last, end = term, m.end()
+            if term in stops:
+                terms.append(GAP)
                 continue
             if self.stem_words:
                 term = stem(term)
                 if not term:
+                    terms.append(GAP)
                     continue
             terms.append(term)
+        if self.drop_stops and (ends_sentence(chunk[end:], last) if last else
+                                _SENTENCE_PUNCT.intersection(chunk)):
+            terms.append(SENTENCE_END)
         if len(self) >= _TERM_CACHE_MAX:
             self.clear()
         out = self[chunk] = tuple(terms)
@@ -201,14 +256,41 @@ _TERM_CACHES: dict[tuple[bool, bool], _TermCache] = {}
 _TERM_CACHE_MAX = 500_000
 
 
+def _term_cache(drop_stops: bool, stem_words: bool) -> _TermCache:
+    cache = _TERM_CACHES.get((drop_stops, stem_words))
+    if cache is None:
+        cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
+    return cache
+
+
+def index_tokens(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
+    """The index terms of ``text`` in order with, when stopwords are dropped, :data:`GAP` where
+    one was and :data:`SENTENCE_END` at sentence ends and paragraph breaks: what positions are
+    counted from (:func:`term_positions`), exactly as the engine's analyzers number them."""
+    cache = _term_cache(drop_stops, stem_words)
+    if not drop_stops or "\n" not in text or not PARAGRAPH_RE.search(text):
+        return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    out: list[str] = []
+    for para in PARAGRAPH_RE.split(text):
+        if out:
+            out.append(SENTENCE_END)
+        out.extend(chain.from_iterable(map(cache.__getitem__, para.split())))
+    return out
+
+
+def real_terms(tokens: list[str]) -> list[str]:
+    """The terms of :func:`index_tokens`'s list, markers left out."""
+    return [t for t in tokens if t > SENTENCE_END]  # GAP ("") and "\x00" sort first
+
+
 def index_terms(text: str, drop_stops: bool = True, stem_words: bool = True) -> list[str]:
     """The index terms of ``text`` in order, dropped tokens left out: exactly the token texts
     ``MqtTokenizer | StopStemFilter`` yields at index time, with one cache lookup per
     whitespace-separated chunk. ``drop_stops=False`` is the name analyzer."""
-    cache = _TERM_CACHES.get((drop_stops, stem_words))
-    if cache is None:
-        cache = _TERM_CACHES[(drop_stops, stem_words)] = _TermCache(drop_stops, stem_words)
-    return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    cache = _term_cache(drop_stops, stem_words)
+    if not drop_stops:
+        return list(chain.from_iterable(map(cache.__getitem__, text.split())))
+    return [t for t in chain.from_iterable(map(cache.__getitem__, text.split())) if t > SENTENCE_END]
 
 
 def stem_terms(words: list[str]) -> list[str]:
@@ -217,23 +299,43 @@ def stem_terms(words: list[str]) -> list[str]:
     return list(filter(None, map(_STEM_CACHE.__getitem__, words)))
 
 
-def term_positions(terms: list[str]) -> dict[str, list[int]]:
-    """Term -> its positions in ``terms`` (what a positions field indexes)."""
+def stem_tokens(tokens: list[str]) -> list[str]:
+    """:func:`stem_terms` for :func:`index_tokens`'s list, markers kept in place, so that
+    ``stem_tokens(index_tokens(t, d, False)) == index_tokens(t, d, True)``."""
+    cache = _STEM_CACHE
+    return [(cache[t] or GAP) if t > SENTENCE_END else t for t in tokens]
+
+
+def term_positions(tokens: list[str]) -> dict[str, list[int]]:
+    """Term -> its positions in ``tokens`` (what a positions field indexes): every token takes
+    a position, a :data:`GAP` one without a term, and a :data:`SENTENCE_END` one more before
+    the next token (once, however many there are; none at the start or the end)."""
     out: dict[str, list[int]] = {}
     get = out.get
-    for pos, term in enumerate(terms):
-        p = get(term)
-        if p is None:
-            out[term] = [pos]
-        else:
-            p.append(pos)
+    pos = 0
+    pending = False
+    for term in tokens:
+        if term is SENTENCE_END or term == SENTENCE_END:
+            pending = pos > 0
+            continue
+        if pending:
+            pos += 1
+            pending = False
+        if term:
+            p = get(term)
+            if p is None:
+                out[term] = [pos]
+            else:
+                p.append(pos)
+        pos += 1
     return out
 
 
 def index_positions(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, list[int]]:
     """Index term -> positions for ``text``: what the field's analyzer yields at index time
-    (stopwords take no position). The indexing fast path of ``schema.MqtText``."""
-    return term_positions(index_terms(text, drop_stops, stem_words))
+    (a removed stopword keeps its position, a sentence end adds one). The indexing fast path of
+    ``engine.schema.MqtText``."""
+    return term_positions(index_tokens(text, drop_stops, stem_words))
 
 
 def index_counts(text: str, drop_stops: bool = True, stem_words: bool = True) -> dict[str, int]:

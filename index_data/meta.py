@@ -16,7 +16,8 @@ from pathlib import Path
 from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 
 #: 5: the Whoosh field and analyzer classes moved to ``index_data.engine`` (an index pickles them).
-SCHEMA_VERSION = 5
+#: 6: positions keep a gap where a stopword was removed and at sentence ends (phrases).
+SCHEMA_VERSION = 6
 META_FILE = "mqt-index.json"
 
 

@@ -16,7 +16,7 @@ from whoosh import query as wq
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
-from index_data.engine.queries import CoordOr, FieldsTerm
+from index_data.engine.queries import CoordOr, FieldsTerm, GappedPhrase
 from index_data.engine.scoring import fields_idf, group_avg_length
 from searcher.ranking import BM25Settings, Ranking
 
@@ -164,11 +164,59 @@ class RefFieldsTerm(FieldsTerm):
                              fields_idf(parent, self.text, self.weights), self.bm25.k1, self.boost)
 
 
+class RefGappedPhrase(wq.Query):
+    """The reference of a ``GappedPhrase``: Whoosh's intersection of the words (scored as the
+    sum of their BM25 scores, as Whoosh's phrase matcher scores), kept to the documents whose
+    positions, read one posting at a time through Whoosh's own matchers, hold the words at
+    their query distances (up to ``extra`` further)."""
+
+    def __init__(self, fieldname, words, offsets, extra, boost):
+        self.fieldname, self.words, self.offsets = fieldname, list(words), list(offsets)
+        self.extra, self.boost = extra, boost
+
+    def _ok(self, reader) -> list[int]:
+        positions: list[dict[int, list[int]]] = []
+        for w in self.words:
+            if (self.fieldname, w) not in reader:
+                return []
+            m = reader.postings(self.fieldname, w)
+            per_doc = {}
+            while m.is_active():
+                per_doc[m.id()] = m.value_as("positions")
+                m.next()
+            positions.append(per_doc)
+        docs = set(positions[0]).intersection(*positions[1:])
+        deltas = [b - a for a, b in zip(self.offsets, self.offsets[1:])]
+        ok = []
+        for d in sorted(docs):
+            reach = set(positions[0][d])
+            for delta, per_doc in zip(deltas, positions[1:]):
+                reach = {p for p in per_doc[d]
+                         if any(p - k in reach for k in range(delta, delta + self.extra + 1))}
+            if reach:
+                ok.append(d)
+        return ok
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import FilterMatcher
+
+        terms = wq.And([wq.Term(self.fieldname, w, boost=self.boost) for w in self.words])
+        m = terms.matcher(searcher, context)
+        ok = self._ok(searcher.reader())
+        if not ok or not m.is_active():
+            return NullMatcher()
+        return FilterMatcher(m, frozenset(ok), exclude=False)
+
+
 def reference(q: wq.Query, ranking: Ranking = Ranking()) -> wq.Query:
     """``q`` (a compiled query) with mqt's own query types replaced by the reference ones, for
     Whoosh's own search (``searcher.search(reference(q))``, ``reference(q).docs(searcher)``)."""
     if type(q) is FieldsTerm:
         return RefFieldsTerm(q.text, q.weights, q.boost, ranking.bm25)
+    if type(q) is GappedPhrase:
+        if list(q.offsets) == list(range(len(q.words))):  # no gaps: Whoosh's own phrase
+            return wq.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
+        return RefGappedPhrase(q.fieldname, q.words, q.offsets, q.extra, q.boost)
     if type(q) is CoordOr:
         return RefCoordOr([reference(s, ranking) for s in q.subqueries], boost=q.boost, bonus=q.bonus)
     if isinstance(q, (wq.AndNot, wq.AndMaybe)):

@@ -35,9 +35,31 @@ def test_shipped_stopword_list():
     assert not {"may", "us", "london", "ill"} & stops  # words that matter here stay
 
 
-def test_positions_skip_stopwords_consistently():
-    toks = [(t.text, t.pos) for t in text_analyzer()("Mayor of London", positions=True)]
-    assert toks == [("mayor", 0), ("london", 1)]
+def test_removed_stopwords_and_sentence_ends_keep_positions():
+    def positions(text):
+        return [(t.text, t.pos) for t in text_analyzer()(text, positions=True)]
+
+    assert positions("Mayor of London") == [("mayor", 0), ("london", 2)]
+    assert positions("rough. And against sleeping") == [("rough", 0), ("sleep", 4)]
+    assert positions("knife\n\ncrime") == [("knife", 0), ("crime", 2)]
+    assert positions("Mr. Smith and J. Bloggs") == [("mr", 0), ("smith", 1), ("j", 3), ("blogg", 4)]
+    assert positions("U.S.A. rules") == [("u", 0), ("rule", 3)]  # "A." an initial: no end
+    assert positions("Housing? Transport!") == [("hous", 0), ("transport", 2)]
+    assert positions("end .Net") == [("end", 0), ("net", 1)]  # "." before a word: no end
+    assert positions("end . next") == [("end", 0), ("next", 2)]
+
+
+@pytest.mark.parametrize("text", [
+    "rough. And against sleeping", "Mayor of London\n\nThe secretary of state. Mr. Smith!",
+    "a. b? c! d . e .f g.h\n \n i", ". . start", "end.", "no. 10 St. Paul's", "x.\ty\n\nz",
+])
+def test_index_tokens_positions_equal_the_analyzers(text):
+    from index_data.analysis import index_positions
+
+    analyzer = {}
+    for t in text_analyzer()(text, positions=True):
+        analyzer.setdefault(t.text, []).append(t.pos)
+    assert index_positions(text) == analyzer
 
 
 def test_char_offsets_point_at_the_original_text():

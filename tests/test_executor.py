@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from whoosh import query as wq
 from whoosh import index as whoosh_index
 
 from index_data.build import build_index
@@ -107,6 +108,47 @@ def test_scores_and_order_equal_whoosh(index_dir):
             assert top_k(docs, scores, len(docs)) == [(d, got[d]) for d, _ in want], text
             compared += len(want)
         assert compared > 500
+
+
+def _text_phrases(s, n: int = 24) -> list[str]:
+    """Quoted runs of 2-5 words taken from the index's own question texts (stopwords and
+    sentence ends inside many of them), some with a slop."""
+    import random
+
+    rng = random.Random(3)
+    hits = s.search("", limit=200, snippets=False, facets=False).hits
+    out = []
+    while len(out) < n:
+        words = s.get(rng.choice(hits).id).question.split()
+        k = rng.randint(2, 5)
+        if len(words) <= k:
+            continue
+        i = rng.randrange(len(words) - k)
+        phrase = " ".join(words[i:i + k]).replace('"', "")
+        out.append(f'"{phrase}"' + ("~1" if len(out) % 3 == 0 else ""))
+    return out
+
+
+def test_gapped_phrases_equal_the_reference(index_dir):
+    """Phrases whose words keep gaps (removed stopwords, sentence ends): the executor's matches
+    and scores equal the reference, which reads positions one posting at a time."""
+    from index_data.engine.queries import GappedPhrase
+
+    with Searcher(index_dir) as s:
+        phrases = _text_phrases(s)
+        gapped = matched = 0
+        for text, ws, q in _compiled(s, phrases):
+            parts = q.subqueries if isinstance(q, wq.Or) else [q]
+            gapped += any(isinstance(p, GappedPhrase) and list(p.offsets) != list(range(len(p.words)))
+                          for p in parts)
+            want = _whoosh_all(ws, q)
+            docs, scores = execute(ws, q)
+            got = dict(zip(docs.tolist(), scores.tolist()))
+            assert set(got) == {d for d, _ in want}, text
+            for d, score in want:
+                assert got[d] == pytest.approx(score, rel=1e-12, abs=1e-12), (text, d)
+            matched += len(want)
+        assert gapped >= 8 and matched >= len(phrases)  # each phrase finds its own document
 
 
 def test_not_excludes_every_document_with_the_word(index_dir):

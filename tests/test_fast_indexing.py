@@ -35,9 +35,10 @@ def test_fast_path_matches_analyzer(name, text):
         assert fast  # not trivially equal
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["the", "crimes", "Mayor's", "running", "1,000", "O’Neil", "é", "’",
-                                  "'", "`", ",", ".", "-", "/", " ", "19", "£", "\n", "X", "s"]),
+                                  "'", "`", ",", ".", "-", "/", " ", "19", "£", "\n", "X", "s",
+                                  "!", "?", "Mr", "\n\n", ". ", '."', "\t", "etc"]),
                 max_size=40).map("".join) | st.text(max_size=40))
 def test_fast_path_matches_analyzer_on_arbitrary_text(text):
     schema = make_schema()

@@ -9,21 +9,26 @@ itself takes a faster path (``schema.MqtText``); queries go through these analyz
 
 from __future__ import annotations
 
-from typing import Any
-
 from whoosh.analysis import Filter, Token, Tokenizer
 
-from ..analysis import TOKEN_RE, normalize_token, stem_cache, stopwords
+from ..analysis import TOKEN_RE, normalize_token, sentence_break, stem_cache, stopwords
 
 
 class MqtTokenizer(Tokenizer):
-    """Splits text into normalised word and number tokens in one regex pass (see module doc)."""
+    """Splits text into normalised word and number tokens in one regex pass (see module doc).
+
+    Every token takes a position; with ``sentence_gaps`` a sentence end or paragraph break
+    (``analysis.sentence_break``) takes one more, so a phrase does not match across it.
+    """
+
+    def __init__(self, sentence_gaps: bool = False):
+        self.sentence_gaps = sentence_gaps
 
     def __eq__(self, other):
-        return other.__class__ is self.__class__
+        return other.__class__ is self.__class__ and self.sentence_gaps == other.sentence_gaps
 
     def __hash__(self):
-        return hash(self.__class__.__name__)
+        return hash((self.__class__.__name__, self.sentence_gaps))
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
@@ -38,11 +43,17 @@ class MqtTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
+        gaps = positions and self.sentence_gaps
+        previous, end = "", -1  # the last token (normalised) and where it ended
         for m in TOKEN_RE.finditer(value):
             raw = m.group()
             text = normalize_token(raw)
             if not text:
                 continue
+            if gaps:
+                if end >= 0 and sentence_break(value[end:m.start()], previous):
+                    pos += 1
+                previous, end = text, m.end()
             t.text = text
             t.boost = 1.0
             t.stopped = False
@@ -58,7 +69,9 @@ class MqtTokenizer(Tokenizer):
 
 
 class StopStemFilter(Filter):
-    """Drops stopwords (renumbering positions so phrases ignore them) and stems the rest.
+    """Drops stopwords and stems the rest. A dropped stopword keeps its position (as Lucene's
+    and Elasticsearch's stop filters do), so ``"reducing crimes"`` does not match "reducing
+    these crimes" while ``"secretary of state"`` still matches "Secretary of State".
 
     One filter rather than Whoosh's ``StopFilter | StemFilter`` chain: one generator per token
     instead of two, and a process-wide stem cache that is never pickled into the index.
@@ -79,13 +92,8 @@ class StopStemFilter(Filter):
         stops = self.stops
         stem_words = self.stem_words
         cache = stem_cache()
-        pos: Any = None
         for t in tokens:
             text = t.text
-            if t.positions:
-                if pos is None:
-                    pos = t.pos
-                t.pos = pos
             if text in stops:
                 if t.removestops:
                     continue
@@ -94,14 +102,15 @@ class StopStemFilter(Filter):
                 continue
             if stem_words:
                 t.text = cache[text]
-            if t.positions:
-                pos += 1
+                if not t.text:
+                    continue
             yield t
 
 
 def text_analyzer():
-    """Analyzer for title, question and answer text: tokens, stopwords out, Snowball stems."""
-    return MqtTokenizer() | StopStemFilter()
+    """Analyzer for title, question and answer text: tokens, stopwords out (their positions
+    kept), sentence ends as position gaps, Snowball stems."""
+    return MqtTokenizer(sentence_gaps=True) | StopStemFilter()
 
 
 def name_analyzer():
@@ -115,6 +124,6 @@ def name_analyzer():
 def spelling_analyzer():
     """Analyzer for the spelling field: unstemmed words (no stopwords), the vocabulary that
     "did you mean" suggestions are drawn from."""
-    return MqtTokenizer() | StopStemFilter(stem_words=False)
+    return MqtTokenizer(sentence_gaps=True) | StopStemFilter(stem_words=False)
 
 

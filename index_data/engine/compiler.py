@@ -20,7 +20,7 @@ from ..analysis import normalize_token, stem
 from ..errors import QueryError
 from ..fields import SPELL_FIELD, TEXT_FIELDS, date_number
 from ..model import STATUSES
-from .queries import CoordOr, FieldsTerm
+from .queries import CoordOr, FieldsTerm, GappedPhrase
 
 if TYPE_CHECKING:
     from searcher.ranking import Ranking
@@ -64,8 +64,11 @@ class Compiler:
         #: Ranked words of the whole query: decides short vs long for every group in it.
         self.query_words = query_words
 
-    def text_terms(self, text: str, fieldname: str) -> list[str]:
-        return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
+    def text_terms(self, text: str, fieldname: str) -> list[tuple[str, int]]:
+        """The index terms of ``text`` as ``fieldname`` analyses it, with their positions
+        (removed stopwords and sentence ends keep theirs, as in the index)."""
+        return [(t.text, t.pos) for t in
+                self.schema[fieldname].analyzer(text, positions=True, mode="query")]
 
     def fields(self, fieldname: str | None) -> list[str]:
         return [fieldname] if fieldname else list(TEXT_FIELDS)
@@ -75,17 +78,20 @@ class Compiler:
         subs = [make(f, weights.get(f, 1.0)) for f in self.fields(fieldname)]
         return subs[0] if len(subs) == 1 else wq.Or(subs)
 
-    def words(self, node, slop: int = 1, highlight: bool = True):
-        terms = self.text_terms(node.text, node.field or "question")
-        if not terms:
+    def words(self, node, extra: int = 0, highlight: bool = True):
+        analysed = self.text_terms(node.text, node.field or "question")
+        if not analysed:
             return None
+        terms = [t for t, _ in analysed]
+        offsets = [p - analysed[0][1] for _, p in analysed]
         if highlight:
             self.terms.update(terms)
         if len(terms) == 1:
             if node.field is None:
                 return fields_term(terms[0], self.ranking)
             return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
-        phrase = self.over_fields(node.field, lambda f, w: wq.Phrase(f, terms, slop=slop, boost=w))
+        phrase = self.over_fields(
+            node.field, lambda f, w: GappedPhrase(f, terms, offsets, extra=extra, boost=w))
         if (isinstance(node, q.Words) and node.field is None
                 and self.ranking.coordination.is_long(self.query_words)):
             # "free-flight" in a pasted question: its parts rank as words (the text may write
@@ -143,7 +149,7 @@ class Compiler:
         if isinstance(node, q.Words):
             return self.words(node, highlight=highlight)
         if isinstance(node, q.Phrase):
-            return self.words(node, slop=node.slop + 1, highlight=highlight)
+            return self.words(node, extra=node.slop, highlight=highlight)
         if isinstance(node, q.Prefix):
             return self.prefix(node, highlight)
         if isinstance(node, q.Fuzzy):

@@ -23,7 +23,7 @@ from whoosh import query as wq
 
 from . import format
 from .postings import MAX_CACHED_FILTERS, SegmentArrays
-from .queries import CoordOr, FieldsTerm
+from .queries import CoordOr, FieldsTerm, GappedPhrase
 from .scoring import bm25, bm25f, fields_idf, group_avg_length
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Evaluator:
             return self.and_maybe(q)
         if isinstance(q, wq.ConstantScoreQuery):
             return self.constant(q)
-        if t is wq.Phrase:
+        if t is GappedPhrase or t is wq.Phrase:
             return self.phrase(q)
         if t is wq.NumericRange:
             return self.numeric_range(q)
@@ -157,9 +157,10 @@ class Evaluator:
         return res
 
     def phrase(self, q: wq.Phrase) -> _Result | None:
-        """Documents where the words occur in order, each within ``slop`` positions of the one
-        before (Whoosh's ``SpanNear2(ordered=True, mindist=1)``), scored as the sum of the words'
-        BM25 scores, as Whoosh's phrase matcher does."""
+        """Documents where the words occur in order, each at its query distance from the one
+        before (a ``GappedPhrase``'s offsets; 1 for Whoosh's ``Phrase``) up to ``slop - 1``
+        positions further (Whoosh's ``SpanNear2(ordered=True, mindist=1)`` for a phrase without
+        gaps), scored as the sum of the words' BM25 scores, as Whoosh's phrase matcher does."""
         if q.fieldname not in self.top.schema:
             return None
         field = self.top.schema[q.fieldname]
@@ -177,7 +178,8 @@ class Evaluator:
             if not len(cands):
                 return None
         if len(words) > 1:
-            cands = self._check_positions(q.fieldname, words, cands, q.slop)
+            deltas = q.deltas() if isinstance(q, GappedPhrase) else [0] + [1] * (len(words) - 1)
+            cands = self._check_positions(q.fieldname, words, deltas, cands, q.slop - 1)
             if not len(cands):
                 return None
         res = self.empty()
@@ -191,18 +193,19 @@ class Evaluator:
             res.score[cands] = s * q.boost if q.boost != 1.0 else s
         return res
 
-    def _check_positions(self, fieldname, words, cands, slop) -> np.ndarray:
-        """The candidates where the words occur in order, each 1 to ``slop`` positions after the
-        previous one, checked for all candidates at once on ``(candidate, position)`` keys."""
+    def _check_positions(self, fieldname, words, deltas, cands, extra) -> np.ndarray:
+        """The candidates where the words occur in order, word ``i`` ``deltas[i]`` to
+        ``deltas[i] + extra`` positions after word ``i - 1``, checked for all candidates at once
+        on ``(candidate, position)`` keys."""
         fmt = self.top.schema[fieldname].format
         reach: np.ndarray | None = None
-        for w in words:
+        for w, delta in zip(words, deltas):
             keys = format.position_keys(self.seg.values_for(fieldname, w, cands), fmt)
             if reach is None:
                 reach = keys
                 continue
             ok = np.zeros(len(keys), dtype=bool)
-            for d in range(1, slop + 1):
+            for d in range(delta, delta + extra + 1):
                 want = keys - d
                 at = np.minimum(np.searchsorted(reach, want), len(reach) - 1)
                 ok |= reach[at] == want

@@ -64,3 +64,38 @@ class CoordOr(wq.Or):
     def matcher(self, searcher, context=None):
         raise NotImplementedError("CoordOr is scored by index_data.engine.evaluate "
                                   "(tests/reference_matchers.py has Whoosh matchers for it)")
+
+
+class GappedPhrase(wq.Phrase):
+    """A phrase whose words keep the distances the query gives them: ``offsets[i]`` is word
+    ``i``'s position in the analysed query, counted with the positions removed stopwords and
+    sentence ends keep (``"secretary of state"`` -> ``secretari`` at 0, ``state`` at 2). A
+    document matches when each word follows the one before at its query distance, up to
+    ``extra`` positions further (the user's ``"…"~N``); scored, as Whoosh scores a phrase, by
+    the sum of the words' BM25 scores. ``slop`` keeps Whoosh's meaning (``extra + 1``), so a
+    phrase without gaps is Whoosh's own ``Phrase``."""
+
+    def __init__(self, fieldname, words, offsets, extra: int = 0, boost: float = 1.0):
+        wq.Phrase.__init__(self, fieldname, words, slop=extra + 1, boost=boost)
+        self.offsets = tuple(offsets)
+        self.extra = extra
+
+    def __repr__(self):
+        return (f"GappedPhrase({self.fieldname!r}, {self.words!r}, {self.offsets!r}, "
+                f"extra={self.extra}, boost={self.boost})")
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and self.fieldname == other.fieldname
+                and self.words == other.words and self.offsets == other.offsets
+                and self.extra == other.extra and self.boost == other.boost)
+
+    def __hash__(self):
+        return hash((self.fieldname, tuple(self.words), self.offsets, self.extra, self.boost))
+
+    def deltas(self) -> list[int]:
+        """Each word's distance from the word before it in the query (the first: 0)."""
+        return [0] + [b - a for a, b in zip(self.offsets, self.offsets[1:])]
+
+    def matcher(self, searcher, context=None):
+        raise NotImplementedError("GappedPhrase is matched by index_data.engine.evaluate "
+                                  "(tests/reference_matchers.py has a Whoosh matcher for it)")

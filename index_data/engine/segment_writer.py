@@ -31,7 +31,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes
 from whoosh.util.numeric import length_to_byte
 
-from ..analysis import index_terms, stem_terms, term_positions
+from ..analysis import index_tokens, real_terms, stem_tokens, term_positions
 from . import internals
 from .format import EXIST, FREQ, GENERIC, INT, LONG, POS, USHORT, TermIndexWriter, write_posting_list
 from .schema import MqtText
@@ -188,14 +188,16 @@ class FastSegmentWriter:
             drop = self._derived_drop
             texts: list[Any] = [fields.get(src) for src in sources]
             if all(isinstance(t, str) for t in texts) and fields.get(dname) == "\n".join(texts):
-                words = {src: index_terms(t, drop, False) for src, t in zip(sources, texts)}
-                stemmed = {src: stem_terms(w) for src, w in words.items()}
+                # tokens with markers where stopwords were and sentences end (positions keep them)
+                words = {src: index_tokens(t, drop, False) for src, t in zip(sources, texts)}
+                stemmed = {src: stem_tokens(w) for src, w in words.items()}
             if self._vector is not None and self._vector[0] not in fields:
                 if words is None:
                     raise ValueError(f"{dname} is not its sources' text joined: give "
                                      f"{self._vector[0]} explicitly")
                 vname, encode = self._vector
-                fields = {**fields, vname: encode(Counter(chain.from_iterable(stemmed.values())))}
+                fields = {**fields, vname: encode(Counter(real_terms(
+                    list(chain.from_iterable(stemmed.values())))))}
         # (name, kind, postings, length) per indexed field; stored and column values per field
         analysed: list[tuple[str, int, Any, int]] = []
         perdoc: list[tuple[str, Any, Any, Any, Any]] = []
@@ -207,12 +209,12 @@ class FastSegmentWriter:
             length = 0
             if kind:
                 if words is not None and name == dname:
-                    post = Counter(chain.from_iterable(words.values()))
-                    length = sum(map(len, words.values()))
+                    counted = real_terms(list(chain.from_iterable(words.values())))
+                    post = Counter(counted)
+                    length = len(counted)
                 elif words is not None and name in words:
-                    terms = stemmed[name]
-                    post = term_positions(terms)
-                    length = len(terms)
+                    post = term_positions(stemmed[name])
+                    length = sum(map(len, post.values()))
                 else:
                     cache = self._value_caches.get(name)
                     if cache is not None and type(value) in (str, int):
@@ -233,9 +235,12 @@ class FastSegmentWriter:
         """(kind, postings, length) of one field value (see :meth:`prepare`)."""
         post: Any
         if flags is not None and isinstance(value, str):
-            terms = index_terms(value, *flags)
-            post = Counter(terms) if kind == FREQ else term_positions(terms)
-            return kind, post, len(terms)
+            tokens = index_tokens(value, *flags)
+            if kind == FREQ:
+                terms = real_terms(tokens)
+                return kind, Counter(terms), len(terms)
+            post = term_positions(tokens)
+            return kind, post, sum(map(len, post.values()))
         post = list(field.index(value))
         if kind in (FREQ, POS):  # a non-string value for an MqtText field
             kind = GENERIC
