@@ -21,7 +21,7 @@ from index_data.errors import (CorpusError, IndexCorruptError, IndexLockedError,
 
 from .query import parse_query
 from .ranking import Ranking
-from .results import SORTS, Hit, IndexStats, ResultPage, Snippets, Sort
+from .results import SORTS, Hit, IndexHealth, IndexStats, ResultPage, Snippets, Sort
 
 if TYPE_CHECKING:
     from .search import Searcher, default_index_dir
@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CorpusError", "Hit", "IndexCorruptError", "IndexLockedError", "IndexMissingError",
+    "CorpusError", "Hit", "IndexCorruptError", "IndexHealth", "IndexLockedError", "IndexMissingError",
     "IndexStats", "IndexVersionError", "IndexWriteError", "MqtError", "NotFoundError", "QueryError",
     "Ranking", "TooManyDeletionsError",
     "ResultPage", "SORTS", "Searcher", "Snippets", "Sort", "__version__", "default_index_dir",

@@ -8,7 +8,6 @@ Every command calls one library function and prints its result. Exit codes:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from functools import wraps
@@ -101,13 +100,11 @@ class progress_bar:
             self.bar.__exit__(None, None, None)
 
 
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-
-
 def print_json(obj) -> None:
-    """One JSON object on stdout. ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc. (the same
-    strings once parsed), so the JSON text itself never carries markup from a document."""
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str).translate(_HTML_SAFE))
+    """One JSON object on stdout (``results.to_json``: no markup from a document in the text)."""
+    from .results import to_json
+
+    click.echo(to_json(obj))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -256,6 +253,7 @@ def search_filters(fn):
         click.option("--party", help="Only questions from this party or group (e.g. labour, "
                                      "\"lib dem\": names in searcher/data/parties.txt)."),
         click.option("--asked-of", "asked_of", help='Only questions asked of (e.g. "The Mayor").'),
+        click.option("--meeting", help="Only questions from this meeting (e.g. plenary)."),
         click.option("--status", type=click.Choice(STATUSES)),
         click.option("--from", "date_from", metavar="DATE", callback=_date_option,
                      help="Meetings on or after (YYYY[-MM[-DD]])."),
@@ -282,8 +280,8 @@ def color_option(fn):
 
 def _filters(kw: dict) -> dict:
     """The library's keyword arguments for the shared filter options."""
-    return dict(asker=kw["asker"], party=kw["party"], asked_of=kw["asked_of"], status=kw["status"],
-                date_from=kw["date_from"], date_to=kw["date_to"], sort=kw["sort"],
+    return dict(asker=kw["asker"], party=kw["party"], asked_of=kw["asked_of"], meeting=kw["meeting"],
+                status=kw["status"], date_from=kw["date_from"], date_to=kw["date_to"], sort=kw["sort"],
                 synonyms=not kw["no_synonyms"])
 
 
@@ -342,9 +340,14 @@ def search_cmd(query, index_dir, limit, page, show_facets, facets_limit, count_o
             sys.stdout.buffer.write(search_feed(s, page_, base_url=base_url))
             sys.stdout.flush()
             return
-        page_ = s.search(text, limit=1 if count_only else limit, page=1 if count_only else page,
-                         facets=(fmt == "json" or show_facets) and not count_only,
-                         snippets=not count_only, suggest=not count_only, **_filters(kw))
+        if count_only:
+            page_ = s.search(text, limit=1, page=1, facets=False, snippets=False, suggest=False,
+                             **_filters(kw))
+        else:  # the same call as GET /api/search (searcher.params)
+            from .params import SearchRequest
+
+            page_ = SearchRequest(text, limit=limit, page=page, **_filters(kw)).run(
+                s, facets=fmt == "json" or show_facets)
     if count_only:
         click.echo(page_.total)
     elif fmt == "json":
@@ -708,6 +711,46 @@ def demo_cmd(corpus_dir, count, seed):
     click.echo(f"Wrote {count:,} SYNTHETIC questions (made up, not real) to {corpus_dir}. Next:\n"
                f"  mqt index {corpus_dir} --index {corpus_dir}-index\n"
                f"  mqt search housing --index {corpus_dir}-index --facets", err=True)
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; put a reverse proxy in front).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the index (each answers any request).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Searches run at once per process.  [default: one per core, at most 8]")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One line per request on stderr.")
+def serve_cmd(index_dir, host, port, workers, threads, access_log):
+    """Serve the search page and the JSON API over HTTP (see README "Web and API").
+
+    The index is only read. A reindex is picked up by every worker without a restart; the server
+    starts before the index exists and answers 503 until it does. SIGTERM or Ctrl-C stops it
+    gracefully (requests in flight are answered first).
+
+    \b
+    Pages: /  (search)  /trend?q=…  (per year or month, by party)  /q/ID  (one question)
+    API:   /api/search?q=…  /api/questions/ID  /api/questions/ID/similar
+           /api/trend?q=…  /api/stats  /healthz  /api/openapi.json
+    Files: /search.atom?q=…  /watch/NAME.atom  /export.csv?q=…  /export.jsonl?q=…
+
+    \b
+    Example:
+        mqt serve --index /srv/mqt/index --port 8000 --workers 2
+    """
+    import uvicorn
+
+    os.environ["MQT_INDEX"] = os.path.abspath(index_dir)  # not resolve(): a symlink may be switched
+    os.environ["MQT_SERVE_THREADS"] = str(threads or "")
+    os.environ["MQT_ACCESS_LOG"] = "1" if access_log else "0"
+    click.echo(f"mqt: serving {index_dir} on http://{host}:{port}/ with {workers} worker(s); "
+               "Ctrl-C to stop", err=True)
+    uvicorn.run("searcher.web.app:from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=False, server_header=False, timeout_graceful_shutdown=30,
+                log_level="info")
 
 
 def main():

@@ -26,7 +26,7 @@ Ranked = list[tuple[int, float]]
 
 def smooth_top(snap: Snapshot, top: Ranked, settings: NeighbourSettings) -> Ranked:
     """``top`` (the best hits, best first) and any hits after them: the first ``settings.depth``
-    re-ordered by neighbour smoothing with their smoothed scores (0 to 2), the rest in their order
+    re-ordered by neighbour smoothing with their smoothed scores (0 to 1), the rest in their order
     with their scores divided by the best one, so scores keep falling down the list."""
     depth = settings.depth
     best = top[0][1] if top and top[0][1] > 0 else 0.0
@@ -46,7 +46,7 @@ def smooth(snap: Snapshot, top: Ranked, settings: NeighbourSettings) -> Ranked:
     weights = neighbours.unit_vectors(rows, counts, df, snap.doc_count_all(), len(top))
     sim = neighbours.cosine_matrix(rows, terms, weights, len(top))
     order, new = neighbours.smooth(np.array([score for _d, score in top]), sim,
-                                   settings.k, settings.gamma)
+                                   settings.k, settings.weight)
     return [(top[i][0], float(new[i])) for i in order.tolist()]
 
 

@@ -7,6 +7,7 @@ dataclass field names, documented in the README ("JSON output").
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
@@ -17,6 +18,15 @@ from index_data.model import Question, Status
 #: near-equals; by meeting date, newest or oldest first (then relevance).
 Sort = Literal["relevance", "relevance_recent", "newest", "oldest"]
 SORTS: tuple[Sort, ...] = get_args(Sort)
+
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def to_json(obj, *, indent: int | None = 2) -> str:
+    """The JSON text of a ``to_dict()`` result, as ``--json`` and the HTTP API write it: ``<``, ``>``
+    and ``&`` are written as ``\\u003c`` etc. (the same strings once parsed), so the JSON text itself
+    never carries markup from a document."""
+    return json.dumps(obj, ensure_ascii=False, indent=indent, default=str).translate(_HTML_SAFE)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,21 @@ class IndexStats:
             value = getattr(self, name)
             d[name] = value.isoformat() if value else None
         return d
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What a health check needs, cheaply (no facet counts): how many documents the open index
+    holds and which version of it is open (``generation`` grows with each commit; a rebuilt index
+    starts again, with a new ``built_at``)."""
+
+    index_dir: str
+    documents: int
+    generation: int
+    built_at: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 #: The columns of an export (``mqt export``, ``mqt search --format csv|jsonl``), in order.

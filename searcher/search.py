@@ -30,7 +30,7 @@ from .aliases import expand as expand_aliases
 from .feedback import expansion_weights, key_terms, relevance_model
 from .query import parse_query
 from .ranking import Ranking
-from .results import SORTS, Hit, IndexStats, Result, ResultPage, Results, Snippets, Sort
+from .results import SORTS, Hit, IndexHealth, IndexStats, Result, ResultPage, Results, Snippets, Sort
 from .snippets import make_snippets
 from .synonyms import expand as expand_synonyms
 from .trends import Trend
@@ -115,21 +115,23 @@ class Searcher:
         self._engine.close()
 
     def search(self, query: str = "", *, limit: int = 10, page: int = 1, asker: str | None = None,
-               party: str | None = None, asked_of: str | None = None, status: Status | None = None,
+               party: str | None = None, asked_of: str | None = None, meeting: str | None = None,
+               status: Status | None = None,
                date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                sort: Sort = "relevance", facets: bool = True, snippets: bool = True,
                suggest: bool = True, feedback: bool | None = None,
                neighbours: bool | None = None, synonyms: bool = True) -> ResultPage:
         """Run a query (see ``searcher.query`` for the syntax) and return one page of results.
 
-        Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group");
+        Keyword filters match like the query's fields (``party="labour"`` finds "Labour Group",
+        ``meeting="plenary"`` is ``meeting:plenary``);
         dates are inclusive, as ``datetime.date`` or ISO strings (``"2017"``, ``"2017-09"`` too).
         ``facets`` counts over the whole result set; ``suggestion`` is set when a corrected query
         finds more. ``feedback`` (default ``ranking.feedback.enabled``) re-ranks the matches with
         words learnt from the best ones (pseudo-relevance feedback, see ``searcher.feedback``);
         ``neighbours`` (default ``ranking.neighbours.enabled``) re-ranks a long query's best hits by
         their similarity to each other (see ``searcher.neighbours``): a hit's ``score`` is then
-        the smoothed one, between 0 and 2;
+        the smoothed one, between 0 and 1;
         ``synonyms`` adds the names of ``searcher/data/synonyms.txt`` (``Met Police`` finds ``MPS``).
         """
         start = time.perf_counter()
@@ -137,9 +139,9 @@ class Searcher:
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         if not (isinstance(page, int) and 1 <= page <= MAX_PAGE):
             raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}")
-        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, status=status,
-                          date_from=date_from, date_to=date_to, sort=sort, feedback=feedback,
-                          neighbours=neighbours, synonyms=synonyms)
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort=sort,
+                          feedback=feedback, neighbours=neighbours, synonyms=synonyms)
         total, raw, facet_counts = self._run(
             plan.compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
             neighbours=plan.smooth)
@@ -150,7 +152,8 @@ class Searcher:
                           took_ms=(time.perf_counter() - start) * 1000, filters=plan.filters)
 
     def iter_results(self, query: str = "", *, asker: str | None = None, party: str | None = None,
-                     asked_of: str | None = None, status: Status | None = None,
+                     asked_of: str | None = None, meeting: str | None = None,
+                     status: Status | None = None,
                      date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
                      sort: Sort = "relevance", feedback: bool | None = None,
                      neighbours: bool | None = None, synonyms: bool = True) -> Results:
@@ -165,9 +168,9 @@ class Searcher:
         ...     for r in results:
         ...         print(r.rank, r.question.id, r.question.title)
         """
-        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, status=status,
-                          date_from=date_from, date_to=date_to, sort=sort, feedback=feedback,
-                          neighbours=neighbours, synonyms=synonyms)
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort=sort,
+                          feedback=feedback, neighbours=neighbours, synonyms=synonyms)
         snap = self._engine.snapshot()
         total, _docs, top = self._order(snap, plan.compiled, want=None, sort=sort,
                                         neighbours=plan.smooth)
@@ -177,7 +180,7 @@ class Searcher:
         return Results(query=query, total=total, sort=sort, filters=plan.filters, rows=rows)
 
     def trend(self, query: str = "", *, asker: str | None = None, party: str | None = None,
-              asked_of: str | None = None, status: Status | None = None,
+              asked_of: str | None = None, meeting: str | None = None, status: Status | None = None,
               date_from: dt.date | str | None = None, date_to: dt.date | str | None = None,
               interval: str = "year", by: str | None = None, synonyms: bool = True) -> Trend:
         """How many questions match per year (or month), every period included, split by
@@ -196,9 +199,9 @@ class Searcher:
             raise QueryError(f"interval must be one of {', '.join(trends.INTERVALS)}, not {interval!r}")
         if by is not None and by not in trends.BY_FIELDS:
             raise QueryError(f"by must be one of {', '.join(trends.BY_FIELDS)}, not {by!r}")
-        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, status=status,
-                          date_from=date_from, date_to=date_to, sort="relevance", feedback=False,
-                          neighbours=False, synonyms=synonyms)
+        plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
+                          status=status, date_from=date_from, date_to=date_to, sort="relevance",
+                          feedback=False, neighbours=False, synonyms=synonyms)
         dates, codes, labels = self._engine.snapshot().match_columns(plan.compiled, by)
         buckets, first, last, groups = trends.count(
             dates, codes, labels, interval=interval,
@@ -217,14 +220,15 @@ class Searcher:
         if not ids:
             return []
         plan = self._plan(query, asker=filters.get("asker"), party=filters.get("party"),
-                          asked_of=filters.get("asked_of"), status=filters.get("status"),
+                          asked_of=filters.get("asked_of"), meeting=filters.get("meeting"),
+                          status=filters.get("status"),
                           date_from=filters.get("date_from"), date_to=filters.get("date_to"),
                           sort="relevance", feedback=False, neighbours=False, synonyms=synonyms)
         found = self._engine.snapshot().matching_ids(plan.compiled, ids)
         return [self.get(doc_id) for doc_id in sorted(found)]
 
-    def _plan(self, query, *, asker, party, asked_of, status, date_from, date_to, sort, feedback,
-              neighbours, synonyms) -> _Plan:
+    def _plan(self, query, *, asker, party, asked_of, meeting, status, date_from, date_to, sort,
+              feedback, neighbours, synonyms) -> _Plan:
         """Check a search's arguments and compile its query (see :meth:`search`)."""
         if not isinstance(query, str):
             raise QueryError("the query must be a string")
@@ -239,7 +243,8 @@ class Searcher:
 
         typed = parse_query(query)
         named = {name: value for name, value in (("asker", asker), ("party", party),
-                                                 ("asked_of", asked_of), ("status", status)) if value}
+                                                 ("asked_of", asked_of), ("meeting", meeting),
+                                                 ("status", status)) if value}
         filters: list = [q.Match(name, value) for name, value in named.items()]
         if d_from or d_to:
             filters.append(q.DateRange(d_from, d_to))
@@ -285,7 +290,7 @@ class Searcher:
         if sort in ("newest", "oldest"):
             r = snap.ranked(compiled, want, sort)
             return r.total, r.docs, r.top
-        smooth = neighbours and ranking.coordination.is_long(compiled.words)
+        smooth = neighbours and compiled.words >= ranking.neighbours.min_words
         if want is not None:
             want = max(1, want)
             if smooth:
@@ -382,6 +387,12 @@ class Searcher:
         if rec is None:
             raise NotFoundError(f"no question with id {doc_id!r} in {self.index_dir}")
         return rec
+
+    def health(self) -> IndexHealth:
+        """The live document count and generation of the index, checked for changes first: cheap
+        (no facet counts), for a server's health check."""
+        raw = self._engine.health()
+        return IndexHealth(index_dir=str(self.index_dir), **raw)
 
     def stats(self, top: int = 10) -> IndexStats:
         """Facts about the index (:class:`IndexStats`): documents, first and last meeting date,

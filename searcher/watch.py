@@ -65,6 +65,40 @@ def db_path(index_dir: str | os.PathLike) -> Path:
     return target.parent / f"{target.name}.watches.sqlite"
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name a watch: 1 to 100 letters, digits, "-", "_" or "."."""
+    return 0 < len(name) <= 100 and set(name) <= _NAME_OK
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """The database at ``path`` opened only for reading (SQLite's ``mode=ro``).
+
+    A WAL database's readers need its ``-shm`` file, which the last writer removes on closing
+    and a reader on a read-only mount (``mqt serve`` under systemd) cannot create again; then,
+    with no ``-wal`` file left either, the database file holds every commit and is read as
+    ``immutable``."""
+    if not path.is_file():
+        raise NotFoundError("there are no watches for this index")
+    uri = path.absolute().as_uri()
+    try:
+        db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30, isolation_level=None)
+        try:
+            db.execute("SELECT 1 FROM watches LIMIT 1")
+            return db
+        except sqlite3.Error:
+            db.close()
+            raise
+    except sqlite3.OperationalError as e:
+        if path.with_name(path.name + "-wal").exists():
+            raise MqtError(f"cannot read the watch database {path}: {e}") from None
+    try:
+        db = sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
+        db.execute("SELECT 1 FROM watches LIMIT 1")
+    except sqlite3.Error as e:
+        raise MqtError(f"cannot read the watch database {path}: {e}") from None
+    return db
+
+
 @dataclass(frozen=True)
 class Watch:
     """A saved search: ``filters`` are ``Searcher.search`` keyword arguments."""
@@ -138,8 +172,14 @@ class WatchStore:
     ...     run = w.run(s)                   # after a reindex: what is new for each watch
     """
 
-    def __init__(self, index_dir: str | os.PathLike, path: str | os.PathLike | None = None):
+    def __init__(self, index_dir: str | os.PathLike, path: str | os.PathLike | None = None, *,
+                 readonly: bool = False):
+        """``readonly``: only read (``mqt serve``): the database is never created or changed,
+        and a missing one is a ``NotFoundError``."""
         self.path = Path(path) if path is not None else db_path(index_dir)
+        if readonly:
+            self._db = _open_readonly(self.path)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -175,7 +215,7 @@ class WatchStore:
         """Save a search as watch ``name``; it will report questions added or changed from now
         on. Raises ``QueryError`` for a query or filter the search refuses, ``MqtError`` for a
         bad or taken name."""
-        if not name or not set(name) <= _NAME_OK or len(name) > 100:
+        if not valid_name(name):
             raise MqtError(f"watch name {name!r}: use letters, digits, '-', '_' or '.' "
                            f"(it names the feed)")
         filters = {k: str(v) for k, v in (filters or {}).items() if v is not None and v != ""}

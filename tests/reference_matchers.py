@@ -10,12 +10,14 @@ scores and order.
 
 from __future__ import annotations
 
+import functools
+
 from whoosh import query as wq
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.util import make_binary_tree
 
 from index_data.engine.queries import CoordOr, FieldsTerm, GappedPhrase
-from index_data.engine.scoring import fields_idf
+from index_data.engine.scoring import fields_idf, group_avg_length
 from searcher.ranking import BM25Settings, Ranking
 
 
@@ -77,8 +79,14 @@ class RefCoordOr(CoordOr):
 
 # ---- BM25F: one word over several fields, saturated once -----------------------------------------
 
+def _group_length(reader, fields: tuple[str, ...], docid: int) -> int:
+    """A document's length over ``fields`` (a BM25F length group), one document at a time."""
+    return sum(reader.doc_field_length(docid, f, 0) or 0 for f in fields)
+
+
 class _FieldPostings(WrappingMatcher):
-    """One field's postings of the word, labelled with what BM25F needs to weigh them."""
+    """One field's postings of the word, labelled with what BM25F needs to weigh them
+    (``lengths(docid)``: the document's length over the field's length group)."""
 
     def __init__(self, child, fieldname, weight, b, avg_len, lengths):
         WrappingMatcher.__init__(self, child)
@@ -92,7 +100,7 @@ class _FieldPostings(WrappingMatcher):
         return float("inf")  # only compared when dropping finished postings (minquality 0)
 
     def pseudo_tf(self) -> float:
-        length = self.lengths(self.child.id(), self.fieldname, 1) or 1
+        length = self.lengths(self.child.id()) or 1
         return self.fweight * self.child.weight() / (1.0 - self.b + self.b * length / self.avg_len)
 
 
@@ -146,8 +154,10 @@ class RefFieldsTerm(FieldsTerm):
             if w <= 0 or (f, self.text) not in reader:
                 continue
             b = self.bm25.b.get(f, self.bm25.default_b)
+            group = self.bm25.length_group(f)
             subs.append(_FieldPostings(reader.postings(f, self.text), f, w, b,
-                                       parent.avg_field_length(f) or 1.0, reader.doc_field_length))
+                                       group_avg_length(parent, group),
+                                       functools.partial(_group_length, reader, group)))
         if not subs:
             return NullMatcher()
         return _BM25FMatcher(make_binary_tree(UnionMatcher, subs),

@@ -93,6 +93,11 @@ def test_top_k_skips_windows(index_dir):
             total += r.total
         assert total > 500
         assert scored < total / 4
+        # the product's ranking (its BM25F length groups included) is the one the stores were
+        # written for: its words are bounded by their per-document impacts
+        word = fastpath.plan(s.engine.compile(parse_query("housing")).query)
+        assert isinstance(word, bm.FieldsWord)
+        assert all(sq.uses_combined(word) for sq in idx.prepare(word))
 
 
 def test_deleted_documents_and_new_segments(index_dir, tmp_path):

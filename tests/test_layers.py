@@ -81,3 +81,34 @@ def test_the_query_side_uses_the_engines_interface_and_never_the_writing_side():
         if bad:
             found[rel] = bad
     assert found == {}
+
+
+#: The web stack: only ``searcher/web/`` (``mqt serve``) imports it.
+WEB_STACK = ("starlette", "uvicorn", "jinja2", "markupsafe")
+
+
+def test_the_web_stack_lives_in_searcher_web_and_no_other_command_imports_it():
+    """``searcher/web/`` alone imports Starlette, uvicorn and Jinja2, and nothing outside it
+    imports ``searcher.web``; ``cli.py`` starts uvicorn inside ``mqt serve`` only (not at import)."""
+    found = {}
+    for folder in ("index_data", "searcher"):
+        for rel, imps in _sources(folder):
+            if rel.startswith("searcher/web/"):
+                continue
+            bad = _bad(imps, *WEB_STACK, "searcher.web")
+            if rel == "searcher/cli.py":
+                bad = [m for m in bad if m != "uvicorn"]
+            if bad:
+                found[rel] = bad
+    assert found == {}
+    cli = ast.parse((ROOT / "searcher" / "cli.py").read_text("utf-8"))
+    top = {a.name for node in cli.body if isinstance(node, ast.Import) for a in node.names}
+    top |= {node.module or "" for node in cli.body if isinstance(node, ast.ImportFrom)}
+    assert not _bad(top, *WEB_STACK, "searcher.web")
+
+
+def test_the_web_server_uses_the_searcher_not_the_engine():
+    """``searcher/web/`` is a shell over ``Searcher``: it never reaches the engine itself."""
+    found = {rel: _bad(imps, "index_data.engine", "whoosh", "numpy")
+             for rel, imps in _sources("searcher/web")}
+    assert {rel: m for rel, m in found.items() if m} == {}

@@ -62,18 +62,71 @@ def test_nearest_is_the_stable_sort_with_ties_to_the_better_rank():
         assert [sorted(r) for r in got.tolist()] == [sorted(r) for r in want.tolist()], (trial, sim, k)
 
 
+def _regularised(scores, sim, k, weight):
+    """The dense reference: ``(I + weight L) f = x`` solved directly, ``L`` the Laplacian of the
+    directed k-nearest-neighbour graph (a full stable sort picks the neighbours)."""
+    n = len(scores)
+    x = np.asarray(scores, dtype=float) / max(scores)
+    near = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    w = np.zeros((n, n))
+    np.put_along_axis(w, near, np.maximum(np.take_along_axis(sim, near, axis=1), 0.0), axis=1)
+    return np.linalg.solve(np.eye(n) + weight * (np.diag(w.sum(1)) - w), x)
+
+
 def test_smooth_moves_up_a_hit_whose_neighbour_scores_well():
-    # a: wing; b: shell; c: heat; d: 0.6 wing + 0.8 flutter. d's one neighbour is a (cosine 0.6).
+    # a: wing; b: shell; c: heat; d: 0.6 wing + 0.8 flutter. a and d are each other's neighbour
+    # (cosine 0.6); b and c resemble nothing and keep their scores.
     rows = np.array([0, 1, 2, 3, 3])
     terms = np.array([0, 1, 2, 0, 3])
     w = np.array([1.0, 1.0, 1.0, 0.6, 0.8])
     sim = neighbours.cosine_matrix(rows, terms, w, 4)
     scores = np.array([10.0, 9.0, 8.5, 8.0])
-    order, new = neighbours.smooth(scores, sim, k=1, gamma=1.0)
-    assert order.tolist() == [0, 3, 1, 2]  # a, d, b, c
-    assert new.tolist() == pytest.approx([1.8, 0.9, 0.85, 1.8])
-    order, new = neighbours.smooth(scores, sim, k=1, gamma=0.0)
+    order, new = neighbours.smooth(scores, sim, k=1, weight=3.0)
+    assert order.tolist() == [0, 1, 3, 2]  # a, b, d, c
+    # f_a = (1 + 1.8 f_d) / 2.8 and f_d = (0.8 + 1.8 f_a) / 2.8
+    assert new.tolist() == pytest.approx([4.24 / 4.6, 0.9, 0.85, 4.04 / 4.6], abs=1e-11)
+    order, new = neighbours.smooth(scores, sim, k=1, weight=0.0)
     assert order.tolist() == [0, 1, 2, 3] and new.tolist() == pytest.approx(scores / 10.0)
+
+
+@pytest.mark.parametrize("k,weight", [(1, 1.0), (3, 3.0), (5, 10.0)])
+def test_smooth_solves_the_regularisation(k, weight):
+    """The iterated scores equal the dense solution of ``(I + w L) f = x``, and stay within the
+    range of the scores they started from."""
+    rng = np.random.default_rng(k)
+    for _ in range(20):
+        rows, terms, w = _random_vectors(rng, n_rows=int(rng.integers(3, 80)))
+        n = int(rows.max()) + 1
+        sim = neighbours.cosine_matrix(rows, terms, w, n)
+        scores = rng.random(n) * 20
+        order, new = neighbours.smooth(scores, sim, k=min(k, n - 1), weight=weight)
+        want = _regularised(scores, sim, min(k, n - 1), weight)
+        assert new == pytest.approx(want, rel=1e-9, abs=1e-9)
+        assert order.tolist() == sorted(range(n), key=lambda i: (-new[i], i))
+        x = scores / scores.max()
+        assert x.min() - 1e-12 <= new.min() and new.max() <= 1.0 + 1e-12
+
+
+def test_loose_neighbours_do_not_lift_a_hit_over_the_one_that_stands_out():
+    """A known item (score 1) among unrelated hits: its runner-up (0.87) has it as its nearest
+    neighbour at cosine 0.04. Averaging the neighbours' scores (the previous smoothing) put the
+    runner-up first; regularised, a neighbour counts as far as it resembles, and the item stays
+    first. A close neighbour (cosine 0.9) still lifts the runner-up to it."""
+    def case(cos):
+        sim = np.full((5, 5), 0.01)
+        sim[0, 1] = sim[1, 0] = cos
+        sim[0, 3:] = sim[3:, 0] = 0.05  # the item's other loose neighbours score low
+        np.fill_diagonal(sim, 0.0)
+        return sim
+    scores = np.array([1.0, 0.87, 0.4, 0.3, 0.2])
+    x = scores / scores.max()
+    near = np.argsort(-case(0.04), axis=1, kind="stable")[:, :3]
+    c = np.take_along_axis(case(0.04), near, axis=1)
+    averaged = x + (c * x[near]).sum(1) / c.sum(1)
+    assert averaged[1] > averaged[0]
+    assert neighbours.smooth(scores, case(0.04), k=3, weight=3.0)[0][:2].tolist() == [0, 1]
+    _, new = neighbours.smooth(scores, case(0.9), k=3, weight=3.0)
+    assert new[0] - new[1] < 0.3 * (x[0] - x[1])
 
 
 def test_unit_vectors_weigh_rare_words_up_and_have_length_one():
@@ -122,7 +175,7 @@ def generated_index(tmp_path_factory, generate):
     return base
 
 
-def _reference_order(index_dir, query: str, k=3, gamma=1.0, depth=1000):
+def _reference_order(index_dir, query: str, k=3, weight=3.0, depth=1000):
     """The smoothed ranking computed independently: vectors analysed from each hit's stored text
     with exact words (no hashing), df counted over every stored document, dense matrices and a
     full stable sort; hits as ranked without smoothing."""
@@ -146,11 +199,7 @@ def _reference_order(index_dir, query: str, k=3, gamma=1.0, depth=1000):
         v[i] /= np.linalg.norm(v[i]) or 1.0
     sim = v @ v.T
     np.fill_diagonal(sim, 0.0)
-    x = np.array([sc for _, sc in top]) / max(sc for _, sc in top)
-    near = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-    wts = np.take_along_axis(sim, near, axis=1)
-    support = (wts * x[near]).sum(1) / np.where(wts.sum(1) > 0, wts.sum(1), 1.0)
-    y = x + gamma * support
+    y = _regularised(np.array([sc for _, sc in top]), sim, k, weight)
     order = sorted(range(len(top)), key=lambda i: (-y[i], i))
     return [top[i][0] for i in order] + [h.id for h in plain.hits][depth:], plain
 
@@ -174,7 +223,7 @@ def test_search_order_equals_the_independent_reference(generated_index, query):
                  s.search(query, limit=7, page=p, snippets=False, facets=False).hits]
         assert paged == want[:21]
         scores = [h.score for h in page.hits]
-        assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 2.0
+        assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0
 
 
 def test_short_queries_keep_their_order(generated_index):
@@ -184,6 +233,22 @@ def test_short_queries_keep_their_order(generated_index):
             off = s.search(query, limit=200, snippets=False, facets=False, neighbours=False)
             assert [(h.id, h.score) for h in on.hits] == [(h.id, h.score) for h in off.hits]
             assert on.total > 10
+
+
+def test_smoothing_starts_at_min_words(generated_index):
+    """A query of 5 ranked words is smoothed by default; with ``neighbours.min_words`` above its
+    length it keeps BM25F's order, and a longer one is still smoothed."""
+    five = "affordable homes croydon police transport"
+    later = Ranking().with_settings({"neighbours.min_words": 6})
+    with Searcher(generated_index / "index") as s, Searcher(generated_index / "index", ranking=later) as t:
+        def order(searcher, query, **kw):
+            return [(h.id, h.score) for h in searcher.search(query, limit=200, snippets=False,
+                                                             facets=False, **kw).hits]
+
+        plain = order(s, five, neighbours=False)
+        assert order(s, five) != plain
+        assert order(t, five) == plain
+        assert order(t, LONG_QUERY) == order(s, LONG_QUERY) != order(s, LONG_QUERY, neighbours=False)
 
 
 def test_a_missing_df_table_is_computed_with_the_same_result(generated_index, tmp_path):
@@ -224,7 +289,7 @@ def test_df_tables_follow_the_segments_through_reindex(write_corpus, tmp_path):
 def test_settings_are_the_documented_defaults():
     ranking = Ranking()
     assert ranking.neighbours.enabled is True and ranking.feedback.enabled is False
-    assert (ranking.neighbours.depth, ranking.neighbours.k, ranking.neighbours.gamma) == (1000, 3, 1.0)
+    assert (ranking.neighbours.depth, ranking.neighbours.k, ranking.neighbours.weight) == (1000, 3, 3.0)
 
 
 def test_scores_keep_falling_past_the_smoothed_depth(generated_index):

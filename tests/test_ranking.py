@@ -22,7 +22,9 @@ def test_defaults_are_the_documented_ranking():
     assert r.bm25.b.as_dict() == {"title": 0.5, "question": 0.75, "answer": 0.75}
     assert r.bm25.field_weights.as_dict() == {"title": 2.0, "question": 1.0, "answer": 0.7}
     assert (r.coordination.short_query_words, r.coordination.bonus) == (4, 1000.0)
-    assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.gamma) == (True, 1000, 3, 1.0)
+    assert r.bm25.length_groups == (("title",), ("question", "answer"))
+    assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.weight) == (True, 1000, 3, 3.0)
+    assert r.neighbours.min_words == 5
     assert r.feedback.enabled is False and (r.feedback.docs, r.feedback.terms) == (10, 10)
     assert (r.recency.weight, r.recency.half_life_days, r.recency.pool) == (0.1, 365.0, 200)
     assert r.similar.terms == 25
@@ -49,6 +51,14 @@ def test_coordination_bonus_follows_the_settings():
     assert PerField(1, 2, 3).get("answer", 9) == 3 and PerField(1, 2, 3).get("asker", 9) == 9
 
 
+def test_length_groups():
+    b = Ranking().bm25
+    assert [b.length_group(f) for f in ("title", "question", "answer", "asker")] == [
+        ("title",), ("question", "answer"), ("question", "answer"), ("asker",)]
+    b = Ranking().with_settings({"bm25.length_groups": PER_FIELD_LENGTHS}).bm25
+    assert b.length_group("answer") == ("answer",)
+
+
 @pytest.fixture(scope="module")
 def index(tmp_path_factory, generate):
     base = tmp_path_factory.mktemp("ranking")
@@ -64,22 +74,39 @@ QUERIES = ["housing", "crime police", "title:budget", '"affordable homes"', "hou
            "what is the mayor doing about knife crime and youth services in london boroughs"]
 
 
-@pytest.mark.parametrize("ranking", [Ranking(), OTHER], ids=["default", "other"])
+PER_FIELD_LENGTHS = (("title",), ("question",), ("answer",))
+ONE_LENGTH = (("title", "question", "answer"),)
+BM25F_QUERIES = {"housing", "crime police", "transport bus fares", QUERIES[-1]}
+
+
+def _scores(s, ranking, text):
+    """``(executor's {doc: score}, Whoosh's with the reference matchers)`` of query ``text``."""
+    ws = s.engine.whoosh_searcher()
+    q = s.engine.compile(parse_query(text)).query
+    r = ws.search(reference(q, ranking), limit=None, terms=False)
+    want = {r.docnum(i): float(r.score(i)) for i in range(r.scored_length())}
+    docs, scores = execute(ws, q, SegmentArrays, ranking.bm25)
+    return dict(zip(docs.tolist(), scores.tolist())), want
+
+
+@pytest.mark.parametrize("ranking", [
+    Ranking(), OTHER, Ranking().with_settings({"bm25.length_groups": PER_FIELD_LENGTHS}),
+    Ranking().with_settings({"bm25.length_groups": ONE_LENGTH, "bm25.b.question": 0.4})],
+    ids=["default", "other", "per-field-lengths", "one-length"])
 def test_executor_and_whoosh_weighting_score_alike(index, ranking):
-    with Searcher(index, ranking=ranking) as s:
-        ws = s.engine.whoosh_searcher()
-        compared = 0
+    with Searcher(index, ranking=ranking) as s, Searcher(index) as default:
+        compared, changed = 0, set()
         for text in QUERIES:
-            q = s.engine.compile(parse_query(text)).query
-            r = ws.search(reference(q, ranking), limit=None, terms=False)
-            want = {r.docnum(i): float(r.score(i)) for i in range(r.scored_length())}
-            docs, scores = execute(ws, q, SegmentArrays, ranking.bm25)
-            got = dict(zip(docs.tolist(), scores.tolist()))
+            got, want = _scores(s, ranking, text)
             assert got.keys() == want.keys(), text
             for d, score in want.items():
                 assert got[d] == pytest.approx(score, rel=1e-12, abs=1e-12), (text, d)
             compared += len(want)
+            if got != _scores(default, Ranking(), text)[0]:
+                changed.add(text)
         assert compared > 100
+        # the words searched in every field (BM25F) move with its settings
+        assert changed == set() if ranking == Ranking() else changed >= BM25F_QUERIES
 
 
 def test_a_ranking_changes_the_scores(index):

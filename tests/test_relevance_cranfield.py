@@ -1,5 +1,5 @@
-"""Guards the ranking: MAP on the Cranfield collection must not drop more than 0.01 below the
-figure reached (benchmarks/relevance.py prints the full table)."""
+"""Guards the ranking: MAP and nDCG@10 on the Cranfield collection must not drop more than 0.01
+below the figures reached (benchmarks/relevance.py prints the full table)."""
 
 import pytest
 
@@ -8,9 +8,9 @@ relevance = pytest.importorskip("benchmarks.relevance")
 #: Builds the 1,400-document collection and runs 225 long queries.
 pytestmark = pytest.mark.slow
 
-#: Reached with default settings (docs/relevance.md): MAP 0.380, nDCG@10 0.438.
-MAP_REACHED = 0.380
-NDCG10_REACHED = 0.438
+#: Reached with default settings (docs/relevance.md): MAP 0.386, nDCG@10 0.446.
+MAP_REACHED = 0.386
+NDCG10_REACHED = 0.446
 #: The issue's target, which the defaults must keep meeting.
 NDCG10_TARGET = 0.43
 
@@ -24,7 +24,7 @@ def test_cranfield_map_does_not_regress(cranfield_index):
     run, _ = relevance.run_queries(cranfield_index, relevance.read_queries())
     figures = relevance.evaluate(run)
     assert figures["AP@1000"] >= MAP_REACHED - 0.01, figures
-    assert figures["nDCG@10"] >= NDCG10_TARGET, figures
+    assert figures["nDCG@10"] >= max(NDCG10_TARGET, NDCG10_REACHED - 0.01), figures
 
 
 def test_query_numbers_are_positions_not_labels():

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from conftest import question_file
 from index_data import build_index
-from searcher import Searcher
+from searcher import Ranking, Searcher
 from searcher.cli import cli
 from searcher.synonyms import expand, load_synonyms
 from searcher.query import Or, Phrase, parse_query
@@ -139,3 +139,25 @@ def test_cli_similar_and_no_synonyms(index):
     r = runner.invoke(cli, ["search", "Met", "Police", "--json", "--index", ix])
     assert "mps_only" in r.stdout
     assert "Example:" in runner.invoke(cli, ["similar", "--help"]).stdout
+
+
+def test_a_long_answer_mentioning_the_words_in_passing_does_not_outrank_the_question(
+        write_corpus, tmp_path):
+    """BM25F normalises question and answer counts by their joint length: the short question
+    about the cable car ranks above a long budget answer that names it four times in passing
+    (each field normalised alone, the answer's counts came free and it ranked first)."""
+    filler = " ".join(f"The transport budget line {i} covers maintenance, staffing and renewals."
+                      for i in range(20))
+    passing = " ".join(["The cable car plans were noted."] * 4)
+    docs = {"cable.txt": _q("Thames Crossing", "What are the cable car plans?"),
+            "budget.txt": _q("Transport Budget", "What is in the transport budget?",
+                             answer=f"{filler} {passing} {filler}")}
+    for i in range(6):  # answers as long as the budget's are usual (as in the real archive)
+        docs[f"other{i}.txt"] = _q(f"Housing {i}", f"How many homes were built in borough {i}?",
+                                   answer=f"Homes in borough {i} were built. {filler} {filler}")
+    corpus = write_corpus(docs)
+    build_index(corpus, tmp_path / "ix")
+    per_field = Ranking().with_settings({"bm25.length_groups": (("title",), ("question",), ("answer",))})
+    with Searcher(tmp_path / "ix") as s, Searcher(tmp_path / "ix", ranking=per_field) as t:
+        assert ids(s.search("cable car plans"))[:2] == ["cable", "budget"]
+        assert ids(t.search("cable car plans"))[:2] == ["budget", "cable"]

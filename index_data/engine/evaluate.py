@@ -24,7 +24,7 @@ from whoosh import query as wq
 from . import format
 from .postings import MAX_CACHED_FILTERS, SegmentArrays
 from .queries import CoordOr, FieldsTerm, GappedPhrase
-from .scoring import bm25, bm25f, fields_idf
+from .scoring import bm25, bm25f, fields_idf, group_avg_length
 
 if TYPE_CHECKING:
     from searcher.ranking import BM25Settings
@@ -140,7 +140,8 @@ class Evaluator:
             res.mask[ids] = True
             if self.want_scores:
                 b = self.bm25.b.get(f, self.bm25.default_b)
-                norm = self.seg.norm(f, b, top.avg_field_length(f) or 1.0)
+                group = self.bm25.length_group(f)
+                norm = self.seg.norm(group, b, group_avg_length(top, group))
                 part = np.zeros(self.n, dtype=np.float64)
                 part[ids] = w * tf.astype(np.float64) / norm[ids]
                 parts.append(part)

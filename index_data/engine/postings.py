@@ -167,12 +167,16 @@ class SegmentArrays:
         get = self.reader.doc_field_length
         return np.array([get(d, fieldname, 0) or 0 for d in range(self.n)], dtype=np.float64)
 
-    def norm(self, fieldname: str, b: float, avg: float) -> np.ndarray:
-        """BM25F's length normalisation of every document in a field (``scoring.bm25f_norm``)."""
-        key = (fieldname, b, avg)
+    def norm(self, fields: tuple[str, ...], b: float, avg: float) -> np.ndarray:
+        """BM25F's length normalisation of every document (``scoring.bm25f_norm``), its length
+        the sum of its lengths in ``fields`` (a field's length group)."""
+        key = (fields, b, avg)
         out = self._norms.get(key)
         if out is None:
-            out = bm25f_norm(self.lengths(fieldname), b, avg)
+            lens = self.lengths(fields[0])
+            for f in fields[1:]:
+                lens = lens + self.lengths(f)
+            out = bm25f_norm(lens, b, avg)
             if len(self._norms) > 16:
                 self._norms.clear()
             self._norms[key] = out

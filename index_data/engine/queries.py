@@ -13,10 +13,12 @@ from whoosh import query as wq
 
 
 class FieldsTerm(wq.Query):
-    """One analysed word searched in every text field and scored by BM25F (Robertson et al.,
-    "Simple BM25 extension to multiple weighted fields", 2004): the fields' weighted,
-    length-normalised counts are added, then saturated once with the collection-wide idf (from
-    the field where the word is most common). ``weights``: field -> weight, in field order."""
+    """One analysed word searched in every text field and scored by BM25F (Robertson, Zaragoza
+    & Taylor, "Simple BM25 extension to multiple weighted fields", CIKM 2004): the fields'
+    weighted, length-normalised counts are added, then saturated once with the collection-wide
+    idf (from the field where the word is most common). A field's count is normalised by the
+    length of its group (``BM25Settings.length_groups``: the question and its answers as one
+    text, the title alone). ``weights``: field -> weight, in field order."""
 
     def __init__(self, text: str, weights: dict[str, float], boost: float = 1.0):
         self.text = text

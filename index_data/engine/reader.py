@@ -276,6 +276,14 @@ class EngineReader:
         return self._searcher().doc_count()
 
     @_guarded
+    def health(self) -> dict:
+        """Live documents, the generation of the index this thread has open (refreshed first)
+        and when it was built: cheap (no facet counts), for a server's health check."""
+        s = self._searcher()
+        return dict(documents=s.doc_count(), generation=s.reader().generation(),
+                    built_at=self.meta.get("built_at"))
+
+    @_guarded
     def stats(self) -> dict:
         snap = self.snapshot()
         s = snap.whoosh_searcher

@@ -48,6 +48,12 @@ def fields_idf(searcher, text: str, weights) -> float:
     return robertson_idf(df, searcher.doc_count_all())
 
 
+def group_avg_length(searcher, fields: tuple[str, ...]) -> float:
+    """The average document length over ``fields`` (a BM25F length group, see
+    ``BM25Settings.length_groups``), whole index; 1 if every one is empty."""
+    return sum(searcher.avg_field_length(f) or 0.0 for f in fields) or 1.0
+
+
 def bm25(idf: float, tf: np.ndarray, length: np.ndarray, avg_length: float, b: float,
          k1: float) -> np.ndarray:
     """Whoosh's ``scoring.bm25(idf, tf, fl, avgfl, B, K1)`` over arrays: one field's BM25."""
@@ -55,8 +61,9 @@ def bm25(idf: float, tf: np.ndarray, length: np.ndarray, avg_length: float, b: f
 
 
 def bm25f_norm(length: np.ndarray, b: float, avg_length: float) -> np.ndarray:
-    """BM25F's length normalisation ``1 - b + b * len / avg`` of every document (len 0 as 1):
-    a field's pseudo term frequency is ``weight * tf / norm``."""
+    """BM25F's length normalisation ``1 - b + b * len / avg`` of every document (len 0 as 1),
+    ``len`` its length over a field's length group: the field's pseudo term frequency is
+    ``weight * tf / norm``."""
     import numpy as np
 
     return 1.0 - b + b * np.maximum(length, 1.0) / avg_length
