@@ -671,8 +671,27 @@ class SegmentQuery:
                     v += np.float32(extra)
                 acc[c.docs] += v
                 return 0.0
+            # Without impacts for this ranking: per posting, each field's tf / norm at the
+            # field's own length (never longer than its length group's, and norm rises with
+            # the length), summed per document, then saturated (BM25F rises with the sum).
+            pseudo = np.zeros(self.n)
+            table = self.st.length_table
+            for f, w in q.weights:
+                if w <= 0:
+                    continue
+                p = self.postings(f, q.text)
+                if p is None:
+                    continue
+                fb = self.sc.field_b(f)
+                if fb < 0:
+                    raise Unsupported("negative b")
+                avg = self.stats.group_avg(self.sc.group(f))
+                own = np.maximum(table[self.st.lengths(f)[p.docs]], 1.0)
+                pseudo[p.docs] += w * p.tf.astype(np.float64) / (1.0 - fb + fb * own / avg)
             docs = self._leaf_docs(q)
-            acc[docs] += self._must_bound(q)[1][docs >> self.bits] + extra
+            k1 = self.sc.k1
+            xd = pseudo[docs]
+            acc[docs] += q.boost * self.stats.fields_idf(q.text, q.weights) * (k1 + 1.0) * xd / (k1 + xd) + extra
             return 0.0
         if t in (Word, Phrase):
             if q.boost < 0:

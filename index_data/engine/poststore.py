@@ -929,12 +929,19 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
 
 
 def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
-                  settings: StoreSettings = StoreSettings(), strict: bool = True) -> list[PostStore]:
+                  settings: StoreSettings | None = None, strict: bool = True) -> list[PostStore]:
     """Every segment's store, (re)built where missing or stale (or of another window size or
     made for other ranking ``settings``), and
     stores of segments that no longer exist deleted (with files a crashed writer left); in
-    segment order. ``strict=False`` (the build and reindex): a store that cannot be written is
+    segment order. ``settings``: the ranking the bounds are for (default: the product's,
+    ``Ranking()``). ``strict=False`` (the build and reindex): a store that cannot be written is
     left out with a warning, never failing the caller: searches answer without it."""
+    if settings is None:
+        from searcher.ranking import Ranking
+
+        from .fastpath import store_settings
+
+        settings = store_settings(Ranking().bm25)
     own = searcher is None
     if own:
         searcher = open_for_reading(Path(index_dir)).searcher()

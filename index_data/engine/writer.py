@@ -157,12 +157,9 @@ def write_stores(index_dir: str | os.PathLike) -> None:
     are computed for the product's ranking (``Ranking()``); a store made for another is
     rewritten (a search ranked otherwise gets the same results from looser bounds). (numpy is imported
     here, not at the top: indexing workers never load it.)"""
-    from searcher.ranking import Ranking
+    from . import poststore
 
-    from . import fastpath, poststore
-
-    settings = fastpath.store_settings(Ranking().bm25)
-    for st in poststore.ensure_stores(index_dir, settings=settings, strict=False):
+    for st in poststore.ensure_stores(index_dir, strict=False):  # for Ranking()
         st.close()
 
 
