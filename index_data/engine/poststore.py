@@ -121,6 +121,9 @@ class StoreSettings:
         return dict(b=dict(self.b), default_b=self.default_b, combine=dict(self.combine), groups=self.groups)
 
 
+_ABSENT = object()
+
+
 def _merge_chunks(chunks: list[np.ndarray], dtype) -> np.ndarray:
     """The chunks end to end in one array, each chunk dropped from the list once copied (the
     data is never held twice)."""
@@ -628,10 +631,12 @@ class PostStore:
 
     def postings(self, field: str, term: str) -> TermPostings | None:
         """A term's postings in this segment, or None when the segment lacks it (kept for the
-        next queries: views, a few hundred bytes each)."""
+        next queries: views, a few hundred bytes each). Safe from several threads: a store is
+        shared by every thread's view (one lookup, no check-then-read)."""
         key = (field, term)
-        if key in self._terms:
-            return self._terms[key]
+        tp = self._terms.get(key, _ABSENT)
+        if tp is not _ABSENT:
+            return tp  # type: ignore[return-value]
         tp = self._postings(field, term)
         if len(self._terms) >= 20_000:
             self._terms.clear()
