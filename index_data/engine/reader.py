@@ -293,7 +293,12 @@ class EngineReader:
         facets = snap.facet_counts(live)
         dates = snap.dates().tolist()
         dates = [dates[d] for d in live if dates[d]]
-        size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
+        size = 0  # the whole folder: Whoosh's files, the side tables and the posting stores
+        for path in self.index_dir.rglob("*"):
+            try:
+                size += path.stat().st_size if path.is_file() else 0
+            except OSError:  # a file a concurrent commit removed
+                pass
         return dict(documents=s.doc_count(), first_date=min(dates) if dates else None,
                     last_date=max(dates) if dates else None, facets=facets, size_bytes=size,
                     segments=len(internals.segments(self._ix)), meta=self.meta)
