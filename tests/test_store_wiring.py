@@ -185,3 +185,19 @@ def test_a_ranking_the_stores_were_not_written_for_gets_the_executors_answers(bu
         idx = s.engine.snapshot().fast()
         assert idx is not None
     assert got == want
+
+
+def test_a_reindex_with_a_broken_file_still_writes_missing_stores(tmp_path, generate):
+    """A file that never parses counts as work on every run, so the run never commits: it must
+    still put back the stores an index lacks (it used to return before writing them)."""
+    corpus = generate.generate(tmp_path / "corpus", 5, seed=5)
+    (corpus / "999_broken.txt").write_text("not a question file\n", "utf-8")
+    ix = tmp_path / "ix"
+    built = build_index(corpus, ix)
+    assert len(built.rejected) == 1
+    shutil.rmtree(ix / poststore.DIR)
+    r = reindex(corpus, ix)
+    assert not r.changed and len(r.rejected) == 1
+    assert _stores(ix) == _segments(ix) != set()
+    got, used = _through_stores(ix)
+    assert used and got == _reference(ix)

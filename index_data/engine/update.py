@@ -198,6 +198,10 @@ class IndexUpdater:
         if not (deleted or added or housekeeping or optimize):
             w.cancel()
             self.remove_orphans()  # a cancelled writer leaves its new segment's files behind
+            # nothing committed, yet the side tables and posting stores of the last commit may be
+            # missing or damaged (an older index, an interrupted run): put them right (cheap when
+            # they are whole). A file that never parses makes every run get here.
+            self._write_side_tables()
             return 0
         try:
             if optimize:
@@ -215,11 +219,14 @@ class IndexUpdater:
                 except Exception:
                     pass
             raise
+        self._write_side_tables()
+        return added
+
+    def _write_side_tables(self) -> None:
         try:
             write_side_tables(self.index_dir)
         except OSError:
             pass  # committed all the same; searches compute a missing df table and stem (slower)
-        return added
 
 
 def merge_policy(writer, segments):
