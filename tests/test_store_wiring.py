@@ -201,3 +201,52 @@ def test_a_reindex_with_a_broken_file_still_writes_missing_stores(tmp_path, gene
     assert _stores(ix) == _segments(ix) != set()
     got, used = _through_stores(ix)
     assert used and got == _reference(ix)
+
+
+def _zero_a_page(path, section="post.tf"):
+    """A zeroed page inside a section: still a well-formed store, every number in range."""
+    st = poststore.open_store(path)
+    assert st is not None
+    off, dt, count = st.dir["sections"][section]
+    size = min(4096, np.dtype(dt).itemsize * count)
+    base = st._base
+    st.close()
+    with open(path, "r+b") as f:
+        f.seek(base + off)
+        f.write(b"\0" * size)
+
+
+def test_a_store_damaged_inside_is_rewritten_by_the_next_reindex(tmp_path, generate, caplog):
+    corpus = generate.generate(tmp_path / "corpus", 300, seed=41)
+    ix = tmp_path / "ix"
+    build_index(corpus, ix)
+    want = _reference(ix)
+    victim = sorted((ix / poststore.DIR).glob(f"*{poststore.SUFFIX}"))[0]
+    whole = victim.read_bytes()
+    _zero_a_page(victim, "len.answer")
+    st = poststore.open_store(victim)
+    assert st is not None and st.damaged() == ["len.answer"]  # opens: only the CRCs tell
+    st.close()
+    got, used = _through_stores(ix)
+    assert used and got != want  # what the CRCs are for: wrong answers, no error
+    with caplog.at_level(logging.WARNING):
+        r = reindex(corpus, ix)
+    assert not r.changed
+    assert "damaged (len.answer)" in caplog.text
+    assert victim.read_bytes() == whole  # rewritten from its segment
+    got, used = _through_stores(ix)
+    assert used and got == want
+
+
+def test_a_store_of_the_previous_format_is_rewritten(built, tmp_path):
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    victim = sorted((copy / poststore.DIR).glob(f"*{poststore.SUFFIX}"))[0]
+    data = bytearray(victim.read_bytes())
+    data[len(poststore.MAGIC):len(poststore.MAGIC) + 4] = (poststore.VERSION - 1).to_bytes(4, "little")
+    victim.write_bytes(bytes(data))
+    assert poststore.open_store(victim) is None
+    write_stores(copy)
+    st = poststore.open_store(victim)
+    assert st is not None and st.damaged() == []
+    st.close()

@@ -12,8 +12,13 @@ stale (:func:`ensure_stores`).
 
 One file per segment, ``mqt-post/<segment id>.mqp`` in the index folder::
 
-    b"MQTPOST1", uint32 version, uint32 directory length, directory (JSON), then sections,
-    each aligned to 64 bytes; the directory names every section: [offset, dtype, count]
+    b"MQTPOST1", uint32 version, uint32 directory length, uint32 CRC-32 of the directory,
+    uint32 0, directory (JSON), then sections, each aligned to 64 bytes; the directory names
+    every section: [offset, dtype, count], and its ``crc``: each section's CRC-32 (8 hex digits)
+
+The CRCs are checked by the build and reindex (:func:`ensure_stores`, which rewrites a store
+that fails them: a zeroed page or a flipped bit may still look like a store), never per query
+(reading every byte would cost more than the store saves); a query checks the structure only.
 
 Sections (``P`` postings, ``T`` terms, ``Wn`` windows of all terms, ``n`` documents):
 
@@ -57,6 +62,7 @@ import mmap
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -66,12 +72,16 @@ import numpy as np
 
 from . import format, internals
 from .columns import coded_column, length_bytes, numeric_column
-from .storage import open_for_reading
+from .storage import fsync_path, open_for_reading
 
 _log = logging.getLogger(__name__)
 
 MAGIC = b"MQTPOST1"
-VERSION = 1
+#: 2: the header and directory hold CRC-32s (a version-1 store is rewritten by the next build
+#: or reindex).
+VERSION = 2
+#: Magic, version, directory length, directory CRC, 0: where the directory starts.
+_HEAD = len(MAGIC) + 16
 #: Folder (inside the index folder) of the stores, one file per segment.
 DIR = "mqt-post"
 SUFFIX = ".mqp"
@@ -508,25 +518,44 @@ class StoreWriter:
             offsets[name] = pos
             sections_dir[name] = [pos, sdt.str, count]
             pos += (count * sdt.itemsize + _ALIGN - 1) // _ALIGN * _ALIGN
-        head = json.dumps(directory, separators=(",", ":")).encode("utf-8")
-        base = (len(MAGIC) + 8 + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # each section's CRC as 8 hex digits: the directory keeps its length when they are
+        # filled in after the sections are written
+        crcs = directory["crc"] = {name: "0" * 8 for name in sections}
+        head = _dump(directory)
+        base = (_HEAD + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
+        folder = self.path.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            fsync_path(str(folder.parent))  # the new folder's entry in the index folder
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{threading.get_ident()}{TMP_SUFFIX}")
         with open(tmp, "wb") as f:
-            f.write(MAGIC + np.array([VERSION, len(head)], dtype="<u4").tobytes() + head)
-            f.write(b"\0" * (base - f.tell()))
+            f.write(b"\0" * base)
             for name, (chunks, sdt) in sections.items():
                 assert f.tell() == base + offsets[name]
                 written = 0
+                crc = 0
                 while chunks:
                     c = np.ascontiguousarray(chunks.pop(0)).astype(sdt, copy=False)
-                    f.write(c.tobytes() if c.nbytes < (1 << 20) else c.data)
+                    data = c.tobytes() if c.nbytes < (1 << 20) else c.data
+                    crc = zlib.crc32(data, crc)
+                    f.write(data)
                     written += c.nbytes
+                crcs[name] = f"{crc:08x}"
                 f.write(b"\0" * ((-written) % _ALIGN))
+            final = _dump(directory)
+            assert len(final) == len(head)
+            f.seek(0)
+            f.write(MAGIC + np.array([VERSION, len(final), zlib.crc32(final), 0], dtype="<u4").tobytes()
+                    + final)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+        fsync_path(str(folder))  # the rename itself survives a power loss
         return self.path
+
+
+def _dump(directory: dict) -> bytes:
+    return json.dumps(directory, separators=(",", ":")).encode("utf-8")
 
 
 # ---- reading --------------------------------------------------------------------------------------
@@ -581,6 +610,27 @@ class PostStore:
     @property
     def windows(self) -> int:
         return (self.n + (1 << self.window_bits) - 1) >> self.window_bits
+
+    def damaged(self) -> list[str]:
+        """The parts of the store whose bytes differ from the CRC-32s written with it
+        (``directory`` and section names; empty: whole). Reads the whole file: for the build
+        and reindex (:func:`ensure_stores`), not for queries."""
+        bad = []
+        buf = memoryview(self._buf)
+        try:
+            dlen, dcrc = np.frombuffer(self._buf, dtype="<u4", count=3, offset=len(MAGIC))[1:].tolist()
+            with buf[_HEAD:_HEAD + dlen] as head:
+                if zlib.crc32(head) != dcrc:
+                    bad.append("directory")
+            crcs = self.dir.get("crc") or {}
+            for name, (off, dt, count) in self.dir["sections"].items():
+                start = self._base + off
+                with buf[start:start + np.dtype(dt).itemsize * count] as part:
+                    if f"{zlib.crc32(part):08x}" != crcs.get(name):
+                        bad.append(name)
+        finally:
+            buf.release()
+        return bad
 
     def maybe_array(self, name: str) -> np.ndarray | None:
         """A section as an array read in place, or None when the store has none of that name."""
@@ -718,7 +768,7 @@ def open_store(path, *, segment_id: str | None = None, doc_count: int | None = N
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size < len(MAGIC) + 8:
+            if size < _HEAD:
                 return None
             buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
@@ -729,7 +779,7 @@ def open_store(path, *, segment_id: str | None = None, doc_count: int | None = N
         version, dlen = np.frombuffer(buf, dtype="<u4", count=2, offset=len(MAGIC)).tolist()
         if version != VERSION:
             return None
-        start = len(MAGIC) + 8
+        start = _HEAD
         directory = json.loads(bytes(buf[start:start + dlen]))
         base = (start + dlen + _ALIGN - 1) // _ALIGN * _ALIGN
         end = max((base + off + np.dtype(dt).itemsize * count
@@ -935,8 +985,8 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
 
 def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
                   settings: StoreSettings | None = None, strict: bool = True) -> list[PostStore]:
-    """Every segment's store, (re)built where missing or stale (or of another window size or
-    made for other ranking ``settings``), and
+    """Every segment's store, (re)built where missing, stale, damaged (its CRCs: see the module
+    doc) or of another window size or made for other ranking ``settings``, and
     stores of segments that no longer exist deleted (with files a crashed writer left); in
     segment order. ``settings``: the ranking the bounds are for (default: the product's,
     ``Ranking()``). ``strict=False`` (the build and reindex): a store that cannot be written is
@@ -965,6 +1015,13 @@ def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
                                    or st.dir.get("ranking") != settings.as_json()):
                 st.close()
                 st = None
+            if st is not None:
+                bad = st.damaged()
+                if bad:
+                    _log.warning("%s: the posting store of segment %s is damaged (%s); rewriting it",
+                                 index_dir, fp["segment"], ", ".join(bad[:5]))
+                    st.close()
+                    st = None
             if st is None:
                 try:
                     build_from_segment(reader, index_dir, window_bits=window_bits, settings=settings)

@@ -54,7 +54,7 @@ class DurableFileStorage(FileStorage):
         if _TOC_RE.match(newname):
             flush_to_disk(self.folder)
         super().rename_file(oldname, newname, safe=safe)
-        _fsync_path(self.folder)
+        fsync_path(self.folder)
 
 
 def flush_to_disk(folder: str | os.PathLike) -> None:
@@ -62,11 +62,11 @@ def flush_to_disk(folder: str | os.PathLike) -> None:
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
-            _fsync_path(path)
-    _fsync_path(str(folder))
+            fsync_path(path)
+    fsync_path(str(folder))
 
 
-def _fsync_path(path: str) -> None:
+def fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
