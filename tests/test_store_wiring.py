@@ -250,3 +250,37 @@ def test_a_store_of_the_previous_format_is_rewritten(built, tmp_path):
     st = poststore.open_store(victim)
     assert st is not None and st.damaged() == []
     st.close()
+
+
+def test_one_failed_query_falls_back_alone_repeated_failures_stop_the_stores(built, caplog):
+    from searcher.query import parse_query
+
+    with Searcher(built) as s:
+        engine = s.engine
+        snap = engine.snapshot()
+        idx = snap.fast()
+        assert idx is not None
+        compiled = engine.compile(parse_query("housing"))
+        engine.use_stores = False
+        want = snap.ranked(compiled, 10).top
+        engine.use_stores = True
+        real, calls = idx.search, []
+
+        def flaky(*args, **kwargs):
+            calls.append(1)
+            if len(calls) <= 1 or len(calls) >= 3:
+                raise MemoryError("passing")
+            return real(*args, **kwargs)
+
+        idx.search = flaky
+        with caplog.at_level(logging.WARNING):
+            assert snap.ranked(compiled, 10).top == want  # failed: the executor answered it
+            assert snap.fast() is idx  # one failure: the stores stay in use
+            assert snap.ranked(compiled, 10).top == want and len(calls) == 2  # through them
+            for _ in range(engine.store_failures - 1):
+                assert snap.ranked(compiled, 10).top == want
+            assert len(calls) == 1 + engine.store_failures
+            assert snap.fast() is None  # failed again and again: not used in this view any more
+            assert snap.ranked(compiled, 10).top == want and len(calls) == 1 + engine.store_failures
+        assert caplog.text.count("posting store failed") == engine.store_failures
+        assert "not using the posting stores" in caplog.text

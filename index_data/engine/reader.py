@@ -116,6 +116,10 @@ class EngineReader:
         #: Seconds before a view that found a store missing looks again (the build and reindex
         #: write them just after their commit, so the first view of a commit may come first).
         self.store_recheck = 1.0
+        #: Queries of one view the stores may fail (each then answered by the executor) before
+        #: that view stops using them: one failure may be passing (memory), repeated ones are a
+        #: damaged store, which the next build or reindex rewrites.
+        self.store_failures = 3
         #: The segments' posting stores, opened once each (``fastpath``).
         self.stores = fastpath.StoreKeeper(self.index_dir)
         #: thread id -> (the thread, its open Whoosh searcher): closed when replaced, when the
@@ -345,6 +349,8 @@ class Snapshot:
         #: (looked for again after ``_fast_retry``, a ``time.monotonic()``).
         self._fast: Any = False
         self._fast_retry = 0.0
+        #: Queries the stores failed in this view (see ``EngineReader.store_failures``).
+        self._failures = 0
 
     def fast(self):
         """This view's ``blockmax.Index`` (its segments' posting stores and deletions), or None
@@ -359,20 +365,26 @@ class Snapshot:
                 try:
                     fast = engine.stores.index(self.whoosh_searcher, engine.ranking.bm25)
                 except Exception as e:  # a damaged store: the executor answers
-                    self._store_failed(e)
+                    self._store_failed(e, disable=True)
                     return None
             self._fast = fast
             # stores are written just after their commit: a view that came first looks again
             self._fast_retry = time.monotonic() + engine.store_recheck if engine.use_stores else float("inf")
         return fast
 
-    def _store_failed(self, e: BaseException) -> None:
-        """Stop using the stores in this view (a later commit's view tries again): one of them
-        failed to answer, which only a damaged store can make happen."""
-        self._fast = None
-        self._fast_retry = float("inf")
+    def _store_failed(self, e: BaseException, disable: bool = False) -> None:
+        """A store failed to open (``disable``) or to answer a query: the caller answers that
+        query with the executor. This view stops using the stores (a later commit's view tries
+        again) when they failed to open or failed ``store_failures`` queries."""
+        self._failures += 1
         _log.warning("%s: a posting store failed (%s: %s); answering without the stores",
                      self.index_dir, type(e).__name__, e)
+        if disable or self._failures >= self._engine.store_failures:
+            self._fast = None
+            self._fast_retry = float("inf")
+            _log.warning("%s: not using the posting stores in this view of the index (%d failure%s); "
+                         "the next build or reindex rewrites a damaged store", self.index_dir,
+                         self._failures, "" if self._failures == 1 else "s")
 
     def _plan(self, compiled: Compiled):
         """The ``blockmax`` tree of a compiled query, or None when the stores cannot answer it."""
