@@ -284,3 +284,29 @@ def test_one_failed_query_falls_back_alone_repeated_failures_stop_the_stores(bui
             assert snap.ranked(compiled, 10).top == want and len(calls) == 1 + engine.store_failures
         assert caplog.text.count("posting store failed") == engine.store_failures
         assert "not using the posting stores" in caplog.text
+
+
+def test_stores_reach_the_disk_before_they_count(built, tmp_path, monkeypatch):
+    """A finished store's rename is flushed (its folder fsynced, and the index folder when
+    mqt-post/ is new), and a finished build flushes mqt-post/ with the rest before its swap."""
+    from index_data.engine import storage
+
+    synced: list[str] = []
+    real = storage.fsync_path
+
+    def record(path):
+        synced.append(str(path))
+        real(path)
+
+    monkeypatch.setattr(poststore, "fsync_path", record)
+    monkeypatch.setattr(storage, "fsync_path", record)
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    shutil.rmtree(copy / poststore.DIR)
+    write_stores(copy)
+    assert synced.count(str(copy / poststore.DIR)) == len(_stores(copy)) == 2  # after each rename
+    assert str(copy) in synced  # mqt-post/ itself is new
+    synced.clear()
+    storage.flush_to_disk(copy)
+    assert {str(p) for p in (copy / poststore.DIR).iterdir()} | {str(copy / poststore.DIR)} <= set(synced)
+    assert synced[-1] == str(copy)

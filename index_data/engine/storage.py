@@ -58,15 +58,19 @@ class DurableFileStorage(FileStorage):
 
 
 def flush_to_disk(folder: str | os.PathLike) -> None:
-    """fsync every file in ``folder`` and the folder itself (before a finished build is swapped in)."""
+    """fsync every file in ``folder`` and its subfolders (the posting stores' ``mqt-post/``) and
+    the folders themselves (before a finished build is swapped in)."""
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if os.path.isfile(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            flush_to_disk(path)
+        elif os.path.isfile(path):
             fsync_path(path)
     fsync_path(str(folder))
 
 
 def fsync_path(path: str) -> None:
+    """Flush a file's or a folder's (its entries') data to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
