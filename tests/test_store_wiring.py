@@ -310,3 +310,34 @@ def test_stores_reach_the_disk_before_they_count(built, tmp_path, monkeypatch):
     storage.flush_to_disk(copy)
     assert {str(p) for p in (copy / poststore.DIR).iterdir()} | {str(copy / poststore.DIR)} <= set(synced)
     assert synced[-1] == str(copy)
+
+
+def test_a_missing_store_does_not_make_every_recheck_reopen_the_others(built, tmp_path, monkeypatch):
+    from index_data.engine import fastpath
+    from searcher.ranking import Ranking
+
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    with Searcher(copy) as s:
+        ws = s.engine.snapshot().whoosh_searcher
+        order = [sub.reader().segment().segment_id() for sub, _ in ws.leaf_searchers()]
+        poststore.store_path(copy, order[-1]).unlink()  # the last: the others are opened first
+        opened: list[str] = []
+        real = poststore.open_store
+
+        def counting(path, **kw):
+            opened.append(kw["segment_id"])
+            return real(path, **kw)
+
+        monkeypatch.setattr(poststore, "open_store", counting)
+        keeper = fastpath.StoreKeeper(copy)
+        bm25 = Ranking().bm25
+        assert keeper.index(ws, bm25) is None
+        assert opened == order
+        opened.clear()
+        assert keeper.index(ws, bm25) is None
+        assert opened == order[-1:]  # only the one still missing
+        write_stores(copy)
+        opened.clear()
+        idx = keeper.index(ws, bm25)
+        assert idx is not None and len(idx.stores) == len(order) and opened == order[-1:]

@@ -99,6 +99,7 @@ class StoreKeeper:
         with self._lock:
             known = self._stores
         found: dict[str, poststore.PostStore] = {}
+        missing = False
         for sub, _offset in searcher.leaf_searchers():
             reader = sub.reader()
             if reader.segment() is None:
@@ -110,15 +111,19 @@ class StoreKeeper:
                 st = poststore.open_store(poststore.store_path(self.index_dir, seg), segment_id=seg,
                                           doc_count=fp["docs"], fingerprint=fp)
                 if st is None:
-                    return None
+                    missing = True  # the others are still kept: a recheck opens only this one
+                    continue
             found[seg] = st
-            stores.append(st)
-            live.append(live_mask(reader))
+            if not missing:
+                stores.append(st)
+                live.append(live_mask(reader))
         with self._lock:
-            if set(found) != set(self._stores):
+            if any(self._stores.get(seg) is not st for seg, st in found.items()):  # newly opened
                 self._stores = {**self._stores, **found}
                 if len(self._stores) > 2 * len(found) + 8:  # segments merged away: drop theirs
                     self._stores = dict(found)
+        if missing:
+            return None
         return bm.Index(stores, live, scoring(bm25))
 
 
