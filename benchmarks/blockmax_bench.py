@@ -56,7 +56,8 @@ def main() -> None:
     old.engine.use_stores = False
     ws = old.engine.snapshot().whoosh_searcher
     t = time.perf_counter()
-    stores = poststore.ensure_stores(args.index, ws, window_bits=bits)
+    stores = poststore.ensure_stores(args.index, ws, window_bits=bits,
+                                     settings=poststore.StoreSettings.of(old.ranking.bm25))
     size = sum(p.stat().st_size for p in (args.index / poststore.DIR).iterdir())
     print(f"stores: {len(stores)} segments, {size / 2**20:,.0f} MB, ready in "
           f"{time.perf_counter() - t:.1f} s (load {os.getloadavg()[0]:.2f})")

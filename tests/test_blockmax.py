@@ -19,6 +19,7 @@ from index_data.engine.schema import INDEX_NAME
 from index_data.fields import FACETS
 from searcher import Searcher
 from searcher.query import parse_query
+from searcher.ranking import Ranking
 
 from conftest import ROOT
 
@@ -39,6 +40,8 @@ QUERIES = [
 ]
 #: 16 documents a window, so that a few hundred documents have windows to skip.
 BITS = 4
+#: The product's ranking, which the build writes the stores for.
+SETTINGS = poststore.StoreSettings.of(Ranking().bm25)
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["one-segment", "two-segments"])
@@ -49,13 +52,22 @@ def index_dir(request, tmp_path_factory):
     return tmp / "ix"
 
 
+def _open_index(index_dir, searcher, bm25):
+    """The stores of ``BITS``-document windows as a ``blockmax.Index``, written first where
+    missing or of another window size (a build's job: the test writes them itself)."""
+    for st in poststore.ensure_stores(index_dir, searcher, window_bits=BITS,
+                                      settings=poststore.StoreSettings.of(bm25)):
+        st.close()
+    return fastpath.open_index(index_dir, searcher, bm25)
+
+
 def _compare(index_dir, queries, ks=(1, 3, 10, 40)) -> int:
     """Check every query both ways; returns how many matches were compared."""
     compared = 0
     with Searcher(index_dir) as s:
         engine = s.engine
         snap = engine.snapshot()
-        idx = fastpath.open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25, window_bits=BITS)
+        idx = _open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25)
         dates = snap.dates()
         for text in queries:
             compiled = engine.compile(parse_query(text))
@@ -85,7 +97,7 @@ def test_top_k_skips_windows(index_dir):
     query, whose strict coordination puts the documents with every word first."""
     with Searcher(index_dir) as s:
         snap = s.engine.snapshot()
-        idx = fastpath.open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25, window_bits=BITS)
+        idx = _open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25)
         scored = total = 0
         for text in ("housing", "police", "transport", "crime police", "mayor"):
             r = idx.search(fastpath.plan(s.engine.compile(parse_query(text)).query), 10)
@@ -125,7 +137,7 @@ def test_stale_or_damaged_stores_are_rebuilt(index_dir, tmp_path):
     shutil.rmtree(copy / poststore.DIR, ignore_errors=True)
     with Searcher(copy) as s:
         ws = s.engine.snapshot().whoosh_searcher
-        first = poststore.ensure_stores(copy, ws, window_bits=BITS)
+        first = poststore.ensure_stores(copy, ws, window_bits=BITS, settings=SETTINGS)
         assert len(_store_files(copy)) == len(first) == len(ws.leaf_searchers())
         seg = first[0].segment_id
         files = [poststore.store_path(copy, seg)]
@@ -139,7 +151,7 @@ def test_stale_or_damaged_stores_are_rebuilt(index_dir, tmp_path):
         (copy / poststore.DIR / f"gone{poststore.SUFFIX}").write_bytes(data)
         assert poststore.open_store(files[0].with_name(f"gone{poststore.SUFFIX}"), segment_id=seg) is not None
         assert poststore.open_store(files[0].with_name(f"gone{poststore.SUFFIX}"), segment_id="x") is None
-        again = poststore.ensure_stores(copy, ws, window_bits=BITS)
+        again = poststore.ensure_stores(copy, ws, window_bits=BITS, settings=SETTINGS)
         assert [st.segment_id for st in again] == [st.segment_id for st in first]
         assert files[0].stat().st_size == size
         assert not (copy / poststore.DIR / f"gone{poststore.SUFFIX}").exists()
@@ -152,7 +164,8 @@ def test_store_round_trip(tmp_path):
     """Postings and positions written by StoreWriter read back the same, in any batch shape."""
     rng = np.random.default_rng(5)
     n = 1000
-    w = poststore.StoreWriter(tmp_path / "s.mqp", segment_id="seg", doc_count=n, window_bits=5)
+    w = poststore.StoreWriter(tmp_path / "s.mqp", segment_id="seg", doc_count=n, window_bits=5,
+                              settings=SETTINGS)
     lens = rng.integers(1, 200, n).astype(np.uint8)
     w.add_length_table(np.arange(256, dtype=np.float64))
     w.add_lengths("body", lens, int(lens.sum()))
@@ -256,7 +269,7 @@ def test_searcher_through_the_stores_equals_the_executor_and_never_writes(index_
         got = _pages(s)
         assert s.engine.snapshot().fast() is not None  # answered from the stores
     # small windows: the bounds skip most of a list here too
-    for st in poststore.ensure_stores(copy, window_bits=BITS):
+    for st in poststore.ensure_stores(copy, window_bits=BITS, settings=SETTINGS):
         assert st.window_bits == BITS
         st.close()
     with Searcher(copy) as s:

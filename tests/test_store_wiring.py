@@ -341,3 +341,25 @@ def test_a_missing_store_does_not_make_every_recheck_reopen_the_others(built, tm
         opened.clear()
         idx = keeper.index(ws, bm25)
         assert idx is not None and len(idx.stores) == len(order) and opened == order[-1:]
+
+
+def test_the_stores_are_written_for_the_products_ranking_and_only_on_the_write_side(built, tmp_path):
+    """No default settings to drift from the ranking (issue 17 gave it length groups): the
+    build records ``Ranking()``'s, and the read side's ``fastpath.open_index`` never writes."""
+    from index_data.engine import fastpath
+    from searcher.ranking import Ranking
+
+    with pytest.raises(TypeError):
+        poststore.StoreSettings()  # type: ignore[call-arg]
+    want = poststore.StoreSettings.of(Ranking().bm25)
+    assert want.groups == tuple(tuple(g) for g in Ranking().bm25.length_groups) != ()
+    for path in (built / poststore.DIR).glob(f"*{poststore.SUFFIX}"):
+        st = poststore.open_store(path)
+        assert st is not None and st.dir["ranking"] == want.as_json()
+        st.close()
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy)
+    shutil.rmtree(copy / poststore.DIR)
+    with Searcher(copy) as s:
+        assert fastpath.open_index(copy, s.engine.snapshot().whoosh_searcher, s.ranking.bm25) is None
+    assert _stores(copy) == set()

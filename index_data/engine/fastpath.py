@@ -36,12 +36,6 @@ def _groups(bm25: BM25Settings) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(g) for g in getattr(bm25, "length_groups", ()))
 
 
-def store_settings(bm25: BM25Settings) -> poststore.StoreSettings:
-    """What the stores' bounds are computed for under a ranking's BM25 settings."""
-    return poststore.StoreSettings(b=tuple(bm25.b.items()), default_b=bm25.default_b,
-                                   combine=tuple(bm25.field_weights.items()), groups=_groups(bm25))
-
-
 def plan(q) -> Any:
     """The ``blockmax`` tree of a compiled Whoosh query (``blockmax.Unsupported`` for node types
     it does not know: the caller answers that query with the executor)."""
@@ -158,11 +152,8 @@ def live_mask(reader) -> np.ndarray | None:
     return m
 
 
-def open_index(index_dir, searcher, bm25: BM25Settings, window_bits: int | None = None) -> bm.Index | None:
+def open_index(index_dir, searcher, bm25: BM25Settings) -> bm.Index | None:
     """The stores of a Whoosh ``searcher``'s segments as a ``blockmax.Index`` with the segments'
-    deletions; None when a store is missing or stale. With ``window_bits``, stores are first
-    (re)built where missing, stale or of another window size (``poststore.ensure_stores``: the
-    build's and reindex's job; tests and benchmarks ask for it here)."""
-    if window_bits is not None:
-        poststore.ensure_stores(index_dir, searcher, window_bits=window_bits, settings=store_settings(bm25))
+    deletions; None when a store is missing or stale (writing them is the build's and reindex's
+    job: ``poststore.ensure_stores``, under the job lock)."""
     return StoreKeeper(index_dir).index(searcher, bm25)

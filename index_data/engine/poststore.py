@@ -66,13 +66,16 @@ import zlib
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import format, internals
 from .columns import coded_column, length_bytes, numeric_column
 from .storage import fsync_path, open_for_reading
+
+if TYPE_CHECKING:
+    from searcher.ranking import BM25Settings
 
 _log = logging.getLogger(__name__)
 
@@ -89,13 +92,8 @@ SUFFIX = ".mqp"
 TMP_SUFFIX = ".tmp"
 #: 128 documents a window.
 WINDOW_BITS = 7
-#: BM25's length normalisation the windows' score bounds assume (``Ranking().bm25.b``;
-#: the store records them, and a query ranked otherwise falls back to looser bounds).
-DEFAULT_FIELD_B = {"title": 0.5, "question": 0.75, "answer": 0.75}
-DEFAULT_B = 0.75
-#: The combined field (``COMBINED``): BM25F's field weights its bounds assume
-#: (``Ranking().bm25.field_weights``).
-DEFAULT_COMBINE = {"title": 2.0, "question": 1.0, "answer": 0.7}
+#: The combined field: see the module doc (its weights and the windows' length normalisation
+#: are a ``StoreSettings``' ).
 COMBINED = "*"
 #: A combined posting's impact: its BM25F pseudo-frequency at the reference averages, rounded
 #: up to a multiple of 1/IMPACT_SCALE (uint16; 65535: that or more).
@@ -113,22 +111,29 @@ _BATCH_POSTINGS = 1 << 20
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """The ranking numbers a store's bounds are computed for (``fastpath.store_settings`` makes
-    one from ``Ranking.bm25``): each field's ``b`` (else ``default_b``), the combined field's
-    weights and BM25F's length groups. A store records them (its directory's ``ranking``);
-    :func:`ensure_stores` rewrites a store made for other settings."""
+    """The ranking numbers a store's bounds are computed for (:meth:`of` a ranking's BM25
+    settings; no defaults: they would drift from the ranking's): each field's ``b`` (else
+    ``default_b``), the combined field's weights and BM25F's length groups (a field in none is
+    its own). A store records them (its directory's ``ranking``); :func:`ensure_stores`
+    rewrites a store made for other settings, and a query ranked otherwise still gets exact
+    results, from looser bounds."""
 
-    b: tuple[tuple[str, float], ...] = tuple(DEFAULT_FIELD_B.items())
-    default_b: float = DEFAULT_B
-    combine: tuple[tuple[str, float], ...] = tuple(DEFAULT_COMBINE.items())
-    groups: tuple[tuple[str, ...], ...] = ()
+    b: tuple[tuple[str, float], ...]
+    default_b: float
+    combine: tuple[tuple[str, float], ...]
+    groups: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, bm25: BM25Settings) -> StoreSettings:
+        """The settings of a ranking's BM25 (``searcher.ranking.BM25Settings``)."""
+        return cls(b=tuple(bm25.b.items()), default_b=float(bm25.default_b),
+                   combine=tuple(bm25.field_weights.items()),
+                   groups=tuple(tuple(g) for g in getattr(bm25, "length_groups", ())))
 
     def as_json(self) -> dict:
         return {"b": {f: float(v) for f, v in self.b}, "default_b": float(self.default_b),
                 "combine": {f: float(w) for f, w in self.combine}, "groups": [list(g) for g in self.groups]}
 
-    def writer_args(self) -> dict:
-        return dict(b=dict(self.b), default_b=self.default_b, combine=dict(self.combine), groups=self.groups)
 
 
 _ABSENT = object()
@@ -164,29 +169,25 @@ class StoreWriter:
     """Writes one segment's store: lengths and columns per document, then every term's postings
     in any order (one field at a time or mixed), then :meth:`finish`.
 
-    >>> w = StoreWriter(path, segment_id="abc", doc_count=3)           # doctest: +SKIP
+    >>> w = StoreWriter(path, segment_id="abc", doc_count=3, settings=StoreSettings.of(bm25))  # doctest: +SKIP
     >>> w.add_lengths("title", np.array([2, 1, 3], np.uint8), total=6)
     >>> w.add_term("title", "crime", docs, tf, positions)
     >>> w.finish(fingerprint)
     """
 
-    def __init__(self, path, *, segment_id: str, doc_count: int, window_bits: int = WINDOW_BITS,
-                 b: dict[str, float] | None = None, default_b: float = DEFAULT_B,
-                 combine: dict[str, float] | None = None,
-                 groups: tuple[tuple[str, ...], ...] = ()):
-        """``b`` (per field, else ``default_b``): the BM25 length normalisation the windows'
-        ``maxq`` bounds are computed with; ``combine``: field weights of the combined field
-        (see the module doc); ``groups``: BM25F's length groups (a field's counts normalised
-        by its group's joint length; a field in none is its own). A query ranked otherwise
-        still gets exact results, from looser bounds."""
+    def __init__(self, path, *, segment_id: str, doc_count: int, settings: StoreSettings,
+                 window_bits: int = WINDOW_BITS):
+        """``settings``: the BM25 length normalisation (``b`` per field, else ``default_b``)
+        the windows' ``maxq`` bounds are computed with, the field weights of the combined field
+        (``combine``, see the module doc) and BM25F's length groups (a field's counts
+        normalised by its group's joint length)."""
         self.path = Path(path)
-        self._b = dict(DEFAULT_FIELD_B if b is None else b)
-        self._default_b = default_b
-        self._combine_weights = dict(DEFAULT_COMBINE if combine is None else combine)
-        self._groups = tuple(tuple(g) for g in groups)
+        self._b = dict(settings.b)
+        self._default_b = settings.default_b
+        self._combine_weights = dict(settings.combine)
+        self._groups = tuple(tuple(g) for g in settings.groups)
         #: what the directory records as the settings (``StoreSettings.as_json``)
-        self.ranking = StoreSettings(tuple(self._b.items()), default_b, tuple(self._combine_weights.items()),
-                                     self._groups).as_json()
+        self.ranking = settings.as_json()
         self.segment_id = segment_id
         self.n = doc_count
         self.bits = window_bits
@@ -806,8 +807,8 @@ def segment_fingerprint(reader) -> dict:
                 lengths={f: int(n) for f, n in sorted(internals.field_lengths(seg).items())})
 
 
-def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS,
-                       settings: StoreSettings = StoreSettings()) -> Path:
+def build_from_segment(reader, index_dir, *, settings: StoreSettings, skip=SKIP_FIELDS,
+                       window_bits: int = WINDOW_BITS) -> Path:
     """Write the store of one Whoosh segment (a ``SegmentReader``): its term index read in one
     piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
     into arrays a batch of terms at a time. (A segment writer that has the arrays already
@@ -818,7 +819,7 @@ def build_from_segment(reader, index_dir, *, skip=SKIP_FIELDS, window_bits: int 
     seg = reader.segment()
     n = reader.doc_count_all()
     w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
-                    doc_count=n, window_bits=window_bits, **settings.writer_args())
+                    doc_count=n, window_bits=window_bits, settings=settings)
     schema = reader.schema
     w.add_length_table(length_table())
     for name in sorted(schema.names()):
@@ -983,20 +984,15 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
     return out
 
 
-def ensure_stores(index_dir, searcher=None, *, window_bits: int = WINDOW_BITS,
-                  settings: StoreSettings | None = None, strict: bool = True) -> list[PostStore]:
+def ensure_stores(index_dir, searcher=None, *, settings: StoreSettings, window_bits: int = WINDOW_BITS,
+                  strict: bool = True) -> list[PostStore]:
     """Every segment's store, (re)built where missing, stale, damaged (its CRCs: see the module
     doc) or of another window size or made for other ranking ``settings``, and
     stores of segments that no longer exist deleted (with files a crashed writer left); in
-    segment order. ``settings``: the ranking the bounds are for (default: the product's,
-    ``Ranking()``). ``strict=False`` (the build and reindex): a store that cannot be written is
-    left out with a warning, never failing the caller: searches answer without it."""
-    if settings is None:
-        from searcher.ranking import Ranking
-
-        from .fastpath import store_settings
-
-        settings = store_settings(Ranking().bm25)
+    segment order. ``settings``: the ranking the bounds are for (``StoreSettings.of``; the
+    build and reindex: the product's, ``Ranking()``). ``strict=False`` (the build and
+    reindex): a store that cannot be written is left out with a warning, never failing the
+    caller: searches answer without it."""
     own = searcher is None
     if own:
         searcher = open_for_reading(Path(index_dir)).searcher()

@@ -155,11 +155,15 @@ def write_stores(index_dir: str | os.PathLike) -> None:
     delete those of merged-away segments. Searches answer without a missing store (slower, same
     results), so a store that cannot be written is left out with a warning. The stores' bounds
     are computed for the product's ranking (``Ranking()``); a store made for another is
-    rewritten (a search ranked otherwise gets the same results from looser bounds). (numpy is imported
-    here, not at the top: indexing workers never load it.)"""
+    rewritten (a search ranked otherwise gets the same results from looser bounds), and so is
+    one whose bytes fail its CRCs. (numpy is imported here, not at the top: indexing workers
+    never load it.)"""
+    from searcher.ranking import Ranking
+
     from . import poststore
 
-    for st in poststore.ensure_stores(index_dir, strict=False):  # for Ranking()
+    for st in poststore.ensure_stores(index_dir, settings=poststore.StoreSettings.of(Ranking().bm25),
+                                      strict=False):
         st.close()
 
 
