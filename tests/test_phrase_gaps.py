@@ -81,3 +81,14 @@ def test_split_words_still_match_as_phrases(s):
 
 def test_words_still_match_anywhere(s):
     assert ids(s.search("rough sleeping")) >= {"rough_apart", "rough_together"}
+
+
+def test_follow_keeps_the_positions_within_delta_and_slop():
+    import numpy as np
+
+    from index_data.engine.phrases import follow
+
+    reach, keys = np.array([3, 10]), np.array([4, 5, 12, 13])
+    assert follow(reach, keys, 1, 0).tolist() == [4]
+    assert follow(reach, keys, 1, 1).tolist() == [4, 5, 12]
+    assert follow(reach, keys, 2, 1).tolist() == [5, 12, 13]

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .phrases import follow
 from .poststore import PostStore, TermPostings
 
 #: Filter masks (``party:labour``, date ranges) kept per segment, at most this many.
@@ -441,12 +442,7 @@ class SegmentQuery:
             if reach is None:
                 reach = keys
                 continue
-            ok = np.zeros(len(keys), dtype=bool)
-            for d in range(delta, delta + extra + 1):
-                want = keys - d
-                at = np.minimum(np.searchsorted(reach, want), len(reach) - 1)
-                ok |= reach[at] == want
-            reach = keys[ok]
+            reach = follow(reach, keys, delta, extra)
             if not len(reach):
                 mark[cands] = False
                 return cands[:0]

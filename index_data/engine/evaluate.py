@@ -22,6 +22,7 @@ import numpy as np
 from whoosh import query as wq
 
 from . import format
+from .phrases import follow
 from .postings import MAX_CACHED_FILTERS, SegmentArrays
 from .queries import CoordOr, FieldsTerm, GappedPhrase
 from .scoring import bm25, bm25f, fields_idf, group_avg_length
@@ -204,12 +205,7 @@ class Evaluator:
             if reach is None:
                 reach = keys
                 continue
-            ok = np.zeros(len(keys), dtype=bool)
-            for d in range(delta, delta + extra + 1):
-                want = keys - d
-                at = np.minimum(np.searchsorted(reach, want), len(reach) - 1)
-                ok |= reach[at] == want
-            reach = keys[ok]
+            reach = follow(reach, keys, delta, extra)
             if not len(reach):
                 return reach
         assert reach is not None  # words has two or more
