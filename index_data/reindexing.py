@@ -55,11 +55,15 @@ HOW_TO_ALLOW = "run mqt reindex again with --allow-deletes (or a larger --max-de
 def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
             wait: float = DEFAULT_WAIT_SECONDS, optimize: bool = False,
             progress: Progress | None = None,
-            max_delete: DeleteLimit | str | int | None = DEFAULT_MAX_DELETE) -> ReindexReport:
+            max_delete: DeleteLimit | str | int | None = DEFAULT_MAX_DELETE,
+            verify_stores: bool = False) -> ReindexReport:
     """Bring the index at ``index_dir`` up to date with ``corpus_dir`` (building it if missing).
 
     Waits up to ``wait`` seconds for another indexing job (raises :class:`IndexLockedError`).
     ``optimize`` merges the index into one segment. Rejected files are listed in the report.
+    ``verify_stores`` reads every posting store whole and rewrites one whose bytes fail their
+    CRCs (every run checks their structure and directories only: reading them all takes seconds
+    at a million questions).
 
     A run that would remove more than ``max_delete`` of the documents (``"10%"``, a count, or
     None for no limit), every document, or that finds no question files in ``corpus_dir``
@@ -90,7 +94,7 @@ def reindex(corpus_dir: str | os.PathLike, index_dir: str | os.PathLike, *,
         else:
             try:
                 _update(corpus_dir, index_dir, report, optimize=optimize, progress=progress,
-                        limit=limit)
+                        limit=limit, verify_stores=verify_stores)
             except OSError as e:
                 raise IndexWriteError(
                     f"cannot update the index at {index_dir}: {e.strerror or e}; the index keeps "
@@ -116,10 +120,10 @@ def _rebuild_reason(index_dir) -> str:
 
 
 def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
-            progress: Progress | None, limit: DeleteLimit) -> None:
+            progress: Progress | None, limit: DeleteLimit, verify_stores: bool = False) -> None:
     remove_write_leftovers(index_dir)
     try:
-        updater = IndexUpdater(index_dir)
+        updater = IndexUpdater(index_dir, verify_stores=verify_stores)
     except (IndexVersionError, IndexCorruptError) as e:
         built = build_unlocked(corpus_dir, index_dir, progress=progress, limit=limit,
                                same_folder_may_shrink=False, how_to_allow=HOW_TO_ALLOW)
@@ -171,7 +175,8 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
             u.apply(delete, _load(candidates, report, progress), optimize=optimize,
                     housekeeping=needs_housekeeping, before_commit=lambda: check(final=True))
         else:
-            write_stores(index_dir)  # an index without its posting stores (older, interrupted) gets them
+            # an index without its posting stores (older, interrupted) gets them
+            write_stores(index_dir, verify=verify_stores)
     report.rejected.sort(key=lambda r: r.path)
     with IndexUpdater(index_dir) as u:
         report.segments = u.segment_count()

@@ -178,8 +178,12 @@ def _delete_limit(ctx, param, value):
                    "or a share of the index (at least 10 documents are always allowed).")
 @click.option("--allow-deletes", is_flag=True,
               help="Remove any number of documents, even all of them (no --max-delete limit).")
+@click.option("--verify-stores", is_flag=True,
+              help="Also read every posting store whole and rewrite one whose bytes fail their "
+                   "CRC-32s (every run checks their structure; this reads ~4 GB at 1M questions).")
 @user_errors
-def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allow_deletes):
+def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allow_deletes,
+                verify_stores):
     """Bring the index up to date with CORPUS_DIR, changing only what changed.
 
     Adds new files, updates changed ones (by content), deletes documents whose file is gone,
@@ -204,7 +208,7 @@ def reindex_cmd(corpus_dir, index_dir, as_json, wait, optimize, max_delete, allo
 
     report = reindex(corpus_dir, index_dir, wait=wait, optimize=optimize,
                      progress=progress_bar("Reading changed files"),
-                     max_delete=None if allow_deletes else max_delete)
+                     max_delete=None if allow_deletes else max_delete, verify_stores=verify_stores)
     if as_json:
         print_json(report.to_dict())
     click.echo(report.summary(), err=True)

@@ -101,8 +101,8 @@ def test_a_store_that_cannot_be_used_falls_back_to_the_executor(built, tmp_path,
     if damage is _damage_postings:
         assert "posting store failed" in caplog.text  # told, then answered without the stores
     # the next reindex (nothing changed in the corpus) puts it right (garbage inside: by the
-    # section's CRC)
-    write_stores(copy)
+    # section's CRC, which a reindex reads with --verify-stores)
+    write_stores(copy, verify=damage is _damage_postings)
     got, used = _through_stores(copy)
     assert used and got == want
 
@@ -216,7 +216,9 @@ def _zero_a_page(path, section="post.tf"):
         f.write(b"\0" * size)
 
 
-def test_a_store_damaged_inside_is_rewritten_by_the_next_reindex(tmp_path, generate, caplog):
+def test_a_store_damaged_inside_is_rewritten_by_a_reindex_that_verifies(tmp_path, generate, caplog):
+    """Every reindex checks each store's structure and directory CRC; reading every section
+    (seconds at a million questions) is ``mqt reindex --verify-stores``."""
     corpus = generate.generate(tmp_path / "corpus", 300, seed=41)
     ix = tmp_path / "ix"
     build_index(corpus, ix)
@@ -229,8 +231,10 @@ def test_a_store_damaged_inside_is_rewritten_by_the_next_reindex(tmp_path, gener
     st.close()
     got, used = _through_stores(ix)
     assert used and got != want  # what the CRCs are for: wrong answers, no error
+    reindex(corpus, ix)  # a plain run reads the directories only
+    assert victim.read_bytes() != whole
     with caplog.at_level(logging.WARNING):
-        r = reindex(corpus, ix)
+        r = reindex(corpus, ix, verify_stores=True)
     assert not r.changed
     assert "damaged (len.answer)" in caplog.text
     assert victim.read_bytes() == whole  # rewritten from its segment
@@ -363,3 +367,36 @@ def test_the_stores_are_written_for_the_products_ranking_and_only_on_the_write_s
     with Searcher(copy) as s:
         assert fastpath.open_index(copy, s.engine.snapshot().whoosh_searcher, s.ranking.bm25) is None
     assert _stores(copy) == set()
+
+
+def test_a_damaged_store_directory_is_rewritten_by_every_reindex(tmp_path, generate):
+    corpus = generate.generate(tmp_path / "corpus", 60, seed=43)
+    ix = tmp_path / "ix"
+    build_index(corpus, ix)
+    victim = sorted((ix / poststore.DIR).glob(f"*{poststore.SUFFIX}"))[0]
+    whole = victim.read_bytes()
+    st = poststore.open_store(victim)
+    assert st is not None
+    st.close()
+    data = bytearray(whole)
+    at = whole.index(b'"sections"')  # inside the JSON directory: one letter changed
+    data[at + 1] = ord("S")
+    victim.write_bytes(bytes(data))
+    reindex(corpus, ix)
+    assert victim.read_bytes() == whole
+
+
+def test_mqt_reindex_verify_stores_rewrites_a_store_damaged_inside(tmp_path, generate):
+    from click.testing import CliRunner
+
+    from searcher.cli import cli
+
+    corpus = generate.generate(tmp_path / "corpus", 300, seed=41)
+    ix = tmp_path / "ix"
+    build_index(corpus, ix)
+    victim = sorted((ix / poststore.DIR).glob(f"*{poststore.SUFFIX}"))[0]
+    whole = victim.read_bytes()
+    _zero_a_page(victim, "len.answer")
+    r = CliRunner().invoke(cli, ["reindex", str(corpus), "--index", str(ix), "--verify-stores"])
+    assert r.exit_code == 0, r.output
+    assert victim.read_bytes() == whole

@@ -16,9 +16,11 @@ One file per segment, ``mqt-post/<segment id>.mqp`` in the index folder::
     uint32 0, directory (JSON), then sections, each aligned to 64 bytes; the directory names
     every section: [offset, dtype, count], and its ``crc``: each section's CRC-32 (8 hex digits)
 
-The CRCs are checked by the build and reindex (:func:`ensure_stores`, which rewrites a store
-that fails them: a zeroed page or a flipped bit may still look like a store), never per query
-(reading every byte would cost more than the store saves); a query checks the structure only.
+The CRCs are checked on the write side (:func:`ensure_stores`, which rewrites a store that
+fails them: a zeroed page or a flipped bit may still look like a store): the directory's by
+every build and reindex, every section's by ``mqt reindex --verify-stores`` (it reads every
+store whole: ~4 GB at a million questions, too much for every cron run, as Lucene leaves full
+checksums to merges and CheckIndex); never per query, which checks the structure only.
 
 Sections (``P`` postings, ``T`` terms, ``Wn`` windows of all terms, ``n`` documents):
 
@@ -612,10 +614,11 @@ class PostStore:
     def windows(self) -> int:
         return (self.n + (1 << self.window_bits) - 1) >> self.window_bits
 
-    def damaged(self) -> list[str]:
+    def damaged(self, *, sections: bool = True) -> list[str]:
         """The parts of the store whose bytes differ from the CRC-32s written with it
-        (``directory`` and section names; empty: whole). Reads the whole file: for the build
-        and reindex (:func:`ensure_stores`), not for queries."""
+        (``directory`` and section names; empty: whole). With ``sections`` it reads the whole
+        file (``mqt reindex --verify-stores``), without only the directory (every reindex);
+        never for queries."""
         bad = []
         buf = memoryview(self._buf)
         try:
@@ -624,7 +627,7 @@ class PostStore:
                 if zlib.crc32(head) != dcrc:
                     bad.append("directory")
             crcs = self.dir.get("crc") or {}
-            for name, (off, dt, count) in self.dir["sections"].items():
+            for name, (off, dt, count) in (self.dir["sections"].items() if sections else ()):
                 start = self._base + off
                 with buf[start:start + np.dtype(dt).itemsize * count] as part:
                     if f"{zlib.crc32(part):08x}" != crcs.get(name):
@@ -985,14 +988,16 @@ def open_stores(index_dir, searcher) -> list[PostStore] | None:
 
 
 def ensure_stores(index_dir, searcher=None, *, settings: StoreSettings, window_bits: int = WINDOW_BITS,
-                  strict: bool = True) -> list[PostStore]:
+                  strict: bool = True, verify: bool = True) -> list[PostStore]:
     """Every segment's store, (re)built where missing, stale, damaged (its CRCs: see the module
     doc) or of another window size or made for other ranking ``settings``, and
     stores of segments that no longer exist deleted (with files a crashed writer left); in
     segment order. ``settings``: the ranking the bounds are for (``StoreSettings.of``; the
     build and reindex: the product's, ``Ranking()``). ``strict=False`` (the build and
     reindex): a store that cannot be written is left out with a warning, never failing the
-    caller: searches answer without it."""
+    caller: searches answer without it. ``verify``: check every section's CRC (reads every
+    store whole: ~400 MB at 100,000 questions, ~4 GB at a million); otherwise only the
+    directory's, as every reindex does (``mqt reindex --verify-stores`` does it all)."""
     own = searcher is None
     if own:
         searcher = open_for_reading(Path(index_dir)).searcher()
@@ -1012,7 +1017,7 @@ def ensure_stores(index_dir, searcher=None, *, settings: StoreSettings, window_b
                 st.close()
                 st = None
             if st is not None:
-                bad = st.damaged()
+                bad = st.damaged(sections=verify)
                 if bad:
                     _log.warning("%s: the posting store of segment %s is damaged (%s); rewriting it",
                                  index_dir, fp["segment"], ", ".join(bad[:5]))

@@ -91,8 +91,10 @@ class IndexUpdater:
     ...     u.apply(delete=[docs["a"][0].docnum], add=[(question, "12:34:sha1:a.txt")])
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, durable: bool = True):
+    def __init__(self, index_dir: str | os.PathLike, *, durable: bool = True,
+                 verify_stores: bool = False):
         self.index_dir = Path(index_dir)
+        self.verify_stores = verify_stores  # check every posting store's CRCs after the run
         storage_cls = DurableFileStorage if durable else FileStorage
         # Not memory-mapped: Whoosh copies each mapped sub-file of a compound segment into memory
         # when it opens it (the whole index, for the columns a no-op run reads).
@@ -224,7 +226,7 @@ class IndexUpdater:
 
     def _write_side_tables(self) -> None:
         try:
-            write_side_tables(self.index_dir)
+            write_side_tables(self.index_dir, verify_stores=self.verify_stores)
         except OSError:
             pass  # committed all the same; searches compute a missing df table and stem (slower)
 

@@ -126,7 +126,8 @@ class SegmentBuilder:
         self._w.cancel()
 
 
-def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -> None:
+def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
+                      verify_stores: bool = False) -> None:
     """After each commit: save the term-vector document frequencies of each new segment (one
     with no table yet; see ``termvectors``), delete those of merged-away segments and, with
     ``add_stems``, add the words new segments brought to the stem table (``stemtable``), and
@@ -147,23 +148,23 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True) -
     termvectors.prune_df_tables(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
-    write_stores(index_dir)
+    write_stores(index_dir, verify=verify_stores)
 
 
-def write_stores(index_dir: str | os.PathLike) -> None:
+def write_stores(index_dir: str | os.PathLike, *, verify: bool = False) -> None:
     """Write the posting store (``poststore``) of each segment that lacks a usable one and
     delete those of merged-away segments. Searches answer without a missing store (slower, same
     results), so a store that cannot be written is left out with a warning. The stores' bounds
     are computed for the product's ranking (``Ranking()``); a store made for another is
     rewritten (a search ranked otherwise gets the same results from looser bounds), and so is
-    one whose bytes fail its CRCs. (numpy is imported here, not at the top: indexing workers
-    never load it.)"""
+    one whose directory fails its CRC, or with ``verify`` any part (reading every store whole).
+    (numpy is imported here, not at the top: indexing workers never load it.)"""
     from searcher.ranking import Ranking
 
     from . import poststore
 
     for st in poststore.ensure_stores(index_dir, settings=poststore.StoreSettings.of(Ranking().bm25),
-                                      strict=False):
+                                      strict=False, verify=verify):
         st.close()
 
 
