@@ -135,6 +135,27 @@ def mqt_text(q: dict) -> str:
     return f'"{text}"' if q["phrase"] else text
 
 
+def serve_params(q: dict) -> dict:
+    """A query as ``mqt serve``'s URL parameters (``/api/search`` and the results page)."""
+    p = {"q": mqt_text(q)}
+    if q["party"]:
+        p["party"] = q["party"]
+    if q["date_from"]:
+        p["from"], p["to"] = q["date_from"], q["date_to"]
+    if q["sort"]:
+        p["sort"] = q["sort"]
+    return p
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface (for a server the benchmark starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 # ---- engines: build -------------------------------------------------------------------------------
 
 def _parsed(corpus_dir):

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,27 +33,11 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.bench import make_queries, mqt_text, percentiles  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks.bench import free_port, make_queries, percentiles, serve_params  # noqa: E402
 
 
 def query_params(corpus: Path, n: int) -> list[dict]:
-    out = []
-    for q in make_queries(corpus, n):
-        p = {"q": mqt_text(q)}
-        if q["party"]:
-            p["party"] = q["party"]
-        if q["date_from"]:
-            p["from"], p["to"] = q["date_from"], q["date_to"]
-        if q["sort"]:
-            p["sort"] = q["sort"]
-        out.append(p)
-    return out
+    return [serve_params(q) for q in make_queries(corpus, n)]
 
 
 class Server:

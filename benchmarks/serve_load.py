@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.bench import make_queries, mqt_text, percentiles  # noqa: E402
+from benchmarks.bench import free_port, make_queries, percentiles, serve_params  # noqa: E402
 
 MARK = "zqxloadall"          # every added file carries this word
 PREFIX = "zz_load_"
@@ -53,12 +52,6 @@ def question_text(title: str, words: str, day: int) -> str:
     return "\n".join([title, "", f"MQT on {date}", f"Question By:{nbsp}", "Load Tester", "Test Group",
                       f"Asked Of:{nbsp}", "The Mayor", "", "",
                       f"Will the Mayor look at {words} and {MARK} this week?"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mqt(*args) -> subprocess.CompletedProcess:
@@ -174,13 +167,7 @@ def make_requests(corpus: Path, n: int, seed: int = 11) -> list[tuple[str, str, 
     ids = [rng.choice(names)[:-4] for _ in range(500)]
     out = []
     for q in qs:
-        params = {"q": mqt_text(q)}
-        if q["party"]:
-            params["party"] = q["party"]
-        if q["date_from"]:
-            params["from"], params["to"] = q["date_from"], q["date_to"]
-        if q["sort"]:
-            params["sort"] = q["sort"]
+        params = serve_params(q)
         kind = rng.choices(["api_search", "api_page", "page", "api_question", "question_page",
                             "similar", "marker"], weights=[35, 15, 15, 15, 8, 6, 6])[0]
         doc = rng.choice(ids)

@@ -157,6 +157,14 @@ def library_corpus(tmp_path_factory) -> Path:
     return corpus
 
 
+@pytest.fixture(scope="module")
+def web_index(tmp_path_factory, library_corpus) -> Path:
+    """The web tests' index: the library corpus plus hostile and odd documents (one per module)."""
+    from web_util import build_web_index
+
+    return build_web_index(tmp_path_factory, library_corpus)
+
+
 @pytest.fixture(scope="session")
 def library_index(library_corpus, tmp_path_factory) -> Path:
     from index_data import build_index

@@ -16,7 +16,7 @@ from searcher.params import EXPORT_PARAMS, FEED_PARAMS, MATCH_PARAMS, PARAM_NAME
 from searcher.query import QueryError
 from searcher.web.api import openapi_paths
 from searcher.web.app import create_app
-from web_util import serve_app
+from web_util import cli_json, serve_app
 
 SEED_ID = "000_f69fb07d1f8a9a60"
 
@@ -27,12 +27,6 @@ def client(library_index):
     with serve_app(app) as c:
         c.app = app
         yield c
-
-
-def cli_json(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    assert r.exit_code == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def without_took(d: dict) -> dict:

@@ -28,15 +28,10 @@ from searcher.results import Results
 from searcher.watch import WatchStore, db_path
 from searcher.web import service as service_module
 from searcher.web.app import create_app
-from web_util import build_web_index, serve_app
+from web_util import serve_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
-
-
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory, library_corpus):
-    return build_web_index(tmp_path_factory, library_corpus)
 
 
 @pytest.fixture(scope="module")

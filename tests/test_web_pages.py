@@ -14,14 +14,9 @@ from searcher.params import SearchRequest
 from searcher.results import ResultPage
 from searcher.web import views
 from searcher.web.app import create_app
-from web_util import HOSTILE_ID, ODD_ID, XSS_GLOBAL, build_web_index, serve_app
+from web_util import HOSTILE_ID, ODD_ID, XSS_GLOBAL, serve_app
 
 SEED_ID = "000_f69fb07d1f8a9a60"
-
-
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory, library_corpus):
-    return build_web_index(tmp_path_factory, library_corpus)
 
 
 @pytest.fixture(scope="module")

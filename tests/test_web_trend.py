@@ -15,34 +15,21 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from click.testing import CliRunner
 
 from searcher import Searcher
-from searcher.cli import cli
 from searcher.params import SearchRequest
 from searcher.trends import Trend, TrendBucket
 from searcher.web import views
 from searcher.web.app import create_app
-from web_util import XSS_GLOBAL, build_web_index, serve_app
+from web_util import XSS_GLOBAL, cli_json, serve_app
 
 HOSTILE_PARTY = f"Chaos <script>window.{XSS_GLOBAL}='party'</script> Party"
-
-
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory, library_corpus):
-    return build_web_index(tmp_path_factory, library_corpus)
 
 
 @pytest.fixture(scope="module")
 def client(web_index):
     with serve_app(create_app(web_index, access_log_enabled=False)) as c:
         yield c
-
-
-def cli_json(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    assert r.exit_code == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def params(url: str) -> dict:

@@ -146,3 +146,16 @@ def build_web_index(tmp_path_factory, library_corpus) -> Path:
     report = build_index(corpus, base / "ix")
     assert report.rejected == [] and report.indexed == 24
     return base / "ix"
+
+
+def cli_json(*args):
+    """What an ``mqt`` command prints with ``--json``, parsed (it must succeed)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from searcher.cli import cli
+
+    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)

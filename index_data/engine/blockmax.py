@@ -277,6 +277,15 @@ class SegmentQuery:
             self._posts[key] = p if p is not None and p.df else None
         return self._posts[key]
 
+    def weighted_postings(self, q):
+        """A fields word's ``(field, weight, postings)`` for each field that counts (weight > 0)
+        and holds the word here."""
+        for f, w in q.weights:
+            if w > 0:
+                p = self.postings(f, q.text)
+                if p is not None:
+                    yield f, w, p
+
     def _must_mask(self, q) -> np.ndarray:
         """:meth:`mask` where the caller knows ``q`` matches something."""
         m = self.mask(q)
@@ -322,12 +331,7 @@ class SegmentQuery:
                 out[c.docs] = True
                 return out
             found: np.ndarray | None = None
-            for f, w in q.weights:
-                if w <= 0:
-                    continue
-                p = self.postings(f, q.text)
-                if p is None:
-                    continue
+            for _f, _w, p in self.weighted_postings(q):
                 if found is None:
                     found = np.zeros(n, dtype=bool)
                 found[p.docs] = True
@@ -542,12 +546,7 @@ class SegmentQuery:
                 return present, upper
             present = np.zeros(nwin, dtype=bool)
             tsum = np.zeros(nwin)
-            for f, w in q.weights:
-                if w <= 0:
-                    continue
-                p = self.postings(f, q.text)
-                if p is None:
-                    continue
+            for f, w, p in self.weighted_postings(q):
                 group = self.sc.group(f)
                 if group == (f,):
                     tsum[p.win_id] += w * self._x_upper(p, f)
@@ -672,12 +671,7 @@ class SegmentQuery:
             # the length), summed per document, then saturated (BM25F rises with the sum).
             pseudo = np.zeros(self.n)
             table = self.st.length_table
-            for f, w in q.weights:
-                if w <= 0:
-                    continue
-                p = self.postings(f, q.text)
-                if p is None:
-                    continue
+            for f, w, p in self.weighted_postings(q):
                 fb = self.sc.field_b(f)
                 if fb < 0:
                     raise Unsupported("negative b")
@@ -756,12 +750,7 @@ class SegmentQuery:
         t = type(q)
         if t is FieldsWord:
             parts = []
-            for f, w in q.weights:
-                if w <= 0:
-                    continue
-                p = self.postings(f, q.text)
-                if p is None:
-                    continue
+            for f, w, p in self.weighted_postings(q):
                 hit, idx = _lookup(p.docs, c)
                 b = self.sc.field_b(f)
                 group = self.sc.group(f)
