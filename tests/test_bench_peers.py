@@ -17,6 +17,9 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT))
 from benchmarks import bench  # noqa: E402
 
+# The benchmark's peer engines (a JVM for Lucene): slow, run by CI.
+pytestmark = pytest.mark.slow
+
 _spec = importlib.util.spec_from_file_location("mqt_bench_generate4", ROOT / "benchmarks" / "generate.py")
 generate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate)

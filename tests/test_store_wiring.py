@@ -17,6 +17,10 @@ from reindex_util import Corpus
 from searcher import Searcher
 from test_blockmax import _pages
 
+# Reindex rounds and damaged stores build several indexes each (~15 s): slow, run by CI;
+# test_blockmax.py keeps the stores' equality with the executor in the fast suite.
+pytestmark = pytest.mark.slow
+
 
 def _reference(index_dir):
     """The executor's answers (the path before issue 15)."""

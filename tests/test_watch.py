@@ -144,6 +144,7 @@ def test_a_new_watch_does_not_report_what_was_there(ix):
         assert w.run(s).new == {"housing": []}
 
 
+@pytest.mark.slow  # a rebuild / a reindex process: run by CI
 def test_watches_survive_a_rebuild_and_need_good_queries(corpus, ix):
     with Searcher(ix) as s, WatchStore(ix) as w:
         w.add(s, "zep", "zeppelin")
@@ -162,6 +163,7 @@ def test_watches_survive_a_rebuild_and_need_good_queries(corpus, ix):
         assert [e.id for e in w.run(s).new["zep"]] == ["z1"]
 
 
+@pytest.mark.slow  # a rebuild / a reindex process: run by CI
 def test_reindex_cli_runs_the_watches(corpus, ix):
     runner = CliRunner()
     assert runner.invoke(cli, ["watch", "add", "zep", "zeppelin", "--index", str(ix)]).exit_code == 0
