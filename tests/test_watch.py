@@ -38,6 +38,15 @@ def ix(corpus, tmp_path):
     return index
 
 
+@pytest.fixture(scope="module")
+def shared_ix(tmp_path_factory):
+    """One index for the tests that only read it (building one takes about a second)."""
+    root = tmp_path_factory.mktemp("watch-ro")
+    index = root / "ix"
+    build_index(generate(root / "corpus", 300, seed=5), index)
+    return index
+
+
 def _add(corpus: Path, name: str, **kw) -> None:
     (corpus / f"{name}.txt").write_text(question_file(**kw), encoding="utf-8")
 
@@ -47,8 +56,8 @@ def _add(corpus: Path, name: str, **kw) -> None:
 @pytest.mark.parametrize("query, kw", [("housing", {}), ("policing OR crime", {"party": "labour"}),
                                         ("", {"status": "unanswered"}),
                                         ("housing", {"date_from": "2010", "date_to": "2015-06"})])
-def test_trend_counts_equal_the_year_facet(ix, query, kw):
-    with Searcher(ix) as s:
+def test_trend_counts_equal_the_year_facet(shared_ix, query, kw):
+    with Searcher(shared_ix) as s:
         t = s.trend(query, **kw)
         facet = s.search(query, **kw).facets["year"]
     assert {b.period: b.count for b in t.buckets if b.count} == facet
@@ -58,8 +67,8 @@ def test_trend_counts_equal_the_year_facet(ix, query, kw):
     assert str(t.first.year) == t.buckets[0].period and str(t.last.year) == t.buckets[-1].period
 
 
-def test_trend_by_party_and_month(ix):
-    with Searcher(ix) as s:
+def test_trend_by_party_and_month(shared_ix):
+    with Searcher(shared_ix) as s:
         t = s.trend("housing", by="party", interval="month", date_from="2010", date_to="2012-06")
         page = s.search("housing", date_from="2010", date_to="2012-06", limit=1000)
     assert t.buckets[0].period == "2010-01" and t.buckets[-1].period == "2012-06"
@@ -71,19 +80,19 @@ def test_trend_by_party_and_month(ix):
         by_party[h.party or "(none)"] = by_party.get(h.party or "(none)", 0) + 1
     assert t.groups == dict(sorted(by_party.items(), key=lambda kv: (-kv[1], kv[0])))
     with pytest.raises(Exception, match="interval"):
-        s2 = Searcher(ix)
+        s2 = Searcher(shared_ix)
         s2.trend("x", interval="week")
 
 
-def test_trend_cli_json_csv_and_chart(ix):
-    r = CliRunner().invoke(cli, ["trend", "housing", "--by", "party", "--json", "--index", str(ix)])
+def test_trend_cli_json_csv_and_chart(shared_ix):
+    r = CliRunner().invoke(cli, ["trend", "housing", "--by", "party", "--json", "--index", str(shared_ix)])
     d = json.loads(r.stdout)
     assert set(d) >= {"query", "interval", "by", "buckets", "first", "last"}
     assert d["by"] == "party" and d["buckets"][0]["groups"]
-    r = CliRunner().invoke(cli, ["trend", "housing", "--csv", "--index", str(ix)])
+    r = CliRunner().invoke(cli, ["trend", "housing", "--csv", "--index", str(shared_ix)])
     rows = list(csv.reader(io.StringIO(r.stdout)))
     assert rows[0] == ["period", "count"] and len(rows) == len(d["buckets"]) + 1
-    r = CliRunner().invoke(cli, ["trend", "housing", "--index", str(ix)])
+    r = CliRunner().invoke(cli, ["trend", "housing", "--index", str(shared_ix)])
     top = max(b["count"] for b in d["buckets"])
     line = next(ln for ln in r.stdout.splitlines() if ln.endswith(f" {top}"))
     assert line.count("█") == 50  # the largest period has the full bar
@@ -92,14 +101,14 @@ def test_trend_cli_json_csv_and_chart(ix):
 
 # ---- export -------------------------------------------------------------------------------------
 
-def test_export_has_every_match_in_rank_order(ix, tmp_path):
-    with Searcher(ix) as s:
+def test_export_has_every_match_in_rank_order(shared_ix, tmp_path):
+    with Searcher(shared_ix) as s:
         ranked = [r.question.id for r in s.iter_results("housing policing")]
         page = s.search("housing policing", limit=1000)
     assert ranked == [h.id for h in page.hits] and len(ranked) == page.total > 10
     out = tmp_path / "e.jsonl"
     r = CliRunner().invoke(cli, ["export", "housing", "policing", "--format", "jsonl",
-                                 "--output", str(out), "--index", str(ix)])
+                                 "--output", str(out), "--index", str(shared_ix)])
     assert r.exit_code == 0
     rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert [row["id"] for row in rows] == ranked
@@ -205,9 +214,9 @@ def test_watch_feed_is_atom(corpus, ix):
     assert entries[0].find(f"{ATOM}id").text.startswith("tag:")
 
 
-def test_search_atom_feed_is_newest_first(ix):
+def test_search_atom_feed_is_newest_first(shared_ix):
     r = CliRunner().invoke(cli, ["search", "housing", "--format", "atom", "--limit", "8",
-                                 "--index", str(ix)])
+                                 "--index", str(shared_ix)])
     _, entries = _parse_feed(r.stdout_bytes)
     published = [e.find(f"{ATOM}published").text for e in entries]
     assert len(published) == 8 and published == sorted(published, reverse=True)
