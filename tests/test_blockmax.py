@@ -283,3 +283,91 @@ def test_searcher_through_the_stores_equals_the_executor_and_never_writes(index_
     assert got == want and without == want
     assert sum(p["total"] for p in want[:-2:4]) > 100
     assert sum(1 for p in want[:-2:4] if p["total"]) >= len(PAGES) - 2
+
+
+def _corpus_phrases(index_dir, docs: int = 40) -> list[str]:
+    """Phrases taken from the corpus (two and three words in a row, stopwords inside kept, so
+    most match and some have gaps), a few reversed (few match) and a repeated word."""
+    import re
+
+    with Searcher(index_dir) as s:
+        snap = s.engine.snapshot()
+        texts = [h.record["question"] + "\n" + " ".join(a["text"] for a in h.record.get("answers", ()))
+                 for h in snap.records([(d, 0.0) for d in range(docs)])]
+    out = []
+    for k, text in enumerate(texts):
+        words = re.findall(r"[A-Za-z]+", text)
+        for i in range(3, len(words) - 3, 37):
+            out.append(" ".join(words[i:i + 2 + (i + k) % 2]))
+    out += [" ".join(reversed(p.split())) for p in out[:10]] + ["housing housing", "the mayor of"]
+    return [f'"{p}"' for p in out]
+
+
+def _phrase_nodes(node):
+    """Every ``blockmax.Phrase`` in a plan."""
+    if isinstance(node, bm.Phrase):
+        yield node
+    elif isinstance(node, tuple):
+        for c in node:
+            yield from _phrase_nodes(c)
+    elif hasattr(node, "__dataclass_fields__"):
+        for name in node.__dataclass_fields__:
+            yield from _phrase_nodes(getattr(node, name))
+
+
+def test_phrase_checks_agree(index_dir):
+    """A phrase without slack is checked by looking the other words up where they must stand
+    (``_check_rigid``); word by word (``_check_following``, as with slack) finds the same
+    documents, for phrases of the corpus, with gaps, repeated words and none; and whole
+    phrase searches equal the executor's."""
+    phrases = _corpus_phrases(index_dir)
+    checked = matched = 0
+    with Searcher(index_dir) as s:
+        snap = s.engine.snapshot()
+        idx = _open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25)
+        for text in phrases:
+            plan = fastpath.plan(s.engine.compile(parse_query(text)).query)
+            for node in _phrase_nodes(plan):
+                for sq in idx.prepare(node):
+                    posts = [sq.postings(node.field, w) for w in node.words]
+                    if len(posts) < 2 or None in posts:
+                        continue
+                    cands, idxs = sq._intersect(posts)
+                    for p, ix in zip(posts, idxs):
+                        assert p.docs[ix].tolist() == cands.tolist()
+                    if not len(cands):
+                        continue
+                    rigid = sq._check_rigid(posts, node.gaps(), cands, idxs)
+                    following = sq._check_following(posts, node.gaps(), cands, idxs, 0)
+                    assert rigid.tolist() == following.tolist(), (text, node.field)
+                    checked += 1
+                    matched += len(rigid)
+    assert checked > 100 and matched > 100
+    assert _compare(index_dir, phrases, ks=(10,)) > 100
+
+
+def test_holds_position_is_a_search_in_each_run(index_dir):
+    """``PostStore.holds_position``: whether each posting's run of positions holds its target,
+    for every posting of many words (runs of every length the corpus has), targets at, between,
+    before and after the run's positions."""
+    from index_data.analysis import index_terms
+
+    rng = np.random.default_rng(3)
+    with Searcher(index_dir) as s:
+        snap = s.engine.snapshot()
+        words = sorted(set(index_terms(" ".join(h.record["question"] for h in snap.records(
+            [(d, 0.0) for d in range(60)])))))
+        idx = _open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25)
+        st = idx.stores[0]
+        pos = st.array("pos").astype(np.int64)
+        runs = [st.position_runs(p, np.arange(p.df)) for p in
+                (st.postings(f, w) for f in ("question", "answer") for w in words) if p is not None]
+        start = np.concatenate([r[0] for r in runs])
+        count = np.concatenate([r[1] for r in runs])
+        assert count.max() >= 8
+        target = pos[start + rng.integers(0, count)] + rng.integers(-2, 3, len(start))
+        want = [t in pos[a:a + c] for a, c, t in zip(start.tolist(), count.tolist(), target.tolist())]
+        assert 0.1 * len(want) < sum(want) < 0.9 * len(want)
+        assert st.holds_position(start, count, target).tolist() == want
+        for a, c in zip(start.tolist()[:500], count.tolist()[:500]):
+            assert pos[a:a + c].tolist() == sorted(set(pos[a:a + c].tolist()))  # runs ascend

@@ -413,34 +413,69 @@ class SegmentQuery:
         posts = [p for p in found if p is not None]
         if len(posts) < len(found):
             return None
-        cands = posts[0].docs
-        if len(posts) > 1:
-            seen = np.zeros(self.n, dtype=bool)
-            for p in posts[1:]:
-                seen[cands] = True
-                cands = p.docs[seen[p.docs]]
-                seen[:] = False
-                if not len(cands):
-                    return None
-            cands = self._check_positions(posts, q.gaps(), cands, q.extra, seen)
+        if len(posts) == 1:
+            cands = posts[0].docs
+        else:
+            cands, idxs = self._intersect(posts)
+            if len(cands):
+                cands = self._check_positions(posts, q.gaps(), cands, idxs, q.extra)
             if not len(cands):
                 return None
         out = np.zeros(self.n, dtype=bool)
         out[cands] = True
         return out
 
-    def _check_positions(self, posts: list[TermPostings], deltas, cands: np.ndarray, extra: int,
-                         mark: np.ndarray) -> np.ndarray:
+    def _intersect(self, posts: list[TermPostings]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The documents in every one of ``posts``, and for each list where they are in it
+        (indexes into its ``docs``), shortest list first: a list many times longer than the
+        documents left is searched (``searchsorted``), another is marked in one pass."""
+        order = sorted(range(len(posts)), key=lambda i: len(posts[i].docs))
+        first = order[0]
+        cands = posts[first].docs
+        idxs: list = [None] * len(posts)
+        idxs[first] = np.arange(len(cands), dtype=np.int64)
+        done = [first]
+        seen = None
+        for i in order[1:]:
+            docs = posts[i].docs
+            if len(cands) * 16 < len(docs):  # few: look them up
+                at = np.minimum(np.searchsorted(docs, cands), len(docs) - 1)
+                keep = docs[at] == cands
+                idx = at[keep]
+            else:  # many: one pass over the list
+                if seen is None:
+                    seen = np.zeros(self.n, dtype=bool)
+                seen[cands] = True
+                idx = np.flatnonzero(seen[docs])
+                seen[cands] = False
+                both = docs[idx]
+                seen[both] = True
+                keep = seen[cands]
+                seen[both] = False
+            for j in done:
+                idxs[j] = idxs[j][keep]
+            cands = cands[keep]
+            idxs[i] = idx
+            done.append(i)
+            if not len(cands):
+                return cands, [np.zeros(0, dtype=np.int64)] * len(posts)
+        return cands, idxs
+
+    def _check_positions(self, posts: list[TermPostings], deltas, cands: np.ndarray,
+                         idxs: list[np.ndarray], extra: int) -> np.ndarray:
         """Candidates where the words occur in order, word ``i`` ``deltas[i]`` to ``deltas[i] +
         extra`` positions after word ``i - 1`` (the executor's ``_check_positions``, positions
-        read from the store). ``mark``: a cleared bool array of the segment's size to work in."""
+        read from the store); ``idxs``: where each word's list holds the candidates."""
+        if extra == 0:
+            return self._check_rigid(posts, deltas, cands, idxs)
+        return self._check_following(posts, deltas, cands, idxs, extra)
+
+    def _check_following(self, posts: list[TermPostings], deltas, cands: np.ndarray,
+                         idxs: list[np.ndarray], extra: int) -> np.ndarray:
+        """:meth:`_check_positions` word after word: every word's positions in the candidates
+        read, then kept where they follow the phrase so far (any slack)."""
         reach = None
-        mark[cands] = True
-        for p, delta in zip(posts, deltas):
-            if len(cands) * 16 < len(p.docs):  # few: look them up
-                idx = np.searchsorted(p.docs, cands)
-            else:  # many: one pass over the list (cands are all in it)
-                idx = np.flatnonzero(mark[p.docs])
+        for p, idx, delta in zip(posts, idxs, deltas):
             owner, pos = self.st.positions(p, idx)
             keys = (owner << 32) | pos
             if reach is None:
@@ -448,12 +483,32 @@ class SegmentQuery:
                 continue
             reach = follow(reach, keys, delta, extra)
             if not len(reach):
-                mark[cands] = False
                 return cands[:0]
-        mark[cands] = False
         assert reach is not None  # two words or more
         owners = reach >> 32  # ascending: keys are (owner, position) in order
         return cands[owners[np.concatenate(([True], owners[1:] != owners[:-1]))]]
+
+    def _check_rigid(self, posts: list[TermPostings], deltas, cands: np.ndarray,
+                     idxs: list[np.ndarray]) -> np.ndarray:
+        """:meth:`_check_positions` for a phrase without slack (word ``i`` exactly
+        ``sum(deltas[:i + 1])`` positions after word 0): the positions of the word with the
+        fewest in the candidates are read, and each other word is looked up where it must be
+        (a binary search in each candidate's positions of that word), instead of reading every
+        word's positions: a frequent word costs a few steps per occurrence of the rare one."""
+        runs = [self.st.position_runs(p, idx) for p, idx in zip(posts, idxs)]
+        offsets = np.cumsum(deltas).tolist()
+        order = sorted(range(len(posts)), key=lambda i: int(runs[i][1].sum()))
+        a = order[0]
+        owner, pos = self.st.gather_positions(*runs[a])
+        base = pos - offsets[a]  # where word 0 would stand
+        for j in order[1:]:
+            start, count = runs[j]
+            ok = self.st.holds_position(start[owner], count[owner], base + offsets[j])
+            owner, base = owner[ok], base[ok]
+            if not len(owner):
+                return cands[:0]
+        # ascending: read candidate by candidate
+        return cands[owner[np.concatenate(([True], owner[1:] != owner[:-1]))]]
 
     # -- pass 2: window bounds --
 

@@ -724,15 +724,28 @@ class PostStore:
         idx = np.asarray(idx, dtype=np.int64)
         if not len(idx):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        start, counts = self.position_runs(tp, idx)
+        return self.gather_positions(start, counts)
+
+    def position_runs(self, tp: TermPostings, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the positions of postings ``idx`` (ascending, int64, not empty) lie in ``pos``:
+        ``(start, count)`` int64 arrays, ``count`` the posting's weight (its term count)."""
         tf = tp.tf
         counts = tf[idx].astype(np.int64)
-        if len(idx) * 8 >= len(tp.docs):  # many of the list's postings: one running sum
-            t = tf.astype(np.int64)
-            start = tp.qstart + (np.cumsum(t) - t)[idx]
-            return self._gather_positions(start, counts)
-        # each posting's window, and the postings of those windows (only those) summed up to it
-        w = np.searchsorted(tp.win_off, idx, side="right") - 1
-        uw = np.unique(w)
+        if len(idx) * 8 < len(tp.docs):
+            # each posting's window, and the postings of those windows (only those) summed up
+            # to it, unless those windows hold a good part of the list anyway
+            w = np.searchsorted(tp.win_off, idx, side="right") - 1
+            uw = np.unique(w)
+            if len(uw) * 4 < len(tp.win_off):
+                return self._window_runs(tp, idx, counts, w, uw)
+        # many of the list's postings: one running sum
+        return tp.qstart + np.cumsum(tf, dtype=np.int64)[idx] - counts, counts
+
+    def _window_runs(self, tp: TermPostings, idx, counts, w, uw) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`position_runs` from the postings of the windows ``uw`` alone (``w``: each
+        posting's window)."""
+        tf = tp.tf
         ends = np.append(tp.win_off[1:], len(tp.docs)).astype(np.int64)
         wstart = tp.win_off[uw].astype(np.int64)
         wlen = ends[uw] - wstart
@@ -744,10 +757,26 @@ class PostStore:
         within = cs - win_first
         k = np.searchsorted(uw, w)
         at = before[k] + (idx - wstart[k])
-        start = tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at]
-        return self._gather_positions(start, counts)
+        return tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at], counts
 
-    def _gather_positions(self, start: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def holds_position(self, start: np.ndarray, count: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """For each ``i``, whether ``pos[start[i]:start[i] + count[i]]`` (one posting's positions,
+        ascending) holds ``target[i]``: a binary search of every run at once (int64 arrays of one
+        length), as many steps as the longest run's bit length."""
+        pos = self.array("pos")
+        end = start + count
+        at = start - 1  # the last place known to hold less than the target (or before the run)
+        step = 1 << max(int(count.max(initial=0)).bit_length() - 1, 0)
+        while step:
+            probe = at + step
+            ok = np.take(pos, probe, mode="clip") < target
+            ok &= probe < end
+            at += ok * step
+            step >>= 1
+        at += 1
+        return (at < end) & (np.take(pos, at, mode="clip") == target)
+
+    def gather_positions(self, start: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(owner, position)`` for runs of ``counts[i]`` positions from ``start[i]`` in ``pos``."""
         total = int(counts.sum())
         owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
