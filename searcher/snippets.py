@@ -7,7 +7,7 @@ Engine-agnostic: it re-tokenises stored text with the index's own analysis, so a
 from __future__ import annotations
 
 import html
-import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 
 from index_data.analysis import term_spans
@@ -16,7 +16,6 @@ from index_data.analysis import term_spans
 TermTest = Callable[[str], bool]
 
 WIDTH = 200
-_SPACES = re.compile(r"\s+")
 
 
 def _word_start(text: str, i: int) -> int:
@@ -49,7 +48,7 @@ def _render(text: str, a: int, b: int, spans: list[tuple[int, int]], lead: bool,
         pos = e
     out.append(html.escape(text[pos:b], quote=False))
     out.append("…" if tail else "")
-    return _SPACES.sub(" ", "".join(out)).strip()  # one line: paragraph breaks become spaces
+    return " ".join("".join(out).split())  # one line: paragraph breaks become spaces
 
 
 def make_snippets(text: str, matches: TermTest, *, fragments: int = 2, width: int = WIDTH,
@@ -70,8 +69,45 @@ def make_snippets(text: str, matches: TermTest, *, fragments: int = 2, width: in
     if not hits:
         end = _word_end(text, width)
         return [_render(text, 0, end, [], False, end < len(text))]
+    terms = [t for t, _, _ in hits]
+    starts = [s for _, s, _ in hits]
+    ends = [e for _, _, e in hits]
+    if any(e > s for e, s in zip(ends, starts[1:])):  # overlapping spans: not in order
+        return _make_snippets_slowly(text, hits, fragments, width)
 
-    # Score a window starting a little before each match: distinct terms first, then count.
+    # Score a window starting a little before each match: distinct terms first, then count. The
+    # matches are in order and apart, so those inside a window are a run of them (bisect).
+    windows = []
+    for k, s in enumerate(starts):
+        a = _word_start(text, max(0, s - width // 5))
+        b = _word_end(text, min(len(text), a + width))
+        lo, hi = bisect_left(starts, a, 0, k), max(bisect_right(ends, b, k), k)
+        windows.append((len(set(terms[lo:hi])), hi - lo, -a, a, b))
+    windows.sort(reverse=True)
+    chosen: list[tuple[int, int]] = []
+    covered: set[str] = set()
+    for _distinct, _count, _, a, b in windows:
+        if len(chosen) == fragments:
+            break
+        if any(a < cb and ca < b for ca, cb in chosen):
+            continue
+        shown = set(terms[bisect_left(starts, a):bisect_right(ends, b)])
+        if chosen and shown <= covered:
+            continue  # a second fragment must show something the first did not
+        chosen.append((a, b))
+        covered |= shown
+    chosen.sort()
+    out = []
+    for a, b in chosen:
+        lo, hi = bisect_left(starts, a), bisect_right(ends, b)
+        out.append(_render(text, a, b, list(zip(starts[lo:hi], ends[lo:hi])), a > 0, b < len(text)))
+    return out
+
+
+def _make_snippets_slowly(text: str, hits: list[tuple[str, int, int]], fragments: int,
+                          width: int) -> list[str]:
+    """:func:`make_snippets`'s windows for spans that overlap (none of mqt's analysis makes
+    such), each window counting its matches one by one."""
     windows = []
     for k, (_, s, _) in enumerate(hits):
         a = _word_start(text, max(0, s - width // 5))
