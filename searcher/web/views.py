@@ -8,15 +8,16 @@ the API's parameter names, so every page state is a shareable link.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlencode
+from dataclasses import dataclass, fields
+from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup, escape
 
-from ..params import SearchRequest
+from ..params import PARAM_NAMES, SearchRequest
 from ..query import date_bounds
 from ..results import ResultPage
 from ..search import MAX_PAGE
@@ -34,12 +35,43 @@ FACET_SHOWN = 6
 FACET_MORE = 30
 
 
+#: (field, query-string name, default) of each SearchRequest argument, in the order URLs write them.
+_URL_FIELDS = tuple((f.name, PARAM_NAMES[f.name], f.default) for f in fields(SearchRequest))
+_URL_NAMES = frozenset(name for name, _, _ in _URL_FIELDS)
+
+
+def _pair(param: str, value) -> str | None:
+    """``param=value`` URL-encoded as ``urlencode`` writes it (None for a default or absent value,
+    which ``SearchRequest.to_params`` leaves out)."""
+    return None if value is None else \
+        quote_plus(param) + "=" + quote_plus(("1" if value else "0") if isinstance(value, bool) else str(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded(req: SearchRequest) -> tuple[str | None, ...]:
+    """Each of ``req``'s own ``param=value`` pairs, encoded once for the many links of a page."""
+    return tuple(_pair(param, v) if (v := getattr(req, name)) != default else None
+                 for name, param, default in _URL_FIELDS)
+
+
 def search_url(req: SearchRequest, **changes) -> str:
-    """The results page for ``req`` with ``changes`` (any change but ``page`` goes back to page 1)."""
+    """The results page for ``req`` with ``changes`` (any change but ``page`` goes back to page 1).
+
+    The same text as ``"/?" + urlencode(req.but(**changes).to_params())``, built from ``req``'s
+    pairs encoded once: a results page has ~150 of these links (facets, year bars, pages), which
+    took 2.5-3 ms a page through ``dataclasses.replace`` and ``urlencode``."""
     if "page" not in changes:
         changes["page"] = 1
-    params = req.but(**changes).to_params()
-    return "/?" + urlencode(params) if params else "/"
+    if not _URL_NAMES.issuperset(changes):
+        raise TypeError(f"not a search argument: {', '.join(sorted(set(changes) - _URL_NAMES))}")
+    parts = []
+    for (name, param, default), pair in zip(_URL_FIELDS, _encoded(req)):
+        if name in changes:
+            value = changes[name]
+            pair = _pair(param, value) if value != default else None
+        if pair is not None:
+            parts.append(pair)
+    return "/?" + "&".join(parts) if parts else "/"
 
 
 def hidden_fields(req: SearchRequest, *leave_out: str) -> list[tuple[str, str]]:
