@@ -42,9 +42,12 @@ _URL_NAMES = frozenset(name for name, _, _ in _URL_FIELDS)
 
 def _pair(param: str, value) -> str | None:
     """``param=value`` URL-encoded as ``urlencode`` writes it (None for a default or absent value,
-    which ``SearchRequest.to_params`` leaves out)."""
-    return None if value is None else \
-        quote_plus(param) + "=" + quote_plus(("1" if value else "0") if isinstance(value, bool) else str(value))
+    which ``SearchRequest.to_params`` leaves out). Parameter names need no quoting, nor do
+    ASCII letters and digits (years, page numbers), which ``quote_plus`` returns unchanged."""
+    if value is None:
+        return None
+    text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return param + "=" + (text if text.isascii() and text.isalnum() else quote_plus(text))
 
 
 @functools.lru_cache(maxsize=32)
