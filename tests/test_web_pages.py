@@ -261,9 +261,19 @@ def test_search_url_is_the_request_changed_and_urlencoded(req, changes):
     assert views.search_url(req, **changes) == ("/?" + urlencode(expected) if expected else "/")
 
 
+@settings(max_examples=300, deadline=None)
+@given(_REQUESTS, _CHANGES)
+def test_linker_makes_the_links_search_url_makes(req, changes):
+    names = tuple(n for n in changes if n != "page")
+    link = views.linker(req, *names)
+    assert link(*(changes[n] for n in names)) == views.search_url(req, **{n: changes[n] for n in names})
+
+
 def test_search_url_refuses_unknown_arguments():
     with pytest.raises(TypeError, match="colour"):
         views.search_url(SearchRequest("x"), colour="red")
+    with pytest.raises(TypeError, match="colour"):
+        views.linker(SearchRequest("x"), "colour")
 
 
 def test_year_chart_fills_gaps_and_links():
