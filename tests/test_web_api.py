@@ -320,10 +320,9 @@ def test_other_commands_do_not_import_the_web_stack(library_index):
     code = ("import sys; from searcher.cli import main; sys.argv = ['mqt', 'search', 'crime', '--index', "
             f"{str(library_index)!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('WEB', sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('starlette', 'uvicorn', 'jinja2', 'anyio', 'httpx') or m.startswith('searcher.web')))")
+            "('starlette', 'uvicorn', 'jinja2', 'orjson', 'anyio', 'httpx') or m.startswith('searcher.web')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "WEB []" in out, out
-
 
 
 def test_json_bytes_are_to_json_once_parsed(library_index):
