@@ -74,15 +74,9 @@ def library_vs_api(index: Path, params: list[dict], rounds: int, log: Path, thre
     from searcher import Searcher
     from searcher.params import SearchRequest
 
-    import psutil
-
     server = Server(index, 1, log, threads)
-    proc = psutil.Process(server.proc.pid)
     lib, api = [], []
     lib_cpu = api_cpu = 0.0
-
-    def cpu(p):  # the server's CPU seconds: mqt serve, and its worker if uvicorn forked one
-        return sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)])
     try:
         with Searcher(index) as s, httpx.Client(base_url=server.url, timeout=60) as c:
             requests = [SearchRequest.from_params(p) for p in params]
@@ -96,13 +90,13 @@ def library_vs_api(index: Path, params: list[dict], rounds: int, log: Path, thre
                     req.run(s)
                     lib.append((time.perf_counter() - t) * 1000)
                 lib_cpu += time.process_time() - c0
-                c0 = cpu(proc)
+                c0 = server_cpu(server.proc.pid)
                 for p in params:
                     t = time.perf_counter()
                     r = c.get("/api/search", params=p)
                     r.raise_for_status()
                     api.append((time.perf_counter() - t) * 1000)
-                api_cpu += cpu(proc) - c0
+                api_cpu += server_cpu(server.proc.pid) - c0
     finally:
         server.stop()
     lp, ap = percentiles(lib), percentiles(api)
@@ -115,9 +109,21 @@ def library_vs_api(index: Path, params: list[dict], rounds: int, log: Path, thre
                 server_cpu_ms=round(api_cpu * 1000 / len(api), 2))
 
 
-async def concurrent(url: str, path: str, params: list[dict], clients: int, per_client: int) -> dict:
+def server_cpu(pid: int) -> float:
+    """CPU seconds of mqt serve and its workers so far (user + system)."""
+    import psutil
+
+    p = psutil.Process(pid)
+    return sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)])
+
+
+async def concurrent(url: str, path: str, params: list[dict], clients: int, per_client: int,
+                     pid: int | None = None) -> dict:
+    """``clients`` keep-alive clients, ``per_client`` requests each; with ``pid``, also the
+    server's CPU per request (which the machine's other load changes less than latency)."""
     times: list[float] = []
     failed = 0
+    cpu0 = server_cpu(pid) if pid else 0.0
 
     async def client(k: int):
         nonlocal failed
@@ -133,8 +139,11 @@ async def concurrent(url: str, path: str, params: list[dict], clients: int, per_
     t0 = time.perf_counter()
     await asyncio.gather(*(client(k) for k in range(clients)))
     elapsed = time.perf_counter() - t0
-    return dict(**{k: round(v, 1) for k, v in percentiles(times).items()}, requests=len(times),
-                failed=failed, requests_per_second=round(len(times) / elapsed, 1))
+    out = dict(**{k: round(v, 1) for k, v in percentiles(times).items()}, requests=len(times),
+               failed=failed, requests_per_second=round(len(times) / elapsed, 1))
+    if pid:
+        out["server_cpu_ms"] = round((server_cpu(pid) - cpu0) * 1000 / len(times), 2)
+    return out
 
 
 def page_weight(url: str, params: list[dict]) -> dict:
@@ -183,9 +192,9 @@ def main(argv=None) -> int:
     try:
         asyncio.run(concurrent(server.url, "/api/search", params, args.clients, 10))  # warm both workers
         res["api_8_clients_2_workers"] = asyncio.run(
-            concurrent(server.url, "/api/search", params, args.clients, args.per_client))
+            concurrent(server.url, "/api/search", params, args.clients, args.per_client, server.proc.pid))
         res["page_8_clients_2_workers"] = asyncio.run(
-            concurrent(server.url, "/", params, args.clients, args.per_client))
+            concurrent(server.url, "/", params, args.clients, args.per_client, server.proc.pid))
         res["page_weight"] = page_weight(server.url, params[:40])
     finally:
         server.stop()

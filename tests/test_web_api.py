@@ -320,7 +320,31 @@ def test_other_commands_do_not_import_the_web_stack(library_index):
     code = ("import sys; from searcher.cli import main; sys.argv = ['mqt', 'search', 'crime', '--index', "
             f"{str(library_index)!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('WEB', sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('starlette', 'uvicorn', 'jinja2', 'anyio', 'httpx') or m.startswith('searcher.web')))")
+            "('starlette', 'uvicorn', 'jinja2', 'orjson', 'anyio', 'httpx') or m.startswith('searcher.web')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "WEB []" in out, out
 
+
+def test_json_bytes_are_to_json_once_parsed(library_index):
+    """The API writes its JSON with orjson (json_bytes): the same values as results.to_json
+    (what --json prints) for every kind of value it meets, and no markup characters."""
+    import datetime as dt
+
+    import numpy as np
+
+    from searcher import Searcher
+    from searcher.results import to_json
+    from searcher.web.api import json_bytes
+
+    with Searcher(library_index) as s:
+        objects = [s.search(q).to_dict() for q in ("crime", "website injection", "graffitti", "")]
+        objects += [s.stats().to_dict(), s.get(SEED_ID).to_dict(), s.trend("crime", by="party").to_dict()]
+    objects.append({"date": dt.date(2020, 1, 2), "at": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+                    "markup": "<script>a & b</script>", "text": "é\u2028\u00a0—", "big": 2 ** 70,
+                    "np": np.float64(0.25), "npint": np.int64(3), "floats": [1e16, 1e-7, -0.0, 0.1 + 0.2],
+                    "keys": {1: "one"}, "none": None, "empty": [[], {}]})
+    for obj in objects:
+        data = json_bytes(obj)
+        assert json.loads(data) == json.loads(to_json(obj, indent=None))
+        assert not {b"<", b">", b"&"} & {bytes([c]) for c in data}
+    assert b"\\u003cscript\\u003ea \\u0026 b" in json_bytes(objects[-1])

@@ -9,6 +9,8 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searcher.params import SearchRequest
 from searcher.results import ResultPage
@@ -234,6 +236,44 @@ def test_chips():
     assert "from" not in chips["Year"].remove_url and "synonyms" not in chips["Synonyms"].remove_url
     chips = [c.label for c in views.chips(SearchRequest(date_from="2016-05", date_to="2018"))]
     assert chips == ["From", "To"]
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["", "labour", "Susan Hall", "2017", "2016-05-01"]),
+                  st.text(max_size=12))
+_REQUESTS = st.builds(SearchRequest, query=st.one_of(st.just(""), st.text(max_size=20)), asker=_TEXT,
+                      party=_TEXT, asked_of=_TEXT, meeting=_TEXT, status=_TEXT, date_from=_TEXT,
+                      date_to=_TEXT, sort=st.sampled_from(["relevance", "newest", "relevance_recent"]),
+                      page=st.integers(1, 10_000), limit=st.sampled_from([10, 1, 50]), synonyms=st.booleans())
+_CHANGES = st.dictionaries(st.sampled_from(["query", "party", "asker", "date_from", "date_to", "page",
+                                            "limit", "sort", "synonyms", "status"]),
+                           st.one_of(st.none(), st.text(max_size=8), st.integers(1, 20), st.booleans()),
+                           max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_REQUESTS, _CHANGES)
+def test_search_url_is_the_request_changed_and_urlencoded(req, changes):
+    """search_url builds its links from pairs encoded once per request: the same text as
+    encoding the changed request's parameters."""
+    from urllib.parse import urlencode
+
+    expected = req.but(**{"page": 1, **changes}).to_params()
+    assert views.search_url(req, **changes) == ("/?" + urlencode(expected) if expected else "/")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_REQUESTS, _CHANGES)
+def test_linker_makes_the_links_search_url_makes(req, changes):
+    names = tuple(n for n in changes if n != "page")
+    link = views.linker(req, *names)
+    assert link(*(changes[n] for n in names)) == views.search_url(req, **{n: changes[n] for n in names})
+
+
+def test_search_url_refuses_unknown_arguments():
+    with pytest.raises(TypeError, match="colour"):
+        views.search_url(SearchRequest("x"), colour="red")
+    with pytest.raises(TypeError, match="colour"):
+        views.linker(SearchRequest("x"), "colour")
 
 
 def test_year_chart_fills_gaps_and_links():

@@ -44,6 +44,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     env = templates.env
     env.trim_blocks = env.lstrip_blocks = True
+    env.auto_reload = False  # the templates are part of the installed package: no stat per render
     versions = _static_versions()
     env.globals.update(
         static=lambda name: f"/static/{name}?v={versions.get(name, '0')}",

@@ -8,15 +8,16 @@ the API's parameter names, so every page state is a shareable link.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlencode
+from dataclasses import dataclass, fields
+from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup, escape
 
-from ..params import SearchRequest
+from ..params import PARAM_NAMES, SearchRequest
 from ..query import date_bounds
 from ..results import ResultPage
 from ..search import MAX_PAGE
@@ -34,12 +35,77 @@ FACET_SHOWN = 6
 FACET_MORE = 30
 
 
+#: (field, query-string name, default) of each SearchRequest argument, in the order URLs write them.
+_URL_FIELDS = tuple((f.name, PARAM_NAMES[f.name], f.default) for f in fields(SearchRequest))
+_URL_NAMES = frozenset(name for name, _, _ in _URL_FIELDS)
+
+
+def _pair(param: str, value) -> str | None:
+    """``param=value`` URL-encoded as ``urlencode`` writes it (None for a default or absent value,
+    which ``SearchRequest.to_params`` leaves out). Parameter names need no quoting, nor do
+    ASCII letters and digits (years, page numbers), which ``quote_plus`` returns unchanged."""
+    return None if value is None else _encode(param, value)
+
+
+def _encode(param: str, value) -> str:
+    text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return param + "=" + (text if text.isascii() and text.isalnum() else quote_plus(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded(req: SearchRequest) -> tuple[str | None, ...]:
+    """Each of ``req``'s own ``param=value`` pairs, encoded once for the many links of a page."""
+    return tuple(_pair(param, v) if (v := getattr(req, name)) != default else None
+                 for name, param, default in _URL_FIELDS)
+
+
 def search_url(req: SearchRequest, **changes) -> str:
-    """The results page for ``req`` with ``changes`` (any change but ``page`` goes back to page 1)."""
+    """The results page for ``req`` with ``changes`` (any change but ``page`` goes back to page 1).
+
+    The same text as ``"/?" + urlencode(req.but(**changes).to_params())``, built from ``req``'s
+    pairs encoded once: a results page has ~150 of these links (facets, year bars, pages), which
+    took 2.5-3 ms a page through ``dataclasses.replace`` and ``urlencode``."""
     if "page" not in changes:
         changes["page"] = 1
-    params = req.but(**changes).to_params()
-    return "/?" + urlencode(params) if params else "/"
+    if not _URL_NAMES.issuperset(changes):
+        raise TypeError(f"not a search argument: {', '.join(sorted(set(changes) - _URL_NAMES))}")
+    parts = []
+    for (name, param, default), pair in zip(_URL_FIELDS, _encoded(req)):
+        if name in changes:
+            value = changes[name]
+            pair = _pair(param, value) if value != default else None
+        if pair is not None:
+            parts.append(pair)
+    return "/?" + "&".join(parts) if parts else "/"
+
+
+def linker(req: SearchRequest, *names: str) -> Callable[..., str]:
+    """``search_url(req, **dict(zip(names, values)))`` as a function of the values, for the many
+    links of a page that change the same arguments (a facet's values, the year bars): ``req``'s
+    other pairs are placed once, so each link encodes only its own values."""
+    if not _URL_NAMES.issuperset(names):
+        raise TypeError(f"not a search argument: {', '.join(sorted(set(names) - _URL_NAMES))}")
+    slots: list = []  # an encoded pair of req's, or the (index in names, param, default) of a value
+    for (name, param, default), pair in zip(_URL_FIELDS, _encoded(req)):
+        if name in names:
+            slots.append((names.index(name), param, default))
+        elif name == "page":
+            continue  # back to page 1, the default: left out
+        elif pair is not None:
+            slots.append(pair)
+
+    def url(*values) -> str:
+        parts = []
+        for slot in slots:
+            if slot.__class__ is str:
+                parts.append(slot)
+            else:
+                value = values[slot[0]]
+                if value is not None and value != slot[2]:
+                    parts.append(_encode(slot[1], value))
+        return "/?" + "&".join(parts) if parts else "/"
+
+    return url
 
 
 def hidden_fields(req: SearchRequest, *leave_out: str) -> list[tuple[str, str]]:
@@ -101,14 +167,14 @@ def facets(req: SearchRequest, page: ResultPage) -> list[Facet]:
     for name, label in FACET_LABELS.items():
         counts = page.facets.get(name) or {}
         values = []
+        link = linker(req, "date_from", "date_to") if name == "year" else linker(req, name)
         for value, count in counts.items():
             if name == "year":
                 active = req.date_from == value and req.date_to == value
-                url = search_url(req, date_from=None, date_to=None) if active else \
-                    search_url(req, date_from=value, date_to=value)
+                url = link(None, None) if active else link(value, value)
             else:
                 active = _same(getattr(req, name), value)
-                url = search_url(req, **{name: None if active else value})
+                url = link(None if active else value)
             values.append(FacetValue(value, count, url, active))
         if values:
             shown, rest = values[:FACET_SHOWN], values[FACET_SHOWN:]
@@ -149,11 +215,12 @@ def year_chart(req: SearchRequest, page: ResultPage, width: int = 300, height: i
     gap = min(2.0, slot * 0.2)
     every = 1 + (len(years) - 1) // 8  # label at most ~8 years
     bars = []
+    link = linker(req, "date_from", "date_to")
     for i, y in enumerate(years):
         n = counts.get(y, 0)
         h = (height - 14) * n / top if n else 0.0
         h = max(h, 1.0) if n else 0.0
-        bars.append(Bar(str(y), n, search_url(req, date_from=str(y), date_to=str(y)),
+        bars.append(Bar(str(y), n, link(str(y), str(y)),
                         x=round(i * slot + gap / 2, 2), y=round(height - 14 - h, 2),
                         width=round(slot - gap, 2), height=round(h, 2),
                         label=(len(years) - 1 - i) % every == 0))  # the last year always
