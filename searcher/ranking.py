@@ -69,8 +69,8 @@ class BM25Settings:
     #: Robertson, Zaragoza & Taylor (CIKM 2004) or Lucene's ``CombinedFieldQuery`` would; the
     #: title stays apart, so a title match in a long question counts in full. A field in no
     #: group is its own. Each field alone (``(("title",), ("question",), ("answer",))``) gave
-    #: real-dev short-query MRR 0.919, these groups 0.930 (both halves up); Cranfield has no
-    #: answers (``docs/relevance.md``, "Short queries").
+    #: real-dev short-query MRR 0.928, these groups 0.939 (both halves up; with distractors the
+    #: odd half loses one query); Cranfield has no answers (``docs/relevance.md``, "Short queries").
     length_groups: tuple[tuple[str, ...], ...] = (("title",), ("question", "answer"))
     #: Each name of a synonym group (``searcher.synonyms``: ``TfL`` also finds ``"Transport for
     #: London"``) scores as one word, the mean of its words' scores (a phrase's sum divided by
