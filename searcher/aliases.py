@@ -59,5 +59,5 @@ def expand(node, table=None):
                       tuple(expand(c, table) for c in node.should),
                       tuple(expand(c, table) for c in node.must_not))
     if isinstance(node, q.Or):
-        return q.Or(tuple(expand(c, table) for c in node.children))
+        return type(node)(tuple(expand(c, table) for c in node.children))  # Synonyms stay Synonyms
     return node

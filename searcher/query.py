@@ -93,6 +93,13 @@ class Or:
 
 
 @dataclass(frozen=True)
+class Synonyms(Or):
+    """Other names of one thing (``searcher.synonyms``: ``TfL``, ``"Transport for London"``),
+    matched as an ``Or``; one ranked word, and each name scores as one word (``ranking.
+    BM25Settings.name_as_word``)."""
+
+
+@dataclass(frozen=True)
 class Bool:
     """A list of clauses: ``should`` are ranked words, ``must`` required, ``must_not`` excluded."""
 
@@ -105,7 +112,7 @@ class Bool:
         return not (self.must or self.should or self.must_not)
 
 
-Node = Words | Phrase | Prefix | Fuzzy | Match | DateRange | Or | Bool
+Node = Words | Phrase | Prefix | Fuzzy | Match | DateRange | Or | Synonyms | Bool
 
 
 # ---- dates -------------------------------------------------------------------------------------

@@ -69,9 +69,17 @@ class BM25Settings:
     #: Robertson, Zaragoza & Taylor (CIKM 2004) or Lucene's ``CombinedFieldQuery`` would; the
     #: title stays apart, so a title match in a long question counts in full. A field in no
     #: group is its own. Each field alone (``(("title",), ("question",), ("answer",))``) gave
-    #: real-dev short-query MRR 0.919, these groups 0.930 (both halves up); Cranfield has no
-    #: answers (``docs/relevance.md``, "Short queries").
+    #: real-dev short-query MRR 0.928, these groups 0.939 (both halves up; with distractors the
+    #: odd half loses one query); Cranfield has no answers (``docs/relevance.md``, "Short queries").
     length_groups: tuple[tuple[str, ...], ...] = (("title",), ("question", "answer"))
+    #: Each name of a synonym group (``searcher.synonyms``: ``TfL`` also finds ``"Transport for
+    #: London"``) scores as one word, the mean of its words' scores (a phrase's sum divided by
+    #: its word count), as the group counts as one word for coordination. False: a name scores
+    #: as a typed phrase, the sum of its words, so a document naming the thing in three words
+    #: outscored one with the acronym typed: real-dev "how much fat left at TfL" ranked
+    #: "Transport for London performance" over "TfL Efficiencies" (``benchmarks/RELEVANCE.md``,
+    #: "Short queries").
+    name_as_word: bool = True
 
     def length_group(self, name: str) -> tuple[str, ...]:
         """The fields whose joint length normalises field ``name``'s counts in BM25F."""

@@ -1,10 +1,11 @@
 """Query-time synonyms and acronyms (``data/synonyms.txt``): ``Met Police`` also finds ``MPS``.
 
 Pure query-tree rewriting, no Whoosh: a run of plain words (or a whole quoted phrase) equal to a
-name in a synonym group becomes ``Or(original, "other name", ...)``, each other name a phrase. The
-single word keeps its meaning, a run of several words that is a name matches as that name (a
-phrase, as a quoted name would), the group counts as one word for coordination, and the
-compiled synonyms are highlighted like typed words.
+name in a synonym group becomes ``Synonyms(original, "other name", ...)`` (an ``Or``), each other
+name a phrase. The single word keeps its meaning, a run of several words that is a name matches as
+that name (a phrase, as a quoted name would), the group counts as one word for coordination and
+each name scores as one word (the compiler, ``BM25Settings.name_as_word``), and the compiled
+synonyms are highlighted like typed words.
 """
 
 from __future__ import annotations
@@ -55,11 +56,11 @@ def expand(node, table=None):
         return q.Bool(_expand_list(node.must, table), _expand_list(node.should, table),
                       _expand_list(node.must_not, table))
     if isinstance(node, q.Or):
-        return q.Or(tuple(expand(c, table) for c in node.children))
+        return type(node)(tuple(expand(c, table) for c in node.children))
     if isinstance(node, q.Phrase):
         others = table.get(_key(node.text))
         if others and node.slop == 0:
-            return q.Or((node,) + tuple(q.Phrase(o, node.field) for o in others))
+            return q.Synonyms((node,) + tuple(q.Phrase(o, node.field) for o in others))
     if isinstance(node, q.Words):
         return _expand_list((node,), table)[0]
     return node
@@ -92,6 +93,6 @@ def _expand_list(nodes: tuple, table) -> tuple:
         run = nodes[i:j + 1]
         # a several-word name is meant as a name: it and its synonyms match as phrases
         original = run[0] if len(run) == 1 else q.Phrase(" ".join(w.text for w in run), node.field)
-        out.append(q.Or((original,) + tuple(q.Phrase(o, node.field) for o in others)))
+        out.append(q.Synonyms((original,) + tuple(q.Phrase(o, node.field) for o in others)))
         i = j + 1
     return tuple(out)

@@ -23,6 +23,7 @@ def test_defaults_are_the_documented_ranking():
     assert r.bm25.field_weights.as_dict() == {"title": 2.0, "question": 1.0, "answer": 0.7}
     assert (r.coordination.short_query_words, r.coordination.bonus) == (4, 1000.0)
     assert r.bm25.length_groups == (("title",), ("question", "answer"))
+    assert r.bm25.name_as_word is True
     assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.weight) == (True, 1000, 3, 3.0)
     assert r.neighbours.min_words == 5
     assert r.feedback.enabled is False and (r.feedback.docs, r.feedback.terms) == (10, 10)

@@ -79,6 +79,31 @@ def test_synonym_of_a_phrase_and_exclusion(index):
     assert "tfl_fares" not in ids(index.search("fares -tfl"))  # -TfL also excludes its long name
 
 
+def test_each_name_of_a_synonym_group_scores_as_one_word(tmp_path):
+    # "TfL" finds a question saying "Transport for London": as one word (the mean of its two
+    # indexed words' scores, "for" is a stopword), not as two, so it no longer outranks the
+    # question saying "TfL"
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name, question in (("acronym", "How much more is there to cut at TfL this year?"),
+                           ("long_name", "How much more is there to cut at Transport for London?")):
+        (corpus / f"{name}.txt").write_text(_q("Budget", question), encoding="utf-8")
+    for i in range(20):  # common words, so that "transport" and "london" weigh like "tfl"
+        (corpus / f"other{i}.txt").write_text(_q("Other", f"Question {i} about the year ahead."),
+                                              encoding="utf-8")
+    assert build_index(corpus, tmp_path / "ix").indexed == 22
+    with Searcher(tmp_path / "ix") as s:
+        one = {h.id: h.score for h in s.search("TfL cut", snippets=False).hits}
+        cut = {h.id: h.score for h in s.search("cut", snippets=False).hits}["long_name"]
+    with Searcher(tmp_path / "ix", ranking=Ranking().with_settings({"bm25.name_as_word": False})) as s:
+        summed = {h.id: h.score for h in s.search("TfL cut", snippets=False).hits}
+    assert list(one) == ["acronym", "long_name"]
+    assert list(summed) == ["long_name", "acronym"]
+    assert one["acronym"] == pytest.approx(summed["acronym"])
+    bonus = Ranking().coordination.bonus  # both match both query words: one bonus
+    assert one["long_name"] - bonus - cut == pytest.approx((summed["long_name"] - bonus - cut) / 2)
+
+
 def test_expansion_keeps_phrases_whole():
     table = load_synonyms()
     tree = expand(parse_query('"Met Police officers"'), table)  # not a name: left alone

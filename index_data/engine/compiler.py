@@ -78,7 +78,9 @@ class Compiler:
         subs = [make(f, weights.get(f, 1.0)) for f in self.fields(fieldname)]
         return subs[0] if len(subs) == 1 else wq.Or(subs)
 
-    def words(self, node, extra: int = 0, highlight: bool = True):
+    def words(self, node, extra: int = 0, highlight: bool = True, one_word: bool = False):
+        """A word, or the phrase of the words the analyzer makes of ``node``; ``one_word``: a
+        phrase scores as one word, its words' mean (a synonym group's name)."""
         analysed = self.text_terms(node.text, node.field or "question")
         if not analysed:
             return None
@@ -90,14 +92,22 @@ class Compiler:
             if node.field is None:
                 return fields_term(terms[0], self.ranking)
             return self.over_fields(node.field, lambda f, w: wq.Term(f, terms[0], boost=w))
+        scale = 1.0 / len(terms) if one_word else 1.0
         phrase = self.over_fields(
-            node.field, lambda f, w: GappedPhrase(f, terms, offsets, extra=extra, boost=w))
+            node.field, lambda f, w: GappedPhrase(f, terms, offsets, extra=extra, boost=w * scale))
         if (isinstance(node, q.Words) and node.field is None
                 and self.ranking.coordination.is_long(self.query_words)):
             # "free-flight" in a pasted question: its parts rank as words (the text may write
             # "free flight" or "flight, free")
-            return wq.Or([fields_term(t, self.ranking) for t in terms])
+            return wq.Or([fields_term(t, self.ranking, scale) for t in terms])
         return phrase
+
+    def name(self, node, highlight: bool):
+        """One name of a synonym group (``q.Synonyms``), scored as one word when the ranking's
+        ``bm25.name_as_word`` says so (see there)."""
+        if isinstance(node, (q.Words, q.Phrase)) and self.ranking.bm25.name_as_word:
+            return self.words(node, extra=getattr(node, "slop", 0), highlight=highlight, one_word=True)
+        return self.compile(node, highlight)
 
     def expansion(self, node, surface: list[str], highlight: bool):
         if len(surface) > MAX_EXPANSIONS:
@@ -160,6 +170,9 @@ class Compiler:
             lo = node.start and date_number(node.start)
             hi = node.end and date_number(node.end)
             return wq.ConstantScoreQuery(wq.NumericRange("date", lo, hi), 0.0)
+        if isinstance(node, q.Synonyms):
+            subs = [s for s in (self.name(c, highlight) for c in node.children) if s is not None]
+            return wq.Or(subs) if subs else None
         if isinstance(node, q.Or):
             subs = [s for s in (self.compile(c, highlight) for c in node.children) if s is not None]
             return wq.Or(subs) if subs else None
