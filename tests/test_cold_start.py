@@ -54,3 +54,15 @@ def test_a_cold_search_imports_only_what_it_uses(tmp_path):
         loaded = set(report["loaded"])
         assert "index_data.engine.blockmax" in loaded and "whoosh.query" in loaded  # it did search
         assert sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in NEVER)) == [], args
+
+
+def test_the_console_script_leaves_the_objects_alive_at_exit_out_of_the_last_collections():
+    """``searcher.cli.main`` ends with ``gc.freeze()`` (see its doc), even when the command
+    exits with an error."""
+    code = ("import gc, sys\nfrom searcher.cli import main\nsys.argv = ['mqt'] + sys.argv[1:]\n"
+            "before = gc.get_freeze_count()\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print(before, gc.get_freeze_count() > 1000, code, file=sys.stderr)")
+    for args, exit_code in ((["--version"], 0), (["search", "x", "--index", "/nonexistent/ix"], 1)):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+        assert out.stderr.strip().splitlines()[-1] == f"0 True {exit_code}", out.stderr
