@@ -14,8 +14,9 @@ from index_data import build_index
 #: Modules a ``mqt search`` (with snippets and facets, through the posting stores) never imports,
 #: and why: NLTK (the stem table), Whoosh's download and English-variations helpers
 #: (``index_data/engine/whoosh_import.py``), logging (only when a store fails), the package data
-#: reader, the corpus parser and the writing side, trends, watch and the web server.
-NEVER = ("nltk", "urllib.request", "http.client", "ssl", "email", "whoosh.lang.morph_en",
+#: reader, the corpus parser, the writing side (mqt's and Whoosh's), trends, watch and the web
+#: server.
+NEVER = ("nltk", "urllib.request", "http.client", "ssl", "email", "whoosh.lang.morph_en", "whoosh.writing",
          "logging", "importlib.resources", "index_data.corpus", "index_data.reports",
          "index_data.fileinfo", "index_data.build", "index_data.reindexing",
          "index_data.engine.writer", "multiprocessing", "searcher.trends", "searcher.watch",
