@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from index_data.analysis import tokenize
@@ -35,7 +34,7 @@ def load_aliases(path: str | None = None) -> dict[tuple[str, ...], tuple[str, ..
     if path:
         text = Path(path).read_text("utf-8")
     else:
-        text = resources.files("searcher").joinpath("data/parties.txt").read_text("utf-8")
+        text = (Path(__file__).parent / "data" / "parties.txt").read_text("utf-8")  # package data
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
     for line in text.splitlines():
         names = [n.strip() for n in line.split("#", 1)[0].split("|") if n.strip()]

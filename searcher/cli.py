@@ -8,6 +8,7 @@ Every command calls one library function and prints its result. Exit codes:
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from functools import wraps
@@ -758,7 +759,19 @@ def serve_cmd(index_dir, host, port, workers, threads, access_log):
 
 
 def main():
-    cli(prog_name="mqt")
+    """The ``mqt`` console script: one command, then the process ends.
+
+    When it ends, the interpreter's last garbage collections would scan every object still
+    alive (~10 ms of a cold ``mqt search`` at 100,000 questions: numpy, Whoosh, the modules'
+    own objects), only for the process to free them all: ``gc.freeze()`` leaves them out of
+    those scans. Objects are still released and files closed as usual; reference cycles left
+    at exit are not collected (nothing in them has work left to do: commands close what they
+    open). Tests call ``cli`` through click's runner, never this.
+    """
+    try:
+        cli(prog_name="mqt")
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from index_data.errors import QueryError
 
 from .query import date_bounds
 from .results import ResultPage, Results
 from .search import MAX_LIMIT, MAX_PAGE
-from .trends import Trend
+
+if TYPE_CHECKING:
+    from .trends import Trend
 #: The query-string name of each field, in the order URLs write them.
 PARAM_NAMES = {"query": "q", "asker": "asker", "party": "party", "asked_of": "asked_of",
                "meeting": "meeting", "status": "status", "date_from": "from", "date_to": "to",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index_data.analysis import analyze, matching_spans, normalize_token, stopwords
 from index_data.engine import Compiled, EngineReader, RawHit, Snapshot
@@ -33,7 +33,9 @@ from .ranking import Ranking
 from .results import SORTS, Hit, IndexHealth, IndexStats, Result, ResultPage, Results, Snippets, Sort
 from .snippets import make_snippets
 from .synonyms import expand as expand_synonyms
-from .trends import Trend
+
+if TYPE_CHECKING:
+    from .trends import Trend
 
 MAX_LIMIT = 1000
 MAX_PAGE = 10_000
@@ -207,7 +209,7 @@ class Searcher:
             dates, codes, labels, interval=interval,
             start=_as_date(date_from, "date_from", end=False),
             end=_as_date(date_to, "date_to", end=True))
-        return Trend(query=query, interval=interval, by=by, buckets=buckets,
+        return trends.Trend(query=query, interval=interval, by=by, buckets=buckets,
                      first=first, last=last, total=len(dates), filters=plan.filters, groups=groups)
 
     def document_versions(self) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from index_data.analysis import tokenize
@@ -34,7 +33,7 @@ def load_synonyms(path: str | None = None) -> dict[tuple[str, ...], tuple[str, .
     if path:
         text = Path(path).read_text("utf-8")
     else:
-        text = resources.files("searcher").joinpath("data/synonyms.txt").read_text("utf-8")
+        text = (Path(__file__).parent / "data" / "synonyms.txt").read_text("utf-8")  # package data
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()

@@ -13,6 +13,8 @@ import ast
 import inspect
 import pickle
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -37,6 +39,39 @@ def test_the_engine_interface_is_whole():
     assert sorted(engine.__all__) == sorted(engine._INTERFACE)
     for name in engine.__all__:
         assert getattr(engine, name) is not None, name
+
+
+_DEFERRED_CHECK = """
+import sys
+import index_data.engine  # imports Whoosh first (whoosh_import)
+import whoosh.compat, whoosh.query.terms
+loaded = sorted(m for m in ("urllib.request", "http.client", "ssl", "email", "whoosh.lang.morph_en")
+                if m in sys.modules)
+import urllib.request, whoosh.lang.morph_en
+print(loaded)
+print(type(urllib.request.urlretrieve).__name__, urllib.request.Request.__module__)
+print(sorted(whoosh.lang.morph_en.variations("rendering"))
+      == sorted(whoosh.query.terms.variations("rendering")), len(whoosh.lang.morph_en.variations("rendering")))
+# Whoosh's own names reach the real functions (the first call imports the module)
+from unittest import mock
+with mock.patch("urllib.request.urlretrieve", return_value="fetched") as real:
+    print(whoosh.compat.urlretrieve("http://example.invalid/x", "x"), real.call_args.args)
+"""
+
+
+def test_whoosh_loads_without_urllib_and_morph_en_yet_reaches_them():
+    """``whoosh_import``: a fresh process importing the engine has not loaded ``urllib.request``
+    (nor http, ssl, email) or ``whoosh.lang.morph_en``; importing them afterwards gives the real
+    modules, and Whoosh's ``urlretrieve`` and ``variations`` call the real functions."""
+    out = subprocess.run([sys.executable, "-c", _DEFERRED_CHECK], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1] == "function urllib.request"
+    variations_equal, n = lines[2].split()
+    assert variations_equal == "True" and int(n) > 1
+    assert lines[3] == "fetched ('http://example.invalid/x', 'x')"
 
 
 def test_the_pinned_whoosh_is_installed():

@@ -19,13 +19,18 @@ Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
 
 Each name is imported from its module on first use, so a search never loads the writing side
 and an indexing worker never loads the reading side (numpy). ``docs/architecture.md`` has the
-module map; private Whoosh names are used in ``internals.py`` and ``format.py`` only.
+module map; private Whoosh names are used in ``internals.py`` and ``format.py`` only. Whoosh is
+first imported here, by ``whoosh_import`` (without two modules of its own mqt never calls).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from .whoosh_import import import_whoosh
+
+import_whoosh()
 
 if TYPE_CHECKING:
     from .compiler import Compiled

@@ -1043,8 +1043,12 @@ class Index:
         """A store's meeting years as codes (0: no date) and their labels, made once per store."""
         st = self.stores[i]
         if st.year_codes is None:
-            years = st.array("date").astype(np.int64) // 10000
-            uniq, codes = np.unique(years, return_inverse=True)
-            labels = [str(y) if y else "" for y in uniq.tolist()]
-            st.year_codes = (codes.reshape(-1).astype(np.uint16), labels)
+            years = st.array("date").astype(np.int64) // 10000  # 0 (no date) or 1 to 9999
+            # what np.unique(years, return_inverse=True) gives, without its sort (~2-6 ms of a
+            # cold search): the years present, in order, and each document's number among them
+            present = np.zeros(int(years.max(initial=0)) + 1, dtype=bool)
+            present[years] = True
+            codes = (np.cumsum(present) - 1)[years]
+            labels = [str(y) if y else "" for y in np.flatnonzero(present).tolist()]
+            st.year_codes = (codes.astype(np.uint16), labels)
         return st.year_codes

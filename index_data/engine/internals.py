@@ -13,11 +13,13 @@ callers can fall back to Whoosh's public, slower path.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.columns import NumericColumn, RefBytesColumn, VarBytesColumn
-from whoosh.writing import SegmentWriter
+
+if TYPE_CHECKING:
+    from whoosh.writing import SegmentWriter
 
 
 # ---- column readers ---------------------------------------------------------------------------
@@ -133,6 +135,8 @@ def locked_segment_writer(ix, lock) -> SegmentWriter:
     """A Whoosh ``SegmentWriter`` using a write ``lock`` the caller acquired: Whoosh's own
     acquisition never releases the lock if creating the writer's files fails (disk full). The
     writer's ``commit()`` or ``cancel()`` releases it."""
+    from whoosh.writing import SegmentWriter  # here: the read side never loads Whoosh's writer
+
     w = SegmentWriter(ix, _lk=False)
     w.writelock = lock
     return w

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import mmap
 import os
 import threading
@@ -79,7 +78,6 @@ from .storage import fsync_path, open_for_reading
 if TYPE_CHECKING:
     from searcher.ranking import BM25Settings
 
-_log = logging.getLogger(__name__)
 
 MAGIC = b"MQTPOST1"
 #: 2: the header and directory hold CRC-32s (a version-1 store is rewritten by the next build
@@ -1027,6 +1025,9 @@ def ensure_stores(index_dir, searcher=None, *, settings: StoreSettings, window_b
     caller: searches answer without it. ``verify``: check every section's CRC (reads every
     store whole: ~400 MB at 100,000 questions, ~4 GB at a million); otherwise only the
     directory's, as every reindex does (``mqt reindex --verify-stores`` does it all)."""
+    import logging  # here: a search never writes a store, and need not import logging
+
+    _log = logging.getLogger(__name__)
     own = searcher is None
     if own:
         searcher = open_for_reading(Path(index_dir)).searcher()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import functools
 import json
-import logging
 import os
 import threading
 import time
@@ -30,7 +29,6 @@ from .. import stemtable, termvectors
 from ..analysis import use_stem_table
 from ..errors import IndexCorruptError, IndexMissingError, IndexVersionError, QueryError
 from ..fields import FACETS, SPELL_FIELD, TEXT_FIELDS
-from ..fileinfo import FileInfo
 from ..meta import check_index
 from ..model import Question
 from . import compiler, fastpath, internals
@@ -45,8 +43,6 @@ from .storage import LOW_LEVEL_ERRORS, damaged_index_error, open_error, open_for
 
 if TYPE_CHECKING:
     from searcher.ranking import Ranking
-
-_log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -255,6 +251,8 @@ class EngineReader:
     def document_versions(self) -> dict[str, str]:
         """Every live document's id and the SHA-1 of the file it was indexed from (its version:
         a changed file is a new version), read from the ``fileinfo`` column, not the records."""
+        from ..fileinfo import FileInfo  # here: a search never reads versions
+
         out: dict[str, str] = {}
         reader = self._searcher().reader()
         for leaf, _base in reader.leaf_readers():
@@ -376,6 +374,9 @@ class Snapshot:
         """A store failed to open (``disable``) or to answer a query: the caller answers that
         query with the executor. This view stops using the stores (a later commit's view tries
         again) when they failed to open or failed ``store_failures`` queries."""
+        import logging  # here: a search that goes well never imports logging
+
+        _log = logging.getLogger(__name__)
         self._failures += 1
         _log.warning("%s: a posting store failed (%s: %s); answering without the stores",
                      self.index_dir, type(e).__name__, e)

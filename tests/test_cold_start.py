@@ -1,0 +1,69 @@
+"""What a cold one-query ``mqt search`` process loads (docs/benchmarks.md, "Cold start"): the
+modules it never needs stay unimported, so that a change that imports one again fails here
+rather than only slowing the cold-start benchmark (``benchmarks/cold_start.py``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, question_file
+from index_data import build_index
+
+#: Modules a ``mqt search`` (with snippets and facets, through the posting stores) never imports,
+#: and why: NLTK (the stem table), Whoosh's download and English-variations helpers
+#: (``index_data/engine/whoosh_import.py``), logging (only when a store fails), the package data
+#: reader, the corpus parser, the writing side (mqt's and Whoosh's), trends, watch and the web
+#: server.
+NEVER = ("nltk", "urllib.request", "http.client", "ssl", "email", "whoosh.lang.morph_en", "whoosh.writing",
+         "logging", "importlib.resources", "index_data.corpus", "index_data.reports",
+         "index_data.fileinfo", "index_data.build", "index_data.reindexing",
+         "index_data.engine.writer", "multiprocessing", "searcher.trends", "searcher.watch",
+         "sqlite3", "starlette", "uvicorn", "jinja2")
+
+_CODE = """
+import json, sys
+from searcher.cli import main
+sys.argv = ["mqt"] + sys.argv[1:]
+try:
+    main()
+except SystemExit:
+    pass
+loaded = sorted(sys.modules)
+from searcher import Searcher
+with Searcher(sys.argv[sys.argv.index("--index") + 1]) as s:
+    stores = s.engine.snapshot().fast() is not None
+print(json.dumps(dict(loaded=loaded, stores=stores)), file=sys.stderr)
+"""
+
+
+def test_a_cold_search_imports_only_what_it_uses(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(3):
+        (corpus / f"q{i}.txt").write_text(question_file(title=f"Housing Targets {i}",
+                                                        question="How many affordable homes were built?"))
+    build_index(corpus, tmp_path / "ix")
+    for args in (["housing policing", "--facets"], ["housing", "--json"], ["afordable homes"]):
+        out = subprocess.run([sys.executable, "-c", _CODE, "search", *args, "--index", str(tmp_path / "ix")],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        assert "Housing Targets" in out.stdout
+        report = json.loads(out.stderr.strip().splitlines()[-1])
+        assert report["stores"], "the search did not go through the posting stores"
+        loaded = set(report["loaded"])
+        assert "index_data.engine.blockmax" in loaded and "whoosh.query" in loaded  # it did search
+        assert sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in NEVER)) == [], args
+
+
+def test_the_console_script_leaves_the_objects_alive_at_exit_out_of_the_last_collections():
+    """``searcher.cli.main`` ends with ``gc.freeze()`` (see its doc), even when the command
+    exits with an error."""
+    code = ("import gc, sys\nfrom searcher.cli import main\nsys.argv = ['mqt'] + sys.argv[1:]\n"
+            "before = gc.get_freeze_count()\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print(before, gc.get_freeze_count() > 1000, code, file=sys.stderr)")
+    for args, exit_code in ((["--version"], 0), (["search", "x", "--index", "/nonexistent/ix"], 1)):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+        assert out.stderr.strip().splitlines()[-1] == f"0 True {exit_code}", out.stderr
