@@ -141,16 +141,88 @@ class StoreSettings:
 _ABSENT = object()
 
 
-def _merge_chunks(chunks: list[np.ndarray], dtype) -> np.ndarray:
-    """The chunks end to end in one array, each chunk dropped from the list once copied (the
-    data is never held twice)."""
-    out = np.empty(sum(len(c) for c in chunks), dtype=dtype)
-    at = 0
+#: The windows' sections and their types on disk.
+_WIN_TYPES = (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
+              ("maxq", "<f4"))
+#: Items read back from a temporary file at a time.
+_PIECE = 1 << 22
+
+
+class _Spill:
+    """One section of a store being written, appended to a temporary file as it comes (in one
+    type, ``dtype``) and read back a piece at a time (:func:`_pieces`) or mapped (:meth:`mapped`):
+    the writer's memory stays that of a batch whatever the segment's size."""
+
+    def __init__(self, path: Path, dtype):
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.count = 0
+        self._f = open(path, "w+b")
+
+    def append(self, arr) -> None:
+        a = np.ascontiguousarray(np.asarray(arr).astype(self.dtype, copy=False))
+        if a.size:
+            self._f.write(a.data)
+            self.count += int(a.size)
+
+    def read(self, items: int | None = None):
+        """The items written so far, in order, ``items`` (default ``_PIECE``) at a time."""
+        items = items or _PIECE
+        self._f.flush()
+        at = 0
+        while at < self.count:
+            k = min(items, self.count - at)
+            out = np.empty(k, dtype=self.dtype)
+            self._f.seek(at * self.dtype.itemsize)
+            if self._f.readinto(out.data.cast("B")) != out.nbytes:
+                raise OSError(f"{self.path}: cut short")
+            at += k
+            yield out
+        self._f.seek(0, os.SEEK_END)
+
+    def mapped(self) -> _Mapped:
+        """The items written so far as an array over a read-only map of the file."""
+        self._f.flush()
+        return _Mapped(self._f, self.dtype, self.count)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class _Mapped:
+    """A temporary file's items as a read-only array (``array``); :meth:`release` lets go of
+    the pages read so far (they stay in the page cache, not in the process)."""
+
+    def __init__(self, f, dtype: np.dtype, count: int):
+        self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        self.array = (np.frombuffer(self._map, dtype=dtype, count=count) if self._map is not None
+                      else np.zeros(0, dtype=dtype))
+
+    def release(self) -> None:
+        if self._map is not None and hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def close(self) -> None:
+        self.array = None  # type: ignore[assignment]
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # an array still views it: the map goes with it
+                pass
+
+
+def _pieces(chunks: list[np.ndarray] | _Spill):
+    """A section's arrays in order, each dropped once given (a list is emptied as it goes)."""
+    if isinstance(chunks, _Spill):
+        yield from chunks.read()
+        return
     while chunks:
-        c = chunks.pop(0)
-        out[at:at + len(c)] = c
-        at += len(c)
-    return out
+        yield chunks.pop(0)
 
 
 def key_hash(keys: list[bytes]) -> np.ndarray:
@@ -201,16 +273,32 @@ class StoreWriter:
         self._keys: list[bytes] = []
         #: per batch, a row per term: field id, pstart, df, wstart, nwin, qstart
         self._meta: list[np.ndarray] = []
-        #: the combined field (set by finish): its description, impacts and first posting
+        #: the combined field (set by finish): its description and first posting
         self.combined: dict | None = None
-        self._imp: list[np.ndarray] = []
         self._imp_base: int | None = None
-        # finished arrays (lists of chunks) and the batch being gathered
-        self._docs: list[np.ndarray] = []
-        self._tfs: list[np.ndarray] = []
-        self._pos: list[np.ndarray] = []
-        self._win: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "off", "qoff", "maxtf", "minlen",
-                                                                  "maxq")}
+        # the postings, positions and windows go to temporary files as they come (a store is
+        # never held in memory whole: ~2 GB at 500,000 documents); the batch being gathered
+        folder = self.path.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            fsync_path(str(folder.parent))  # the new folder's entry in the index folder
+        stem = f".{self.path.name}.{os.getpid()}-{threading.get_ident()}"
+        self._spills: list[_Spill] = []
+
+        def spill(name: str, dt) -> _Spill:
+            sp = _Spill(folder / f"{stem}.{name}{TMP_SUFFIX}", dt)
+            self._spills.append(sp)
+            return sp
+
+        try:
+            self._docs = spill("doc", np.uint32)
+            self._tfs = spill("tf", np.float32)  # the file's type is chosen at the end
+            self._pos = spill("pos", np.uint32)  # likewise
+            self._win = {k: spill(f"win.{k}", dt) for k, dt in _WIN_TYPES}
+            self._imp = spill("imp", "<u2")
+        except BaseException:
+            self.discard()
+            raise
         self._batch: list[tuple] = []
         self._batch_postings = 0
         self._P = 0
@@ -313,9 +401,17 @@ class StoreWriter:
         names = [t.decode("utf-8") for t in ids]
         order = np.argsort(tid, kind="stable")
         rows, tid = rows[order], tid[order]
-        docs_all = _merge_chunks(self._docs, np.uint32)
-        tf_all = _merge_chunks(self._tfs, np.result_type(*self._tfs) if self._tfs else np.float32)
-        self._docs, self._tfs = [docs_all], [tf_all]
+        docs_map, tf_map = self._docs.mapped(), self._tfs.mapped()
+        try:
+            self._combine_rows(weights, meta, rows, tid, names, docs_map, tf_map)
+        finally:
+            docs_map.close()
+            tf_map.close()
+
+    def _combine_rows(self, weights, meta, rows, tid, names, docs_map: _Mapped, tf_map: _Mapped) -> None:
+        """:meth:`_combine`'s work over the postings written so far (``docs_map``, ``tf_map``),
+        a batch of words at a time, each batch's pages of them let go once read."""
+        docs_all, tf_all = docs_map.array, tf_map.array
         table = self._columns["lentable"]
         # per field: weight, b, and its length group's average length and lengths (BM25F)
         group_of = {f: self.group(f) for f in weights}
@@ -348,6 +444,8 @@ class StoreWriter:
                 + np.arange(int(lens.sum()), dtype=np.int64)
             d = docs_all[flat].astype(np.int64)
             value = tf_all[flat].astype(np.float64)
+            docs_map.release()
+            tf_map.release()
             post_fid = np.repeat(meta[r, 0], lens)
             for fid, (w, b, avg, glen) in spec.items():
                 sel = post_fid == fid
@@ -365,7 +463,7 @@ class StoreWriter:
             words = list(range(int(tid[start]), int(tid[end - 1]) + 1))
             if self._imp_base is None:
                 self._imp_base = self._P
-            self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535).astype("<u2"))
+            self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535))
             self._flush_flat(np.full(len(words), cf["id"], dtype=np.int64),
                              [bytes([cf["id"]]) + names[i].encode("utf-8") for i in words],
                              counts.astype(np.int64), udoc, np.ones(len(udoc), np.uint8),
@@ -441,32 +539,39 @@ class StoreWriter:
         self._keys.extend(keys)
         self._meta.append(np.stack([fids, starts + self._P, counts, wstart, nwin,
                                     qstarts + self._Q], axis=1).astype(np.int64))
-        self._docs.append(docs.astype(np.uint32, copy=False))
+        self._docs.append(docs)
         if len(tf):
             top = float(tf.max())
             integral = bool(np.all(tf == np.floor(tf)))
             self._maxtf = max(self._maxtf, top)
             self._integral = self._integral and integral
-            # kept in the narrowest exact type (the file's type is chosen at the end)
-            self._tfs.append(tf.astype(np.uint8) if integral and 0 <= tf.min() and top <= 255 else tf)
+            self._tfs.append(tf)  # float32 (exact): the file's type is chosen at the end
         if positions is not None and len(positions):
             top = int(positions.max())
-            self._pos.append(positions.astype(np.uint16) if top < 65536 else positions)
+            self._pos.append(positions)
             self._maxpos = max(self._maxpos, top)
             self._Q += len(positions)
-        for k, v in (("id", win[first].astype(np.uint32)), ("off", off.astype(np.uint32)),
-                     ("qoff", qoff.astype(np.uint32)), ("maxtf", maxtf.astype(np.float32)),
-                     ("minlen", minlen), ("maxq", maxq.astype(np.float32))):
-            self._win[k].append(v)  # in the types they are written in
+        for k, v in (("id", win[first]), ("off", off), ("qoff", qoff), ("maxtf", maxtf),
+                     ("minlen", minlen), ("maxq", maxq)):
+            self._win[k].append(v)  # in the types they are written in (_WIN_TYPES)
         self._P += len(docs)
         self._Wn += len(first)
 
     def finish(self, fingerprint: dict | None = None) -> Path:
-        """Write the file (atomically: a reader sees the whole store or none) and return its path."""
+        """Write the file (atomically: a reader sees the whole store or none) and return its path;
+        the writer's temporary files are deleted whatever happens (it is used up)."""
+        try:
+            return self._finish(fingerprint)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Delete the writer's temporary files (a store given up; :meth:`finish` does it too)."""
+        for sp in self._spills:
+            sp.close()
+
+    def _finish(self, fingerprint: dict | None) -> Path:
         self._flush()
-        self.combined = None
-        self._imp = []
-        self._imp_base = None
         self._combine()
         keys = self._keys
         hashes = key_hash(keys)
@@ -486,11 +591,11 @@ class StoreWriter:
             tfdt = np.float32  # type: ignore[assignment]
         posdt = np.uint16 if self._maxpos < 65536 else np.uint32
 
-        # each section: its chunks (written one after the other, each dropped once written: a
-        # store is never held twice in memory) and its type on disk
-        sections: dict[str, tuple[list[np.ndarray], np.dtype]] = {}
+        # each section: its chunks (an array, or a temporary file read back a piece at a time:
+        # a store is never held in memory whole) and its type on disk
+        sections: dict[str, tuple[list[np.ndarray] | _Spill, np.dtype]] = {}
 
-        def add(name: str, chunks: list[np.ndarray], dt) -> None:
+        def add(name: str, chunks: list[np.ndarray] | _Spill, dt) -> None:
             sections[name] = (chunks, np.dtype(dt).newbyteorder("<"))
 
         for name, arr in self._lengths.items():
@@ -506,8 +611,7 @@ class StoreWriter:
         add("post.doc", self._docs, "<u4")
         add("post.tf", self._tfs, tfdt)
         add("pos", self._pos, posdt)
-        for k, wdt in (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
-                       ("maxq", "<f4")):
+        for k, wdt in _WIN_TYPES:
             add(f"win.{k}", self._win[k], wdt)
         add("post.imp", self._imp, "<u2")
         sections_dir: dict[str, list] = {}
@@ -517,7 +621,7 @@ class StoreWriter:
         # the directory's length depends on the offsets it holds: lay out with room to spare
         offsets, pos = {}, 0
         for name, (chunks, sdt) in sections.items():
-            count = sum(int(c.size) for c in chunks)
+            count = chunks.count if isinstance(chunks, _Spill) else sum(int(c.size) for c in chunks)
             offsets[name] = pos
             sections_dir[name] = [pos, sdt.str, count]
             pos += (count * sdt.itemsize + _ALIGN - 1) // _ALIGN * _ALIGN
@@ -527,9 +631,6 @@ class StoreWriter:
         head = _dump(directory)
         base = (_HEAD + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
         folder = self.path.parent
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            fsync_path(str(folder.parent))  # the new folder's entry in the index folder
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{threading.get_ident()}{TMP_SUFFIX}")
         with open(tmp, "wb") as f:
             f.write(b"\0" * base)
@@ -537,8 +638,8 @@ class StoreWriter:
                 assert f.tell() == base + offsets[name]
                 written = 0
                 crc = 0
-                while chunks:
-                    c = np.ascontiguousarray(chunks.pop(0)).astype(sdt, copy=False)
+                for c in _pieces(chunks):
+                    c = np.ascontiguousarray(c).astype(sdt, copy=False)
                     data = c.tobytes() if c.nbytes < (1 << 20) else c.data
                     crc = zlib.crc32(data, crc)
                     f.write(data)
