@@ -111,3 +111,90 @@ def test_the_writers_memory_is_a_batchs_not_the_stores(tmp_path, monkeypatch):
     assert st is not None and not st.damaged()
     assert st.postings("*", "w007").df > 2_000
     st.close()
+
+
+def _stores(index_dir) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((index_dir / poststore.DIR).glob(f"*{poststore.SUFFIX}"))}
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_stores_written_with_the_segments_equal_stores_derived_after(tmp_path, monkeypatch, procs):
+    """Each segment's store is written by the process writing the segment, from its arrays (the
+    commit derives none: deriving is broken here), byte for byte the store derived afterwards
+    from the written segment."""
+    corpus = generate.generate(tmp_path / "corpus", 240, seed=41)
+
+    def broken(*a, **k):
+        raise AssertionError("the commit derived a store")
+
+    with monkeypatch.context() as m:
+        m.setattr(poststore, "build_from_segment", broken)
+        build_index(corpus, tmp_path / "ix", procs=procs)
+    written = _stores(tmp_path / "ix")
+    assert len(written) == procs
+    assert _leftovers(tmp_path / "ix") == []
+    derived = _derive(tmp_path / "ix", tmp_path / "derived")
+    assert written == {f"{segid}{poststore.SUFFIX}": data for segid, data in derived.items()}
+
+
+def test_a_store_the_writer_cannot_write_is_derived_by_the_commit(tmp_path, monkeypatch, caplog):
+    corpus = generate.generate(tmp_path / "corpus", 120, seed=43)
+
+    def broken(self, *a, **k):
+        raise ValueError("feed broken")
+
+    monkeypatch.setattr(poststore.WriterFeed, "_add", broken)
+    build_index(corpus, tmp_path / "ix", procs=1)
+    assert "feed broken" in caplog.text
+    written = _stores(tmp_path / "ix")
+    derived = _derive(tmp_path / "ix", tmp_path / "derived")
+    assert written == {f"{segid}{poststore.SUFFIX}": data for segid, data in derived.items()}
+    assert len(written) == 1 and _leftovers(tmp_path / "ix") == []
+
+
+def test_generic_postings_feed_the_same_store(tmp_path):
+    """Fields outside mqt's fast paths (Whoosh's TEXT with positions, KEYWORD counts with a
+    field boost, ids, numbers) reach the store from the writer's generic postings as they would
+    from the written segment."""
+    import random
+
+    from whoosh import index as whoosh_index
+    from whoosh.codec import default_codec
+    from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+    from whoosh.reading import SegmentReader
+
+    from index_data.engine.schema import INDEX_NAME
+    from index_data.engine.segment_writer import FastSegmentWriter
+
+    schema = Schema(id=ID(stored=True, unique=True), body=TEXT(stored=True), title=TEXT(),
+                    tags=KEYWORD(scorable=True, commas=True, lowercase=True, field_boost=2.0),
+                    n=NUMERIC(int, stored=True, sortable=True), kind=ID)
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(60)] + ["café", "naïve", "zürich"]
+    ix = whoosh_index.create_in(str(tmp_path), schema, indexname=INDEX_NAME)
+    feeds = []
+
+    def feed(w):
+        feeds.append(poststore.WriterFeed(tmp_path / "fed", segment_id=w.segment.segment_id(), schema=w.schema,
+                                          doc_count=w.doc_count(), lengths=w.lengths(), settings=SETTINGS))
+        return feeds[-1]
+
+    w = FastSegmentWriter(ix.storage, schema, default_codec().new_segment(ix.storage, INDEX_NAME), feed=feed)
+    for i in range(500):
+        w.add_document(id=f"d{i:04d}", body=" ".join(rng.choices(words, k=rng.randint(0, 40))),
+                       title=" ".join(rng.choices(words[:10], k=rng.randint(1, 4))),
+                       tags=",".join(rng.choices(["Red", "green", "blue sky", "x"], k=rng.randint(0, 5))),
+                       n=rng.randint(0, 10**6), kind=rng.choice(["a", "b"]))
+    segment = w.finish()
+    reader = SegmentReader(ix.storage, schema, segment)
+    try:
+        fed = feeds[0].finish(reader).read_bytes()
+        derived = poststore.build_from_segment(reader, tmp_path / "derived", settings=SETTINGS).read_bytes()
+    finally:
+        reader.close()
+    assert fed == derived
+    st = poststore.open_store(tmp_path / "fed" / poststore.DIR / f"{segment.segment_id()}{poststore.SUFFIX}")
+    assert st is not None and st.has_positions("body") and not st.has_positions("tags")
+    assert st.postings("tags", "red").tf.min() >= 2.0  # the field boost's weights
+    assert st.postings("kind", "a").df + st.postings("kind", "b").df == 500
+    st.close()

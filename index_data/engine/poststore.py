@@ -5,10 +5,13 @@ misses the decoded-list cache pays ``zlib`` + ``pickle`` per block, and a phrase
 position strings of every candidate. This store holds the same postings once more as arrays a
 query reads in place (``numpy.frombuffer`` over ``mmap``): no decoding, no Python per posting,
 and only the pages a query touches are read. The Whoosh segment stays the record; a store is
-derived from it (:func:`build_from_segment`) or written beside it by a segment writer that has
-the arrays already (:class:`StoreWriter`), and it is checked against its segment on open
+written beside it by the process writing the segment, from the writer's arrays
+(:class:`WriterFeed`: the build), or derived from it (:func:`build_from_segment`: reindex, and
+what the build could not write), and it is checked against its segment on open
 (:func:`open_store`: segment id, document count, field lengths) and rebuilt when missing or
-stale (:func:`ensure_stores`).
+stale (:func:`ensure_stores`). Both ways give the same bytes; :class:`StoreWriter` streams
+(its big sections go to temporary files as they come), so writing a store takes a batch's
+memory, not the store's.
 
 One file per segment, ``mqt-post/<segment id>.mqp`` in the index folder::
 
@@ -65,6 +68,7 @@ import os
 import threading
 import time
 import zlib
+from array import array
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -916,49 +920,186 @@ def build_from_segment(reader, index_dir, *, settings: StoreSettings, skip=SKIP_
     """Write the store of one Whoosh segment (a ``SegmentReader``): its term index read in one
     piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
     into arrays a batch of terms at a time. (A segment writer that has the arrays already
-    should feed :class:`StoreWriter` directly.)"""
-    from whoosh.fields import NUMERIC
+    feeds :class:`StoreWriter` directly: :class:`WriterFeed`.)"""
     from whoosh.formats import Positions
 
     seg = reader.segment()
     n = reader.doc_count_all()
     w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
                     doc_count=n, window_bits=window_bits, settings=settings)
+    try:
+        schema = reader.schema
+        w.add_length_table(length_table())
+        for name in _length_fields(schema, skip):
+            w.add_lengths(name, _length_bytes(reader, name), reader.field_length(name))
+        _add_columns(w, reader)
+        skip = _skipped(schema, skip)
+        postings = _ChunkedFile(internals.postings_file(reader))
+        batch = None
+        for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
+            if fieldname in skip:
+                continue
+            if batch is None or batch.field != fieldname or batch.postings >= _DERIVE_BATCH:
+                if batch is not None:
+                    batch.write(w)
+                batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
+            if inlined is not None:
+                ids, weights, values = inlined
+                batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
+                                tuple(weights) if weights is not None else None, values)
+            else:
+                for _count, _maxid, data in format.blocks(postings.get(*extent)):
+                    batch.add_block(*data(values=batch.positions))
+            batch.end_term(tbytes.decode("utf-8"))
+        if batch is not None:
+            batch.write(w)
+    except BaseException:
+        w.discard()
+        raise
+    return w.finish(segment_fingerprint(reader))
+
+
+def _length_fields(schema, skip) -> list[str]:
+    """The fields whose length bytes a store keeps (indexed, scored, not skipped), in order."""
+    return [name for name in sorted(schema.names())
+            if name not in skip and schema[name].indexed and schema[name].scorable]
+
+
+def _skipped(schema, skip) -> set[str]:
+    """The fields whose terms a store leaves out: ``skip``, and numbers (the date: answered
+    from the date column; their terms are binary)."""
+    from whoosh.fields import NUMERIC
+
+    return set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
+
+
+def _add_columns(w: StoreWriter, reader) -> None:
+    """A segment's date and facet columns, read from the segment."""
     schema = reader.schema
-    w.add_length_table(length_table())
-    for name in sorted(schema.names()):
-        field = schema[name]
-        if name in skip or not field.indexed or not field.scorable:
-            continue
-        w.add_lengths(name, _length_bytes(reader, name), reader.field_length(name))
     if "date" in schema.names():
         w.add_column("date", numeric_column(reader, "date").astype("<u4"))
     for name in schema.names():
         if name.startswith("facet_"):
             codes, values = coded_column(reader, name)
             w.add_column(name, codes.astype("<u2"), [v.decode("utf-8") for v in values])
-    # numbers (the date) are answered from the date column: their terms are binary
-    skip = set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
-    postings = _ChunkedFile(internals.postings_file(reader))
-    batch = None
-    for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
-        if fieldname in skip:
-            continue
-        if batch is None or batch.field != fieldname or batch.postings >= _DERIVE_BATCH:
-            if batch is not None:
-                batch.write(w)
-            batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
-        if inlined is not None:
-            ids, weights, values = inlined
-            batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
-                            tuple(weights) if weights is not None else None, values)
+
+
+class WriterFeed:
+    """A segment's store written from the segment writer's own arrays as it writes the segment
+    (``FastSegmentWriter(feed=...)`` hands over each term's postings in the segment's order):
+    nothing is decoded back from the written segment (:func:`build_from_segment`, ~260 µs a
+    document), and the store is written by the process that wrote the segment. The bytes are
+    :func:`build_from_segment`'s (``tests/test_store_writer.py``). :meth:`finish` once the
+    segment is written (its columns and fingerprint are read from it), or :meth:`discard`.
+
+    >>> feed = WriterFeed(index_dir, segment_id=seg, schema=schema, doc_count=n,   # doctest: +SKIP
+    ...                   lengths=[("title", length_bytes, total)], settings=settings)
+    >>> feed.add("title", format.POS, "crime", (docs_and_counts, positions)); feed.finish(reader)
+    """
+
+    def __init__(self, index_dir, *, segment_id: str, schema, doc_count: int, lengths,
+                 settings: StoreSettings, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS):
+        """``lengths``: (field, its length byte per document, its total length) of each field
+        the segment keeps lengths of (the writer's)."""
+        from whoosh.formats import Positions
+
+        self._schema = schema
+        self._skip = _skipped(schema, skip)
+        self._positions = {name: type(schema[name].format) is Positions for name in schema.names()}
+        self._w = StoreWriter(store_path(index_dir, segment_id), segment_id=segment_id,
+                              doc_count=doc_count, window_bits=window_bits, settings=settings)
+        try:
+            self._w.add_length_table(length_table())
+            keep = set(_length_fields(schema, skip))
+            for name, lens, total in lengths:
+                if name in keep:
+                    self._w.add_lengths(name, np.frombuffer(lens, dtype=np.uint8), total)
+        except BaseException:
+            self._w.discard()
+            raise
+        self._field: str | None = None
+        self._kind = 0
+        self._failed: Exception | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._terms: list[str] = []
+        self._counts: list[int] = []
+        self._ids = array("I")  # FREQ and POS: document numbers and counts interleaved
+        self._pos = array("I")
+        self._weights: list[float] = []
+        self._postings = 0
+
+    def add(self, field: str, kind: int, term, payload) -> None:
+        """One term's postings as the fast segment writer holds them (``format``'s kinds:
+        ``FREQ``/``POS`` document numbers and counts interleaved, ``POS`` with the positions;
+        ``EXIST`` document numbers; ``GENERIC`` (document, weight, value) tuples)."""
+        if field in self._skip or self._failed is not None:
+            return
+        try:
+            self._add(field, kind, term, payload)
+        except Exception as e:  # kept for finish: a store never fails the segment's writing
+            self._failed = e
+            self._w.discard()
+
+    def _add(self, field: str, kind: int, term, payload) -> None:
+        if field != self._field or self._postings >= _DERIVE_BATCH:
+            self._write()
+            self._field, self._kind = field, kind
+        if kind == format.POS:
+            a, positions = payload
+            self._ids.extend(a)
+            self._pos.extend(positions)
+            n = len(a) >> 1
+        elif kind == format.FREQ:
+            self._ids.extend(payload)
+            n = len(payload) >> 1
+        elif kind == format.EXIST:
+            self._ids.extend(payload)
+            n = len(payload)
         else:
-            for _count, _maxid, data in format.blocks(postings.get(*extent)):
-                batch.add_block(*data(values=batch.positions))
-        batch.end_term(tbytes.decode("utf-8"))
-    if batch is not None:
-        batch.write(w)
-    return w.finish(segment_fingerprint(reader))
+            decode = self._schema[field].format.decode_positions if self._positions[field] else None
+            for docnum, weight, value in payload:
+                self._ids.append(docnum)
+                self._weights.append(weight)
+                if decode is not None:
+                    self._pos.extend(decode(value))
+            n = len(payload)
+        self._terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+        self._counts.append(n)
+        self._postings += n
+
+    def _write(self) -> None:
+        if not self._terms or self._field is None:
+            return
+        ids = np.frombuffer(self._ids, dtype=np.uint32) if len(self._ids) else np.zeros(0, np.uint32)
+        positions = None
+        if self._kind in (format.POS, format.FREQ):
+            docs, tf = ids[0::2], ids[1::2].astype(np.float32)
+        elif self._kind == format.EXIST:
+            docs, tf = ids, np.ones(len(ids), dtype=np.float32)
+        else:
+            docs, tf = ids, np.array(self._weights, dtype=np.float32)
+        if self._positions[self._field] and self._kind in (format.POS, format.GENERIC):
+            positions = np.frombuffer(self._pos, dtype=np.uint32) if len(self._pos) else np.zeros(0, np.uint32)
+        self._w.add_terms(self._field, self._terms, self._counts, docs, tf, positions)
+        self._start()
+
+    def finish(self, reader) -> Path:
+        """Write the store, with the columns and fingerprint of the segment just written
+        (``reader``: a Whoosh reader of it)."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            self._write()
+            _add_columns(self._w, reader)
+        except BaseException:
+            self._w.discard()
+            raise
+        return self._w.finish(segment_fingerprint(reader))
+
+    def discard(self) -> None:
+        self._w.discard()
 
 
 def length_table() -> np.ndarray:
