@@ -198,3 +198,25 @@ def test_generic_postings_feed_the_same_store(tmp_path):
     assert st.postings("tags", "red").tf.min() >= 2.0  # the field boost's weights
     assert st.postings("kind", "a").df + st.postings("kind", "b").df == 500
     st.close()
+
+
+def test_the_bytes_do_not_depend_on_the_processs_hash_seed(index_dir, tmp_path):
+    """Stores written by different processes (build workers, a later reindex) are the same
+    bytes: nothing in the directory follows a set's order (string hashes vary per process)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from index_data.engine import poststore; from index_data.engine.storage "
+              "import open_for_reading; from searcher.ranking import Ranking\n"
+              "s = open_for_reading(sys.argv[1]).searcher()\n"
+              "for sub, _ in s.leaf_searchers():\n"
+              "    poststore.build_from_segment(sub.reader(), sys.argv[2], "
+              "settings=poststore.StoreSettings.of(Ranking().bm25))\n")
+    got = []
+    for seed in ("1", "4"):  # seeds that ordered a set of the length groups differently
+        out = tmp_path / seed
+        subprocess.run([sys.executable, "-c", script, str(index_dir), str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT)
+        got.append(_stores(out))
+    assert got[0] and got[0] == got[1]
