@@ -108,11 +108,11 @@ IMPACT_SCALE = 1024
 SKIP_FIELDS = ("spell",)
 _ALIGN = 64
 #: Postings decoded from a segment's blocks (Python numbers) before they become arrays.
-_DERIVE_BATCH = 1 << 18
+_DERIVE_BATCH = 1 << 16
 #: Postings of the combined field gathered at a time (each needs ~100 bytes of work arrays).
-_COMBINE_BATCH = 1 << 18
+_COMBINE_BATCH = 1 << 16
 #: Terms buffered by :class:`StoreWriter` before their windows are computed (vectorised).
-_BATCH_POSTINGS = 1 << 20
+_BATCH_POSTINGS = 1 << 16
 
 
 @dataclass(frozen=True)

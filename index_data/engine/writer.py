@@ -151,7 +151,10 @@ class SegmentBuilder:
         feed, self._feed = self._feed, None
         if feed is not None:
             try:
-                reader = SegmentReader(self._storage, self._w.schema, segment)
+                # not memory-mapped: Whoosh would copy each sub-file of the compound segment
+                # into memory (the whole segment) to open it; the store reads only its columns
+                reader = SegmentReader(FileStorage(self._spec.index_dir, supports_mmap=False),
+                                       self._w.schema, segment)
                 try:
                     feed.finish(reader)
                 finally:
