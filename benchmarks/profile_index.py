@@ -1,6 +1,6 @@
 """Where a document's CPU time goes in ``mqt index``: parsing, analysis, buffering postings,
 writing the segment (posting encoding, pickling, zlib, the term index), stored fields, columns,
-the commit.
+the posting store, the commit.
 
     python benchmarks/profile_index.py /tmp/mqt-100k --files 10000
 
@@ -112,9 +112,13 @@ STAGES = [
     ("index_data.engine.format", "zlib.compress", "  posting lists: zlib"),
     ("index_data.engine.format", "TermIndexWriter.add", "  term index entries (md5 per term)"),
     ("index_data.engine.format", "TermIndexWriter.close", "  term index hash tables"),
+    ("index_data.engine.poststore", "WriterFeed.add", "  posting store: each term's postings handed over"),
+    ("index_data.engine.poststore", "WriterFeed.finish",
+     "posting store written with the segment (windows, combined field, file)"),
     ("index_data.engine.writer", "SegmentBuilder.stems", "stems of the vocabulary (stem table)"),
     ("index_data.engine.writer", "NewIndexWriter.commit", "commit (TOC, stem table): the rest"),
     ("index_data.engine.writer", "write_side_tables", "  term-vector df tables"),
+    ("index_data.engine.writer", "write_stores", "  posting stores checked (derived when missing)"),
     ("index_data.build", "flush_to_disk", "fsync the new index"),
 ]
 

@@ -150,15 +150,19 @@ def test_reindex_writes_new_segments_stores_and_drops_merged_ones(tmp_path):
 
 
 def test_a_failed_store_write_never_fails_the_build(tmp_path, generate, monkeypatch, caplog):
+    """A store that cannot be written, neither with its segment (in the worker) nor by the
+    commit (derived), is left out with warnings; the build succeeds."""
     def broken(*args, **kwargs):
         raise ValueError("disk says no")
 
-    monkeypatch.setattr(poststore, "build_from_segment", broken)
+    monkeypatch.setattr(poststore.StoreWriter, "_finish", broken)
     corpus = generate.generate(tmp_path / "corpus", 60, seed=3)
     with caplog.at_level(logging.WARNING):
         build_index(corpus, tmp_path / "ix")
+    assert "was not written (ValueError: disk says no); the commit derives it" in caplog.text
     assert "no posting store" in caplog.text
     assert _stores(tmp_path / "ix") == set()
+    assert not any((tmp_path / "ix" / poststore.DIR).iterdir())  # no temporary files left
     got, used = _through_stores(tmp_path / "ix")
     assert not used and got == _reference(tmp_path / "ix")
     assert np.sum([p["total"] for p in got[::4]]) > 0

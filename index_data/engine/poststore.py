@@ -5,10 +5,13 @@ misses the decoded-list cache pays ``zlib`` + ``pickle`` per block, and a phrase
 position strings of every candidate. This store holds the same postings once more as arrays a
 query reads in place (``numpy.frombuffer`` over ``mmap``): no decoding, no Python per posting,
 and only the pages a query touches are read. The Whoosh segment stays the record; a store is
-derived from it (:func:`build_from_segment`) or written beside it by a segment writer that has
-the arrays already (:class:`StoreWriter`), and it is checked against its segment on open
+written beside it by the process writing the segment, from the writer's arrays
+(:class:`WriterFeed`: the build), or derived from it (:func:`build_from_segment`: reindex, and
+what the build could not write), and it is checked against its segment on open
 (:func:`open_store`: segment id, document count, field lengths) and rebuilt when missing or
-stale (:func:`ensure_stores`).
+stale (:func:`ensure_stores`). Both ways give the same bytes; :class:`StoreWriter` streams
+(its big sections go to temporary files as they come), so writing a store takes a batch's
+memory, not the store's.
 
 One file per segment, ``mqt-post/<segment id>.mqp`` in the index folder::
 
@@ -64,6 +67,7 @@ import os
 import threading
 import time
 import zlib
+from array import array
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -102,11 +106,11 @@ IMPACT_SCALE = 1024
 SKIP_FIELDS = ("spell",)
 _ALIGN = 64
 #: Postings decoded from a segment's blocks (Python numbers) before they become arrays.
-_DERIVE_BATCH = 1 << 18
+_DERIVE_BATCH = 1 << 16
 #: Postings of the combined field gathered at a time (each needs ~100 bytes of work arrays).
-_COMBINE_BATCH = 1 << 18
+_COMBINE_BATCH = 1 << 16
 #: Terms buffered by :class:`StoreWriter` before their windows are computed (vectorised).
-_BATCH_POSTINGS = 1 << 20
+_BATCH_POSTINGS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -139,16 +143,88 @@ class StoreSettings:
 _ABSENT = object()
 
 
-def _merge_chunks(chunks: list[np.ndarray], dtype) -> np.ndarray:
-    """The chunks end to end in one array, each chunk dropped from the list once copied (the
-    data is never held twice)."""
-    out = np.empty(sum(len(c) for c in chunks), dtype=dtype)
-    at = 0
+#: The windows' sections and their types on disk.
+_WIN_TYPES = (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
+              ("maxq", "<f4"))
+#: Items read back from a temporary file at a time.
+_PIECE = 1 << 22
+
+
+class _Spill:
+    """One section of a store being written, appended to a temporary file as it comes (in one
+    type, ``dtype``) and read back a piece at a time (:func:`_pieces`) or mapped (:meth:`mapped`):
+    the writer's memory stays that of a batch whatever the segment's size."""
+
+    def __init__(self, path: Path, dtype):
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.count = 0
+        self._f = open(path, "w+b")
+
+    def append(self, arr) -> None:
+        a = np.ascontiguousarray(np.asarray(arr).astype(self.dtype, copy=False))
+        if a.size:
+            self._f.write(a.data)
+            self.count += int(a.size)
+
+    def read(self, items: int | None = None):
+        """The items written so far, in order, ``items`` (default ``_PIECE``) at a time."""
+        items = items or _PIECE
+        self._f.flush()
+        at = 0
+        while at < self.count:
+            k = min(items, self.count - at)
+            out = np.empty(k, dtype=self.dtype)
+            self._f.seek(at * self.dtype.itemsize)
+            if self._f.readinto(out.data.cast("B")) != out.nbytes:
+                raise OSError(f"{self.path}: cut short")
+            at += k
+            yield out
+        self._f.seek(0, os.SEEK_END)
+
+    def mapped(self) -> _Mapped:
+        """The items written so far as an array over a read-only map of the file."""
+        self._f.flush()
+        return _Mapped(self._f, self.dtype, self.count)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class _Mapped:
+    """A temporary file's items as a read-only array (``array``); :meth:`release` lets go of
+    the pages read so far (they stay in the page cache, not in the process)."""
+
+    def __init__(self, f, dtype: np.dtype, count: int):
+        self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        self.array = (np.frombuffer(self._map, dtype=dtype, count=count) if self._map is not None
+                      else np.zeros(0, dtype=dtype))
+
+    def release(self) -> None:
+        if self._map is not None and hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def close(self) -> None:
+        self.array = None  # type: ignore[assignment]
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # an array still views it: the map goes with it
+                pass
+
+
+def _pieces(chunks: list[np.ndarray] | _Spill):
+    """A section's arrays in order, each dropped once given (a list is emptied as it goes)."""
+    if isinstance(chunks, _Spill):
+        yield from chunks.read()
+        return
     while chunks:
-        c = chunks.pop(0)
-        out[at:at + len(c)] = c
-        at += len(c)
-    return out
+        yield chunks.pop(0)
 
 
 def key_hash(keys: list[bytes]) -> np.ndarray:
@@ -199,16 +275,32 @@ class StoreWriter:
         self._keys: list[bytes] = []
         #: per batch, a row per term: field id, pstart, df, wstart, nwin, qstart
         self._meta: list[np.ndarray] = []
-        #: the combined field (set by finish): its description, impacts and first posting
+        #: the combined field (set by finish): its description and first posting
         self.combined: dict | None = None
-        self._imp: list[np.ndarray] = []
         self._imp_base: int | None = None
-        # finished arrays (lists of chunks) and the batch being gathered
-        self._docs: list[np.ndarray] = []
-        self._tfs: list[np.ndarray] = []
-        self._pos: list[np.ndarray] = []
-        self._win: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "off", "qoff", "maxtf", "minlen",
-                                                                  "maxq")}
+        # the postings, positions and windows go to temporary files as they come (a store is
+        # never held in memory whole: ~2 GB at 500,000 documents); the batch being gathered
+        folder = self.path.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            fsync_path(str(folder.parent))  # the new folder's entry in the index folder
+        stem = f".{self.path.name}.{os.getpid()}-{threading.get_ident()}"
+        self._spills: list[_Spill] = []
+
+        def spill(name: str, dt) -> _Spill:
+            sp = _Spill(folder / f"{stem}.{name}{TMP_SUFFIX}", dt)
+            self._spills.append(sp)
+            return sp
+
+        try:
+            self._docs = spill("doc", np.uint32)
+            self._tfs = spill("tf", np.float32)  # the file's type is chosen at the end
+            self._pos = spill("pos", np.uint32)  # likewise
+            self._win = {k: spill(f"win.{k}", dt) for k, dt in _WIN_TYPES}
+            self._imp = spill("imp", "<u2")
+        except BaseException:
+            self.discard()
+            raise
         self._batch: list[tuple] = []
         self._batch_postings = 0
         self._P = 0
@@ -311,15 +403,23 @@ class StoreWriter:
         names = [t.decode("utf-8") for t in ids]
         order = np.argsort(tid, kind="stable")
         rows, tid = rows[order], tid[order]
-        docs_all = _merge_chunks(self._docs, np.uint32)
-        tf_all = _merge_chunks(self._tfs, np.result_type(*self._tfs) if self._tfs else np.float32)
-        self._docs, self._tfs = [docs_all], [tf_all]
+        docs_map, tf_map = self._docs.mapped(), self._tfs.mapped()
+        try:
+            self._combine_rows(weights, meta, rows, tid, names, docs_map, tf_map)
+        finally:
+            docs_map.close()
+            tf_map.close()
+
+    def _combine_rows(self, weights, meta, rows, tid, names, docs_map: _Mapped, tf_map: _Mapped) -> None:
+        """:meth:`_combine`'s work over the postings written so far (``docs_map``, ``tf_map``),
+        a batch of words at a time, each batch's pages of them let go once read."""
+        docs_all, tf_all = docs_map.array, tf_map.array
         table = self._columns["lentable"]
         # per field: weight, b, and its length group's average length and lengths (BM25F)
         group_of = {f: self.group(f) for f in weights}
         group_info: dict[str, list[float]] = {}
         glens: dict[tuple[str, ...], np.ndarray] = {}
-        for g in set(group_of.values()):
+        for g in dict.fromkeys(group_of.values()):  # in the weights' order: the bytes never vary
             lens = np.zeros(self.n)
             total = 0.0
             for f in g:
@@ -346,6 +446,8 @@ class StoreWriter:
                 + np.arange(int(lens.sum()), dtype=np.int64)
             d = docs_all[flat].astype(np.int64)
             value = tf_all[flat].astype(np.float64)
+            docs_map.release()
+            tf_map.release()
             post_fid = np.repeat(meta[r, 0], lens)
             for fid, (w, b, avg, glen) in spec.items():
                 sel = post_fid == fid
@@ -363,7 +465,7 @@ class StoreWriter:
             words = list(range(int(tid[start]), int(tid[end - 1]) + 1))
             if self._imp_base is None:
                 self._imp_base = self._P
-            self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535).astype("<u2"))
+            self._imp.append(np.minimum(np.ceil(tsum * IMPACT_SCALE), 65535))
             self._flush_flat(np.full(len(words), cf["id"], dtype=np.int64),
                              [bytes([cf["id"]]) + names[i].encode("utf-8") for i in words],
                              counts.astype(np.int64), udoc, np.ones(len(udoc), np.uint8),
@@ -439,32 +541,39 @@ class StoreWriter:
         self._keys.extend(keys)
         self._meta.append(np.stack([fids, starts + self._P, counts, wstart, nwin,
                                     qstarts + self._Q], axis=1).astype(np.int64))
-        self._docs.append(docs.astype(np.uint32, copy=False))
+        self._docs.append(docs)
         if len(tf):
             top = float(tf.max())
             integral = bool(np.all(tf == np.floor(tf)))
             self._maxtf = max(self._maxtf, top)
             self._integral = self._integral and integral
-            # kept in the narrowest exact type (the file's type is chosen at the end)
-            self._tfs.append(tf.astype(np.uint8) if integral and 0 <= tf.min() and top <= 255 else tf)
+            self._tfs.append(tf)  # float32 (exact): the file's type is chosen at the end
         if positions is not None and len(positions):
             top = int(positions.max())
-            self._pos.append(positions.astype(np.uint16) if top < 65536 else positions)
+            self._pos.append(positions)
             self._maxpos = max(self._maxpos, top)
             self._Q += len(positions)
-        for k, v in (("id", win[first].astype(np.uint32)), ("off", off.astype(np.uint32)),
-                     ("qoff", qoff.astype(np.uint32)), ("maxtf", maxtf.astype(np.float32)),
-                     ("minlen", minlen), ("maxq", maxq.astype(np.float32))):
-            self._win[k].append(v)  # in the types they are written in
+        for k, v in (("id", win[first]), ("off", off), ("qoff", qoff), ("maxtf", maxtf),
+                     ("minlen", minlen), ("maxq", maxq)):
+            self._win[k].append(v)  # in the types they are written in (_WIN_TYPES)
         self._P += len(docs)
         self._Wn += len(first)
 
     def finish(self, fingerprint: dict | None = None) -> Path:
-        """Write the file (atomically: a reader sees the whole store or none) and return its path."""
+        """Write the file (atomically: a reader sees the whole store or none) and return its path;
+        the writer's temporary files are deleted whatever happens (it is used up)."""
+        try:
+            return self._finish(fingerprint)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Delete the writer's temporary files (a store given up; :meth:`finish` does it too)."""
+        for sp in self._spills:
+            sp.close()
+
+    def _finish(self, fingerprint: dict | None) -> Path:
         self._flush()
-        self.combined = None
-        self._imp = []
-        self._imp_base = None
         self._combine()
         keys = self._keys
         hashes = key_hash(keys)
@@ -484,11 +593,11 @@ class StoreWriter:
             tfdt = np.float32  # type: ignore[assignment]
         posdt = np.uint16 if self._maxpos < 65536 else np.uint32
 
-        # each section: its chunks (written one after the other, each dropped once written: a
-        # store is never held twice in memory) and its type on disk
-        sections: dict[str, tuple[list[np.ndarray], np.dtype]] = {}
+        # each section: its chunks (an array, or a temporary file read back a piece at a time:
+        # a store is never held in memory whole) and its type on disk
+        sections: dict[str, tuple[list[np.ndarray] | _Spill, np.dtype]] = {}
 
-        def add(name: str, chunks: list[np.ndarray], dt) -> None:
+        def add(name: str, chunks: list[np.ndarray] | _Spill, dt) -> None:
             sections[name] = (chunks, np.dtype(dt).newbyteorder("<"))
 
         for name, arr in self._lengths.items():
@@ -504,8 +613,7 @@ class StoreWriter:
         add("post.doc", self._docs, "<u4")
         add("post.tf", self._tfs, tfdt)
         add("pos", self._pos, posdt)
-        for k, wdt in (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
-                       ("maxq", "<f4")):
+        for k, wdt in _WIN_TYPES:
             add(f"win.{k}", self._win[k], wdt)
         add("post.imp", self._imp, "<u2")
         sections_dir: dict[str, list] = {}
@@ -515,7 +623,7 @@ class StoreWriter:
         # the directory's length depends on the offsets it holds: lay out with room to spare
         offsets, pos = {}, 0
         for name, (chunks, sdt) in sections.items():
-            count = sum(int(c.size) for c in chunks)
+            count = chunks.count if isinstance(chunks, _Spill) else sum(int(c.size) for c in chunks)
             offsets[name] = pos
             sections_dir[name] = [pos, sdt.str, count]
             pos += (count * sdt.itemsize + _ALIGN - 1) // _ALIGN * _ALIGN
@@ -525,9 +633,6 @@ class StoreWriter:
         head = _dump(directory)
         base = (_HEAD + len(head) + _ALIGN - 1) // _ALIGN * _ALIGN
         folder = self.path.parent
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            fsync_path(str(folder.parent))  # the new folder's entry in the index folder
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{threading.get_ident()}{TMP_SUFFIX}")
         with open(tmp, "wb") as f:
             f.write(b"\0" * base)
@@ -535,8 +640,8 @@ class StoreWriter:
                 assert f.tell() == base + offsets[name]
                 written = 0
                 crc = 0
-                while chunks:
-                    c = np.ascontiguousarray(chunks.pop(0)).astype(sdt, copy=False)
+                for c in _pieces(chunks):
+                    c = np.ascontiguousarray(c).astype(sdt, copy=False)
                     data = c.tobytes() if c.nbytes < (1 << 20) else c.data
                     crc = zlib.crc32(data, crc)
                     f.write(data)
@@ -842,49 +947,186 @@ def build_from_segment(reader, index_dir, *, settings: StoreSettings, skip=SKIP_
     """Write the store of one Whoosh segment (a ``SegmentReader``): its term index read in one
     piece, its posting lists in 16 MB reads, each block unpickled once, and the numbers turned
     into arrays a batch of terms at a time. (A segment writer that has the arrays already
-    should feed :class:`StoreWriter` directly.)"""
-    from whoosh.fields import NUMERIC
+    feeds :class:`StoreWriter` directly: :class:`WriterFeed`.)"""
     from whoosh.formats import Positions
 
     seg = reader.segment()
     n = reader.doc_count_all()
     w = StoreWriter(store_path(index_dir, seg.segment_id()), segment_id=seg.segment_id(),
                     doc_count=n, window_bits=window_bits, settings=settings)
+    try:
+        schema = reader.schema
+        w.add_length_table(length_table())
+        for name in _length_fields(schema, skip):
+            w.add_lengths(name, _length_bytes(reader, name), reader.field_length(name))
+        _add_columns(w, reader)
+        skip = _skipped(schema, skip)
+        postings = _ChunkedFile(internals.postings_file(reader))
+        batch = None
+        for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
+            if fieldname in skip:
+                continue
+            if batch is None or batch.field != fieldname or batch.postings >= _DERIVE_BATCH:
+                if batch is not None:
+                    batch.write(w)
+                batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
+            if inlined is not None:
+                ids, weights, values = inlined
+                batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
+                                tuple(weights) if weights is not None else None, values)
+            else:
+                for _count, _maxid, data in format.blocks(postings.get(*extent)):
+                    batch.add_block(*data(values=batch.positions))
+            batch.end_term(tbytes.decode("utf-8"))
+        if batch is not None:
+            batch.write(w)
+    except BaseException:
+        w.discard()
+        raise
+    return w.finish(segment_fingerprint(reader))
+
+
+def _length_fields(schema, skip) -> list[str]:
+    """The fields whose length bytes a store keeps (indexed, scored, not skipped), in order."""
+    return [name for name in sorted(schema.names())
+            if name not in skip and schema[name].indexed and schema[name].scorable]
+
+
+def _skipped(schema, skip) -> set[str]:
+    """The fields whose terms a store leaves out: ``skip``, and numbers (the date: answered
+    from the date column; their terms are binary)."""
+    from whoosh.fields import NUMERIC
+
+    return set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
+
+
+def _add_columns(w: StoreWriter, reader) -> None:
+    """A segment's date and facet columns, read from the segment."""
     schema = reader.schema
-    w.add_length_table(length_table())
-    for name in sorted(schema.names()):
-        field = schema[name]
-        if name in skip or not field.indexed or not field.scorable:
-            continue
-        w.add_lengths(name, _length_bytes(reader, name), reader.field_length(name))
     if "date" in schema.names():
         w.add_column("date", numeric_column(reader, "date").astype("<u4"))
     for name in schema.names():
         if name.startswith("facet_"):
             codes, values = coded_column(reader, name)
             w.add_column(name, codes.astype("<u2"), [v.decode("utf-8") for v in values])
-    # numbers (the date) are answered from the date column: their terms are binary
-    skip = set(skip) | {name for name in schema.names() if isinstance(schema[name], NUMERIC)}
-    postings = _ChunkedFile(internals.postings_file(reader))
-    batch = None
-    for fieldname, tbytes, inlined, extent in format.term_entries(*internals.term_index(reader)):
-        if fieldname in skip:
-            continue
-        if batch is None or batch.field != fieldname or batch.postings >= _DERIVE_BATCH:
-            if batch is not None:
-                batch.write(w)
-            batch = _Batch(fieldname, type(schema[fieldname].format) is Positions)
-        if inlined is not None:
-            ids, weights, values = inlined
-            batch.add_block(tuple(b - a for a, b in zip((0,) + tuple(ids[:-1]), ids)),
-                            tuple(weights) if weights is not None else None, values)
+
+
+class WriterFeed:
+    """A segment's store written from the segment writer's own arrays as it writes the segment
+    (``FastSegmentWriter(feed=...)`` hands over each term's postings in the segment's order):
+    nothing is decoded back from the written segment (:func:`build_from_segment`, ~260 µs a
+    document), and the store is written by the process that wrote the segment. The bytes are
+    :func:`build_from_segment`'s (``tests/test_store_writer.py``). :meth:`finish` once the
+    segment is written (its columns and fingerprint are read from it), or :meth:`discard`.
+
+    >>> feed = WriterFeed(index_dir, segment_id=seg, schema=schema, doc_count=n,   # doctest: +SKIP
+    ...                   lengths=[("title", length_bytes, total)], settings=settings)
+    >>> feed.add("title", format.POS, "crime", (docs_and_counts, positions)); feed.finish(reader)
+    """
+
+    def __init__(self, index_dir, *, segment_id: str, schema, doc_count: int, lengths,
+                 settings: StoreSettings, skip=SKIP_FIELDS, window_bits: int = WINDOW_BITS):
+        """``lengths``: (field, its length byte per document, its total length) of each field
+        the segment keeps lengths of (the writer's)."""
+        from whoosh.formats import Positions
+
+        self._schema = schema
+        self._skip = _skipped(schema, skip)
+        self._positions = {name: type(schema[name].format) is Positions for name in schema.names()}
+        self._w = StoreWriter(store_path(index_dir, segment_id), segment_id=segment_id,
+                              doc_count=doc_count, window_bits=window_bits, settings=settings)
+        try:
+            self._w.add_length_table(length_table())
+            keep = set(_length_fields(schema, skip))
+            for name, lens, total in lengths:
+                if name in keep:
+                    self._w.add_lengths(name, np.frombuffer(lens, dtype=np.uint8), total)
+        except BaseException:
+            self._w.discard()
+            raise
+        self._field: str | None = None
+        self._kind = 0
+        self._failed: Exception | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._terms: list[str] = []
+        self._counts: list[int] = []
+        self._ids = array("I")  # FREQ and POS: document numbers and counts interleaved
+        self._pos = array("I")
+        self._weights: list[float] = []
+        self._postings = 0
+
+    def add(self, field: str, kind: int, term, payload) -> None:
+        """One term's postings as the fast segment writer holds them (``format``'s kinds:
+        ``FREQ``/``POS`` document numbers and counts interleaved, ``POS`` with the positions;
+        ``EXIST`` document numbers; ``GENERIC`` (document, weight, value) tuples)."""
+        if field in self._skip or self._failed is not None:
+            return
+        try:
+            self._add(field, kind, term, payload)
+        except Exception as e:  # kept for finish: a store never fails the segment's writing
+            self._failed = e
+            self._w.discard()
+
+    def _add(self, field: str, kind: int, term, payload) -> None:
+        if field != self._field or self._postings >= _DERIVE_BATCH:
+            self._write()
+            self._field, self._kind = field, kind
+        if kind == format.POS:
+            a, positions = payload
+            self._ids.extend(a)
+            self._pos.extend(positions)
+            n = len(a) >> 1
+        elif kind == format.FREQ:
+            self._ids.extend(payload)
+            n = len(payload) >> 1
+        elif kind == format.EXIST:
+            self._ids.extend(payload)
+            n = len(payload)
         else:
-            for _count, _maxid, data in format.blocks(postings.get(*extent)):
-                batch.add_block(*data(values=batch.positions))
-        batch.end_term(tbytes.decode("utf-8"))
-    if batch is not None:
-        batch.write(w)
-    return w.finish(segment_fingerprint(reader))
+            decode = self._schema[field].format.decode_positions if self._positions[field] else None
+            for docnum, weight, value in payload:
+                self._ids.append(docnum)
+                self._weights.append(weight)
+                if decode is not None:
+                    self._pos.extend(decode(value))
+            n = len(payload)
+        self._terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+        self._counts.append(n)
+        self._postings += n
+
+    def _write(self) -> None:
+        if not self._terms or self._field is None:
+            return
+        ids = np.frombuffer(self._ids, dtype=np.uint32) if len(self._ids) else np.zeros(0, np.uint32)
+        positions = None
+        if self._kind in (format.POS, format.FREQ):
+            docs, tf = ids[0::2], ids[1::2].astype(np.float32)
+        elif self._kind == format.EXIST:
+            docs, tf = ids, np.ones(len(ids), dtype=np.float32)
+        else:
+            docs, tf = ids, np.array(self._weights, dtype=np.float32)
+        if self._positions[self._field] and self._kind in (format.POS, format.GENERIC):
+            positions = np.frombuffer(self._pos, dtype=np.uint32) if len(self._pos) else np.zeros(0, np.uint32)
+        self._w.add_terms(self._field, self._terms, self._counts, docs, tf, positions)
+        self._start()
+
+    def finish(self, reader) -> Path:
+        """Write the store, with the columns and fingerprint of the segment just written
+        (``reader``: a Whoosh reader of it)."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            self._write()
+            _add_columns(self._w, reader)
+        except BaseException:
+            self._w.discard()
+            raise
+        return self._w.finish(segment_fingerprint(reader))
+
+    def discard(self) -> None:
+        self._w.discard()
 
 
 def length_table() -> np.ndarray:

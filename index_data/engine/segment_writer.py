@@ -82,7 +82,11 @@ class FastSegmentWriter:
     def __init__(self, storage, schema, segment, *, budget_mb: float = 64,
                  derived: tuple[str, tuple[str, ...]] | None = None,
                  vocabulary_field: str | None = None,
-                 vector: tuple[str, Callable[[Counter], bytes]] | None = None):
+                 vector: tuple[str, Callable[[Counter], bytes]] | None = None,
+                 feed: Callable[[FastSegmentWriter], Any] | None = None):
+        """``feed``: called by :meth:`finish` (once the documents and their lengths are known,
+        when there are any) for an object whose ``add(field, kind, term, payload)`` is given
+        every term's postings as they are written (the posting stores: ``poststore.WriterFeed``)."""
         self._plan = self._make_plan(schema)  # first: it may refuse the schema
         self.storage = storage
         self.schema = schema
@@ -117,6 +121,7 @@ class FastSegmentWriter:
         #: The terms of ``vocabulary_field`` (str), filled when the postings are written.
         self.vocabulary_field = vocabulary_field
         self.vocabulary: list[str] = []
+        self._feed = feed
         self._runs: list[str] = []
         #: Run files written so far (postings spilled to disk because of the memory budget).
         self.runs_written = 0
@@ -336,6 +341,10 @@ class FastSegmentWriter:
     def doc_count(self) -> int:
         return self.docnum
 
+    def lengths(self) -> list[tuple[str, array, int]]:
+        """(field, length byte per document, total length) of each scored field."""
+        return [(name, lens, self._totals[name]) for name, lens in self._lengths.items()]
+
     # ---- runs ---------------------------------------------------------------------------------
 
     def _write_run(self) -> None:
@@ -426,7 +435,7 @@ class FastSegmentWriter:
             raise ValueError("this segment writer is finished")
         self._write_lengths()
         self._perdoc.close()  # stored fields and columns; sets the segment's field totals
-        self._write_postings()
+        self._write_postings(self._feed(self) if self._feed is not None and self.docnum else None)
         self._cleanup()
         self.segment.set_doc_count(self.docnum)
         if self.compound:
@@ -464,8 +473,9 @@ class FastSegmentWriter:
             if self._totals[name]:
                 internals.add_field_length(self._perdoc, name, self._totals[name])
 
-    def _write_postings(self) -> None:
-        """Posting lists (.pst) and the term index (.trm), as W3FieldWriter writes them."""
+    def _write_postings(self, feed=None) -> None:
+        """Posting lists (.pst) and the term index (.trm), as W3FieldWriter writes them (and
+        each term's postings to ``feed``)."""
         tindex = TermIndexWriter(self.segment.create_file(self.storage, W3Codec.TERMS_EXT))
         fieldmap: dict[str, int] = {}
         tindex.extras["fieldmap"] = fieldmap
@@ -488,6 +498,8 @@ class FastSegmentWriter:
                 vocabulary = self.vocabulary if field == self.vocabulary_field else None
             if vocabulary is not None:
                 vocabulary.append(term)
+            if feed is not None:
+                feed.add(field, kind, term, payload)
             btext = term.encode("utf-8") if isinstance(term, str) else term
             start = base + len(out)
             info = write_posting_list(out, kind, payload, lens, fixed)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.codec import default_codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
+from whoosh.reading import SegmentReader
 
 from .. import stemtable, termvectors
 from ..analysis import stem
@@ -28,6 +31,8 @@ from .columns import bytes_column
 from .schema import INDEX_NAME, document_fields, make_schema
 from .segment_writer import FastSegmentWriter
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class SegmentSpec:
@@ -37,6 +42,8 @@ class SegmentSpec:
     index_dir: str
     segment: object  # a Whoosh W3Segment, named by the parent so names never collide
     budget_mb: float
+    #: Write the segment's posting store too (``poststore``), from the writer's arrays.
+    store: bool = True
 
 
 class NewIndexWriter:
@@ -94,13 +101,36 @@ class NewIndexWriter:
 
 
 class SegmentBuilder:
-    """Writes one segment of a new index from parsed questions (see :class:`NewIndexWriter`)."""
+    """Writes one segment of a new index from parsed questions (see :class:`NewIndexWriter`) and,
+    with ``spec.store``, its posting store from the writer's own arrays as it writes the segment
+    (``poststore.WriterFeed``): in the worker process, never read back from the segment."""
 
     def __init__(self, spec: SegmentSpec):
-        storage = FileStorage(spec.index_dir)
-        self._w = FastSegmentWriter(storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
+        self._storage = FileStorage(spec.index_dir)
+        self._spec = spec
+        self._feed: Any = None
+        self._w = FastSegmentWriter(self._storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
                                     derived=(SPELL_FIELD, SPELL_SOURCES), vocabulary_field=SPELL_FIELD,
-                                    vector=(termvectors.FIELD, termvectors.encode))
+                                    vector=(termvectors.FIELD, termvectors.encode),
+                                    feed=self._store_feed if spec.store else None)
+
+    def _store_feed(self, w: FastSegmentWriter):
+        """The segment's posting store, fed by the writer as it writes the postings (the
+        product's ranking, as :func:`write_stores`); None (the commit derives it) if it
+        cannot be started."""
+        from searcher.ranking import Ranking
+
+        from . import poststore
+
+        try:
+            self._feed = poststore.WriterFeed(
+                self._spec.index_dir, segment_id=w.segment.segment_id(), schema=w.schema,
+                doc_count=w.doc_count(), lengths=w.lengths(),
+                settings=poststore.StoreSettings.of(Ranking().bm25))
+        except Exception as e:
+            _log.warning("%s: no posting store written with segment %s (%s: %s); the commit "
+                         "derives it", self._spec.index_dir, w.segment.segment_id(), type(e).__name__, e)
+        return self._feed
 
     @property
     def count(self) -> int:
@@ -114,8 +144,27 @@ class SegmentBuilder:
         self._w.add_prepared(prepared)
 
     def finish(self):
-        """Write the segment's files; returns the segment for :meth:`NewIndexWriter.commit`."""
-        return self._w.finish()
+        """Write the segment's files (and its posting store); returns the segment for
+        :meth:`NewIndexWriter.commit`. A store that cannot be written is left to the commit
+        (``write_stores`` derives what is missing)."""
+        segment = self._w.finish()
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            try:
+                # not memory-mapped: Whoosh would copy each sub-file of the compound segment
+                # into memory (the whole segment) to open it; the store reads only its columns
+                reader = SegmentReader(FileStorage(self._spec.index_dir, supports_mmap=False),
+                                       self._w.schema, segment)
+                try:
+                    feed.finish(reader)
+                finally:
+                    reader.close()
+            except Exception as e:
+                feed.discard()
+                _log.warning("%s: the posting store of segment %s was not written (%s: %s); the "
+                             "commit derives it", self._spec.index_dir, segment.segment_id(),
+                             type(e).__name__, e)
+        return segment
 
     def stems(self) -> dict[str, str]:
         """The stem of each word of this segment's ``spell`` field (after :meth:`finish`), for
@@ -124,6 +173,9 @@ class SegmentBuilder:
 
     def cancel(self) -> None:
         self._w.cancel()
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.discard()
 
 
 def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
@@ -152,13 +204,14 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
 
 
 def write_stores(index_dir: str | os.PathLike, *, verify: bool = False) -> None:
-    """Write the posting store (``poststore``) of each segment that lacks a usable one and
-    delete those of merged-away segments. Searches answer without a missing store (slower, same
+    """Write the posting store (``poststore``) of each segment that lacks a usable one (a new
+    index's segments come with theirs: :class:`SegmentBuilder`; reindexed and merged ones do
+    not) and delete those of merged-away segments. Searches answer without a missing store (slower, same
     results), so a store that cannot be written is left out with a warning. The stores' bounds
     are computed for the product's ranking (``Ranking()``); a store made for another is
     rewritten (a search ranked otherwise gets the same results from looser bounds), and so is
     one whose directory fails its CRC, or with ``verify`` any part (reading every store whole).
-    (numpy is imported here, not at the top: indexing workers never load it.)"""
+    (numpy is imported here, not at the top: importing the engine stays light.)"""
     from searcher.ranking import Ranking
 
     from . import poststore
