@@ -411,7 +411,7 @@ def _list(out: CorpusListing, folder: str, relprefix: str, real_root: Path) -> N
     size, mtime = [-1] * len(names), [0] * len(names)
 
     def stat(lo: int, hi: int) -> None:  # each position is written by one thread only
-        for j in range(lo, hi):
+        for j in range(lo, min(hi, len(todo))):
             entry = todo[j]
             if entry is None:
                 continue
