@@ -320,29 +320,78 @@ def iter_corpus(corpus_dir: str | os.PathLike) -> Iterator[CorpusFile]:
     Hidden files and folders (name starting with ``.``) and other extensions are ignored.
     Symbolic links are followed only when they point to a regular file inside the corpus folder;
     other links come back with ``problem`` set, to be reported. Symlinked folders are not entered
-    (so a link loop cannot trap the walk).
+    (so a link loop cannot trap the walk). (:func:`list_corpus` gives the same as plain lists.)
     """
+    listing = list_corpus(corpus_dir)
+    for i in range(len(listing)):
+        yield CorpusFile(Path(listing.path(i)), listing.ids[i], listing.size[i], listing.mtime[i],
+                         listing.problems.get(i))
+
+
+#: Threads that ``stat`` a large folder's files: the system calls overlap (measured at a million
+#: files on 2 busy cores: 4.8 s with one thread, 2.7 s with four).
+STAT_THREADS = 4
+#: Files a thread stats at a time; a folder with fewer is done in the calling thread.
+_STAT_CHUNK = 4096
+
+
+@dataclass
+class CorpusListing:
+    """Every ``*.txt`` file below a corpus folder (as :func:`iter_corpus`, in the same order) as
+    plain lists, without an object per file: ``rel`` (path relative to the folder, ``/``-
+    separated), ``ids`` (document ids), ``size`` and ``mtime`` (ns); ``problems``: position ->
+    why the file cannot be used as found (its size is -1)."""
+
+    root: str
+    prefix: str  # the folder as given, ready for a relative path ("" for ".")
+    rel: list[str]
+    ids: list[str]
+    size: list[int]
+    mtime: list[int]
+    problems: dict[int, str]
+
+    def __len__(self) -> int:
+        return len(self.rel)
+
+    def path(self, i: int) -> str:
+        """The file's path as ``Path(root) / rel`` spells it."""
+        return self.prefix + self.rel[i]
+
+
+def list_corpus(corpus_dir: str | os.PathLike) -> CorpusListing:
+    """The files :func:`iter_corpus` yields, as a :class:`CorpusListing`: names compared as
+    strings, one ``stat`` per regular file (through ``os.scandir``'s entries, several at once
+    in a large folder), no ``pathlib`` per file: a no-op reindex of a million files is mostly
+    this listing."""
     root = Path(corpus_dir)
     if not root.is_dir():
         raise CorpusError(root, None, "corpus folder does not exist or is not a folder")
-    yield from _walk(root, root.resolve())
+    out = CorpusListing(str(root), str(root / "x")[:-1], [], [], [], [], {})
+    _list(out, str(root), "", root.resolve())
+    return out
 
 
-def _walk(folder: Path, real_root: Path) -> Iterator[CorpusFile]:
-    """``iter_corpus`` below one folder: its files, then its sub-folders, each in name order.
-
-    Uses ``os.scandir`` so a regular file costs one ``stat`` (a no-op reindex of 100,000 files
-    is mostly this walk); unreadable folders are skipped, as ``os.walk`` does.
-    """
+def _list(out: CorpusListing, folder: str, relprefix: str, real_root: Path) -> None:
+    """:func:`list_corpus` below one folder: its files, then its sub-folders, each in name
+    order; unreadable folders are skipped, as ``os.walk`` does."""
     try:
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = list(it)
     except OSError:
         return
+    entries.sort(key=_name)
     subdirs = []
+    names: list[str] = []
+    todo: list[os.DirEntry | None] = []  # the entry to stat, None for a file with a problem
+    problems: dict[int, str] = {}
     for entry in entries:
         name = entry.name
-        if name.startswith("."):
+        if name[0] == ".":
+            continue
+        if entry.is_file(follow_symlinks=False):  # the common case: no system call
+            if name[-4:].lower() == ".txt":
+                names.append(name)
+                todo.append(entry)
             continue
         try:
             is_dir = entry.is_dir()
@@ -350,27 +399,62 @@ def _walk(folder: Path, real_root: Path) -> Iterator[CorpusFile]:
             is_dir = False
         if is_dir:
             if not entry.is_symlink():
-                subdirs.append(folder / name)
+                subdirs.append(name)
             continue
         if not name.lower().endswith(".txt"):
             continue
-        p = folder / name
-        try:
-            if entry.is_symlink():
-                target = p.resolve(strict=True)
-                if not target.is_relative_to(real_root):
-                    yield CorpusFile(p, doc_id_for(p), -1, 0, "symlink points outside the corpus folder")
-                    continue
-                if not target.is_file():
-                    yield CorpusFile(p, doc_id_for(p), -1, 0, "symlink does not point to a file")
-                    continue
-            st = entry.stat()
-        except RuntimeError:
-            yield CorpusFile(p, doc_id_for(p), -1, 0, "symlink loop")
-            continue
-        except OSError as e:
-            yield CorpusFile(p, doc_id_for(p), -1, 0, f"cannot read file: {e.strerror or e}")
-            continue
-        yield CorpusFile(p, doc_id_for(name), st.st_size, st.st_mtime_ns)
-    for sub in subdirs:
-        yield from _walk(sub, real_root)
+        problem = _symlink_problem(Path(folder) / name, real_root) if entry.is_symlink() else None
+        if problem:
+            problems[len(names)] = problem
+        names.append(name)
+        todo.append(None if problem else entry)
+    size, mtime = [-1] * len(names), [0] * len(names)
+
+    def stat(lo: int, hi: int) -> None:  # each position is written by one thread only
+        for j in range(lo, min(hi, len(todo))):
+            entry = todo[j]
+            if entry is None:
+                continue
+            try:
+                st = entry.stat()
+            except OSError as e:
+                problems[j] = f"cannot read file: {e.strerror or e}"
+                continue
+            size[j] = st.st_size
+            mtime[j] = st.st_mtime_ns
+
+    if len(todo) < 2 * _STAT_CHUNK:
+        stat(0, len(todo))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(STAT_THREADS) as pool:
+            list(pool.map(stat, range(0, len(todo), _STAT_CHUNK),
+                          range(_STAT_CHUNK, len(todo) + _STAT_CHUNK, _STAT_CHUNK)))
+    base = len(out.rel)
+    out.rel.extend([relprefix + n for n in names] if relprefix else names)
+    out.ids.extend([n[:-4] for n in names])  # doc_id_for: every name here ends in .txt
+    out.size.extend(size)
+    out.mtime.extend(mtime)
+    out.problems.update((base + j, p) for j, p in problems.items())
+    for name in subdirs:
+        _list(out, os.path.join(folder, name), f"{relprefix}{name}/", real_root)
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
+def _symlink_problem(p: Path, real_root: Path) -> str | None:
+    """Why a symlinked corpus file cannot be used (None: it can, as the file it points to)."""
+    try:
+        target = p.resolve(strict=True)
+        if not target.is_relative_to(real_root):
+            return "symlink points outside the corpus folder"
+        if not target.is_file():
+            return "symlink does not point to a file"
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as e:
+        return f"cannot read file: {e.strerror or e}"
+    return None

@@ -5,18 +5,23 @@ How a run works (all under the index's job lock, see ``locking``):
 
 1. No index yet, or one of another schema version (or unreadable): build a fresh one beside it
    and swap it in atomically (``build``) -- searchers keep the old one until the swap.
-2. Otherwise list the corpus (``stat`` only) and what the index holds (ids and each source
-   file's ``fileinfo.FileInfo``, without reading stored records).
-3. A file whose size, mtime and path match its document is unchanged and is not read. Any other
-   file is read: a new id is *added*; a known id whose content hash differs is *updated*; same
-   content (only touched, or moved) is *unchanged* but its document is rewritten with the new
-   file facts so the next run can skip it. Ids with no file any more are *deleted*; so is a
-   document whose file is now rejected (a file that no longer parses must not keep showing).
+2. Otherwise list the corpus (``corpus.list_corpus``: ``stat`` only) and what the index holds
+   (ids and each source file's ``fileinfo.FileInfo``, read in one go from the facts files
+   beside the segments, ``engine.facts``; never the stored records).
+3. A file whose size, mtime and path match its document is unchanged and is not read. A file
+   whose size and path match but not its mtime is read and hashed: the same SHA-1 (touched, or
+   a corpus copied without its mtimes) is *unchanged*, not rewritten; its new mtime is kept in
+   the facts files so the next run skips it unread. Any other file is read and parsed: a new id
+   is *added*; a known id whose content hash differs is *updated*; same content at another path
+   (moved) is *unchanged* but its document is rewritten with the new path (*refreshed*). Ids
+   with no file any more are *deleted*; so is a document whose file is now rejected (a file
+   that no longer parses must not keep showing).
 4. Everything is applied as one commit (``engine.update``): searchers see the old state or the
    new one.
 
-The index itself is the only record of what was indexed, so a run killed at any point leaves
-the last committed state, and the next run simply finds the same differences again.
+The index itself is the only record of what was indexed (the facts files are derived from it,
+checked, and derived again when missing or damaged), so a run killed at any point leaves the
+last committed state, and the next run simply finds the same differences again.
 
 Duplicate ids (same file name in two folders): the first file in sorted path order owns the id;
 the others are rejected and reported -- never silently indexed over each other (``sources.Screen``,
@@ -30,12 +35,13 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from itertools import chain
 from pathlib import Path
 from collections.abc import Iterator
 
 from .analysis import warm_up
 from .build import build_unlocked, now_iso
-from .corpus import CorpusFile, iter_corpus
+from .corpus import list_corpus
 from .engine import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
                      remove_write_leftovers, write_stores)
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
@@ -46,7 +52,7 @@ from .meta import check_index, read_meta, update_meta
 from .model import Question
 from .reports import NO_INDEX, Progress, ReindexReport
 from .safety import DEFAULT_MAX_DELETE, DeleteLimit, check_deletions
-from .sources import RelativePaths, Screen, load_question, rejection
+from .sources import content_sha1, load_question, rejection, screen_listing
 
 #: What the refusal of a run that would remove too much (see ``safety``) tells the user to do.
 HOW_TO_ALLOW = "run mqt reindex again with --allow-deletes (or a larger --max-delete N|PCT)"
@@ -133,25 +139,27 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
         return
     with updater as u:
         u.remove_orphans()
-        indexed = u.indexed_docs()
-        screen = Screen()
-        relative = RelativePaths(corpus_dir)
-        candidates: list[tuple[CorpusFile, str, list[IndexedDoc]]] = []
-        for f in iter_corpus(corpus_dir):
-            path = str(f.path)
-            rejected = screen.check(path, f.doc_id, f.problem)
-            if rejected is not None:
-                report.rejected.append(rejected)
-                continue
-            rel = relative(path)
-            prior = indexed.get(f.doc_id, [])
-            if len(prior) == 1:
-                info = FileInfo.parse(prior[0].fileinfo)
-                if info and info.size == f.size and info.mtime_ns == f.mtime_ns and info.relpath == rel:
+        indexed = u.indexed_facts()
+        listing = list_corpus(corpus_dir)
+        owners, report.rejected = screen_listing(listing)
+        candidates: list[tuple[str, str, str, int, list[IndexedDoc]]] = []
+        touched: list[tuple[int, int]] = []  # (entry, mtime): only touched, the same bytes
+        first, sizes, mtimes, rels = indexed.first, indexed.size, indexed.mtime, indexed.rel
+        lsize, lmtime, lrel = listing.size, listing.mtime, listing.rel
+        for doc_id, i in owners.items():
+            k = first.get(doc_id)
+            if k is not None and sizes[k] == lsize[i] and rels[k] == lrel[i]:
+                if mtimes[k] == lmtime[i]:
                     report.unchanged += 1
                     continue
-            candidates.append((f, rel, prior))
-        gone = [docs for doc_id, docs in indexed.items() if doc_id not in screen.owners]
+                if _same_bytes(listing.path(i), indexed.info(k)):  # touched, or copied without mtimes
+                    report.files_read += 1
+                    report.unchanged += 1
+                    touched.append((k, lmtime[i]))
+                    continue
+            prior = [IndexedDoc(indexed.docnums[n], indexed.info(n)) for n in indexed.entries(doc_id)]
+            candidates.append((listing.path(i), lrel[i], doc_id, lmtime[i], prior))
+        gone = [doc_id for doc_id in chain(indexed.first, indexed.multi) if doc_id not in owners]
         report.deleted += len(gone)
         built_from = _built_from(index_dir)
 
@@ -159,16 +167,19 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
             """Refuse (nothing written) a run that would remove too much; before reading any
             file (``final`` False) with what the listing shows, then before the commit with
             the files that no longer parse counted too."""
-            remaining = len(indexed) - report.deleted + report.added
+            documents = len(indexed.first) + len(indexed.multi)
+            remaining = documents - report.deleted + report.added
             if not final:
-                remaining = len(indexed) - report.deleted + sum(1 for _, _, p in candidates if not p)
-            check_deletions(would_delete=report.deleted, documents=len(indexed),
-                            remaining=remaining, files_found=len(screen.owners), corpus_dir=corpus_dir,
+                remaining = documents - report.deleted + sum(1 for c in candidates if not c[4])
+            check_deletions(would_delete=report.deleted, documents=documents,
+                            remaining=remaining, files_found=len(owners), corpus_dir=corpus_dir,
                             built_from=built_from, limit=limit, how_to_allow=HOW_TO_ALLOW)
 
         check(final=False)
-        delete = [d.docnum for docs in gone for d in docs]
-        delete += [d.docnum for _, _, prior in candidates for d in prior]
+        if touched:  # the next run skips them unread
+            indexed.record_mtimes(index_dir, touched)
+        delete = [indexed.docnums[n] for doc_id in gone for n in indexed.entries(doc_id)]
+        delete += [d.docnum for *_, prior in candidates for d in prior]
         needs_housekeeping = optimize or u.segment_count() > MAX_SEGMENTS \
             or u.deleted_fraction() > MAX_DELETED_FRACTION
         if candidates or delete or needs_housekeeping:
@@ -194,17 +205,30 @@ def _built_from(index_dir) -> str | None:
         return None
 
 
+def _same_bytes(path: str, fileinfo: str) -> bool:
+    """Whether a file (same size and path as its document, another mtime) still holds the bytes
+    the document was made from (the SHA-1 its ``fileinfo`` keeps): a file only touched, or a
+    corpus copied without its mtimes (``cp -r``), is then not rewritten."""
+    old = FileInfo.parse(fileinfo)
+    if old is None or not old.sha1:
+        return False
+    try:
+        return content_sha1(path) == old.sha1
+    except CorpusError:
+        return False  # read again (and rejected) with the changed files
+
+
 def _load(candidates, report: ReindexReport, progress: Progress | None
           ) -> Iterator[tuple[Question, str]]:
     """Read and parse the files that may have changed, counting each in the report."""
     if candidates:
         warm_up()  # NLTK stems the index
-    for n, (f, rel, prior) in enumerate(candidates, 1):
+    for n, (path, rel, doc_id, mtime_ns, prior) in enumerate(candidates, 1):
         report.files_read += 1
         try:
-            q, data = load_question(f.path, f.doc_id)
+            q, data = load_question(path, doc_id)
         except Exception as e:  # a parser bug must not lose the rest of the corpus either
-            report.rejected.append(rejection(f.path, e))
+            report.rejected.append(rejection(path, e))
             report.deleted += bool(prior)
             continue
         finally:
@@ -219,4 +243,4 @@ def _load(candidates, report: ReindexReport, progress: Progress | None
                 report.refreshed += 1
             else:
                 report.updated += 1
-        yield q, FileInfo.of(len(data), f.mtime_ns, data, rel).format()
+        yield q, FileInfo.of(len(data), mtime_ns, data, rel).format()

@@ -66,7 +66,8 @@ class ReindexReport:
     seconds: float = 0.0
     #: Files read (the others were matched to their document by size, mtime and path alone).
     files_read: int = 0
-    #: Unchanged documents rewritten only to record a new mtime or path.
+    #: Unchanged documents rewritten only to record a new path (moved; a file only touched is
+    #: read and hashed but not rewritten).
     refreshed: int = 0
     #: Why the index was built from scratch instead ("" when it was updated in place).
     rebuilt: str = ""

@@ -8,10 +8,11 @@ Engine-agnostic.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-from .corpus import decode, parse_text, read_bytes
+from .corpus import CorpusListing, decode, parse_text, read_bytes
 from .errors import CorpusError
 from .model import Question
 from .reports import Rejected
@@ -56,15 +57,42 @@ class Screen:
             return Rejected(path, None, problem)
         owner = self.owners.get(doc_id)
         if owner is not None:
-            return Rejected(path, None, f"duplicate document id {doc_id!r}: {owner} has the same file name")
+            return _duplicate(path, doc_id, owner)
         self.owners[doc_id] = path  # the first file owns its id, even if it fails to parse
         return None
+
+
+def _duplicate(path: str, doc_id: str, owner: str) -> Rejected:
+    return Rejected(path, None, f"duplicate document id {doc_id!r}: {owner} has the same file name")
+
+
+def screen_listing(listing: CorpusListing) -> tuple[dict[str, int], list[Rejected]]:
+    """:class:`Screen` over a whole :class:`~index_data.corpus.CorpusListing`, the same rules
+    without a path string per file: each usable id's owner (id -> position in the listing) and
+    the files rejected, in listing order."""
+    owners: dict[str, int] = {}
+    rejected: list[Rejected] = []
+    problems = listing.problems
+    for i, doc_id in enumerate(listing.ids):
+        if problems and i in problems:
+            rejected.append(Rejected(listing.path(i), None, problems[i]))
+            continue
+        owner = owners.setdefault(doc_id, i)
+        if owner != i:
+            rejected.append(_duplicate(listing.path(i), doc_id, listing.path(owner)))
+    return owners, rejected
 
 
 def load_question(path: str | os.PathLike, doc_id: str) -> tuple[Question, bytes]:
     """Read and parse one file (raises :class:`CorpusError`); also returns its bytes."""
     data = read_bytes(path)
     return parse_text(decode(data, path), path, doc_id), data
+
+
+def content_sha1(path: str | os.PathLike) -> str:
+    """The SHA-1 (hex) of a file's bytes, as ``fileinfo.FileInfo`` keeps it (raises
+    :class:`CorpusError` when it cannot be read)."""
+    return hashlib.sha1(read_bytes(path)).hexdigest()
 
 
 def rejection(path: str | os.PathLike, e: Exception) -> Rejected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 
@@ -225,3 +226,33 @@ def test_iter_corpus_ignores_hidden_and_other_files(tmp_path):
 def test_iter_corpus_missing_folder(tmp_path):
     with pytest.raises(CorpusError):
         list(iter_corpus(tmp_path / "nope"))
+
+
+def test_list_corpus_threaded_stats_match_a_plain_walk(tmp_path, monkeypatch):
+    """The listing a reindex uses, with its stats done by threads in chunks (forced on a small
+    folder), gives what a plain os.walk and os.stat give, in iter_corpus's order."""
+    import index_data.corpus as corpus
+
+    for n in range(23):
+        (tmp_path / f"q{n:03d}.TXT" if n == 5 else tmp_path / f"q{n:03d}.txt").write_text("x" * n)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("abc")
+    (tmp_path / "notes.md").write_text("no")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "q001.txt")
+    (tmp_path / "out.txt").symlink_to("/etc/hostname")
+    monkeypatch.setattr(corpus, "_STAT_CHUNK", 4)
+    listing = corpus.list_corpus(tmp_path)
+    want = []
+    for folder, dirs, files in os.walk(tmp_path):
+        dirs.sort()
+        for name in sorted(f for f in files if f.lower().endswith(".txt")):
+            p = os.path.join(folder, name)
+            st = os.stat(p)
+            want.append((os.path.relpath(p, tmp_path), name[:-4], st.st_size, st.st_mtime_ns))
+    got = [(listing.rel[i], listing.ids[i], listing.size[i], listing.mtime[i])
+           for i in range(len(listing)) if i not in listing.problems]
+    assert got == [w for w in want if w[0] != "out.txt"]
+    assert [listing.rel[i] for i in listing.problems] == ["out.txt"]
+    assert [(str(f.path), f.doc_id, f.size, f.mtime_ns, f.problem) for f in iter_corpus(tmp_path)] == \
+        [(listing.path(i), listing.ids[i], listing.size[i], listing.mtime[i], listing.problems.get(i))
+         for i in range(len(listing))]

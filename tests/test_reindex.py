@@ -50,7 +50,7 @@ def test_noop_does_not_open_files(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "read_bytes", lambda p: opened.append(p) or real(p))
     (corpus.path / "q000003.txt").write_text(question_file(question="Brand new text about trams?"))
     r = reindex(corpus.path, ix)
-    assert [p.name for p in opened] == ["q000003.txt"]
+    assert [os.path.basename(p) for p in opened] == ["q000003.txt"]
     assert counts(r) == (0, 1, 0, 29, 0)
 
 
@@ -71,15 +71,48 @@ def test_add_update_delete_and_search_sees_them(corpus, tmp_path):
     assert_index_matches(ix, corpus.path)
 
 
-def test_touched_file_is_unchanged_but_refreshed(corpus, tmp_path):
+def _generation(ix) -> int:
+    with IndexUpdater(ix) as u:
+        return u._generation
+
+
+def test_touched_file_is_read_once_and_not_rewritten(corpus, tmp_path):
+    """Same size and path, another mtime, the same SHA-1: unchanged, nothing committed (no slow
+    rewrite: a corpus copied without its mtimes would rewrite every document), and the new
+    mtime is kept in the facts files, so the next run does not read it again."""
     ix = tmp_path / "ix"
     reindex(corpus.path, ix)
+    before = _generation(ix)
     p = corpus.path / "q000005.txt"
     os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 5_000_000_000))
     r = reindex(corpus.path, ix)
-    assert counts(r) == (0, 0, 0, 30, 0) and r.refreshed == 1 and r.files_read == 1
+    assert counts(r) == (0, 0, 0, 30, 0) and r.refreshed == 0 and r.files_read == 1
+    assert _generation(ix) == before
     r = reindex(corpus.path, ix)
     assert r.files_read == 0
+    # a byte changed, the size kept, another mtime: the hash differs, the document is rewritten
+    st = p.stat()
+    data = bytearray(p.read_bytes())
+    data[-2:-1] = b"!" if data[-2:-1] != b"!" else b"?"
+    p.write_bytes(bytes(data))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns - 3_000_000_000))
+    r = reindex(corpus.path, ix)
+    assert counts(r) == (0, 1, 0, 29, 0) and r.files_read == 1
+    assert _generation(ix) == before + 1
+    assert_index_matches(ix, corpus.path)
+
+
+def test_corpus_copied_without_mtimes_is_not_rewritten(corpus, tmp_path):
+    ix = tmp_path / "ix"
+    reindex(corpus.path, ix)
+    before = _generation(ix)
+    for p in corpus.path.glob("*.txt"):
+        st = p.stat()
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 7_000_000_000))
+    r = reindex(corpus.path, ix)
+    assert counts(r) == (0, 0, 0, 30, 0) and r.files_read == 30 and _generation(ix) == before
+    assert reindex(corpus.path, ix).files_read == 0
+    assert_index_matches(ix, corpus.path)
 
 
 def test_same_size_and_mtime_but_new_content_is_not_read(corpus, tmp_path):

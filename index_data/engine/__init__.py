@@ -14,7 +14,8 @@ Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
 
     NewIndexWriter, SegmentBuilder, SegmentSpec     a brand-new index, one segment per part
     finish_new_index, flush_to_disk, swap_into_place, write_stores
-    IndexUpdater, IndexedDoc, remove_write_leftovers, MAX_SEGMENTS, MAX_DELETED_FRACTION
+    IndexUpdater, IndexedDoc, IndexFacts, remove_write_leftovers, MAX_SEGMENTS,
+    MAX_DELETED_FRACTION
     indexed_ids, live_segment_ids
 
 Each name is imported from its module on first use, so a search never loads the writing side
@@ -34,6 +35,7 @@ import_whoosh()
 
 if TYPE_CHECKING:
     from .compiler import Compiled
+    from .facts import IndexFacts
     from .reader import EngineReader, RawHit, Snapshot
     from .storage import flush_to_disk
     from .topk import top_by_date, top_k
@@ -47,14 +49,14 @@ _INTERFACE = {
     "top_k": "topk", "top_by_date": "topk",
     "NewIndexWriter": "writer", "SegmentBuilder": "writer", "SegmentSpec": "writer",
     "finish_new_index": "writer", "swap_into_place": "writer", "flush_to_disk": "storage",
-    "IndexUpdater": "update", "IndexedDoc": "update", "remove_write_leftovers": "update",
+    "IndexUpdater": "update", "IndexedDoc": "update", "IndexFacts": "facts", "remove_write_leftovers": "update",
     "MAX_SEGMENTS": "update", "MAX_DELETED_FRACTION": "update", "live_segment_ids": "update",
     "indexed_ids": "update", "write_stores": "writer",
 }
 
 __all__ = [
-    "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexUpdater",
-    "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
+    "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexFacts",
+    "IndexUpdater", "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
     "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
     "swap_into_place", "top_by_date", "top_k", "write_stores",
 ]

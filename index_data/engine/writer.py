@@ -182,10 +182,13 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
                       verify_stores: bool = False) -> None:
     """After each commit: save the term-vector document frequencies of each new segment (one
     with no table yet; see ``termvectors``), delete those of merged-away segments and, with
-    ``add_stems``, add the words new segments brought to the stem table (``stemtable``), and
-    write the new segments' posting stores (:func:`write_stores`). A search computes a missing
+    ``add_stems``, add the words new segments brought to the stem table (``stemtable``), write
+    the new segments' facts files (``facts``: ids and file facts, for the next reindex) and
+    their posting stores (:func:`write_stores`). A search computes a missing
     df table, stems a word the table lacks and answers without a missing store, so failing here
     loses speed, never results."""
+    from . import facts  # numpy: not at the top (indexing workers never load it)
+
     storage = FileStorage(str(index_dir), supports_mmap=False)
     words: set[str] = set()
     with storage.open_index(INDEX_NAME).reader() as reader:
@@ -197,6 +200,10 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
                 if add_stems:
                     words.update(w.decode("utf-8") for w in r.lexicon(SPELL_FIELD))
+        try:
+            facts.ensure_all(index_dir, reader)
+        except Exception as e:  # derived data: a reindex derives what is missing again
+            facts.log_failure(index_dir, e)
     termvectors.prune_df_tables(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
