@@ -36,7 +36,6 @@ import logging
 import os
 import struct
 import threading
-import time
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ import numpy as np
 
 from ..fileinfo import FileInfo
 from .columns import bytes_column
+from .storage import sweep_derived
 
 _log = logging.getLogger(__name__)
 
@@ -227,23 +227,7 @@ def ensure_all(index_dir, reader) -> None:
             continue
         ensure(index_dir, leaf)
         keep.add(facts_path(index_dir, leaf.segment().segment_id()).name)
-    sweep(Path(index_dir) / DIR, keep)
-
-
-def sweep(folder: Path, keep: set[str], tmp_age: float = 3600.0) -> None:
-    """Delete the facts files in ``folder`` not named in ``keep``, and writers' temporary files
-    older than ``tmp_age`` seconds."""
-    if not folder.is_dir():
-        return
-    now = time.time()
-    for p in folder.iterdir():
-        try:
-            if p.suffix == SUFFIX and p.name not in keep:
-                p.unlink()
-            elif p.suffix == TMP_SUFFIX and now - p.stat().st_mtime > tmp_age:
-                p.unlink()
-        except OSError:
-            pass
+    sweep_derived(Path(index_dir) / DIR, keep, SUFFIX, TMP_SUFFIX)
 
 
 class IndexFacts:
@@ -349,7 +333,7 @@ def load(index_dir, reader) -> IndexFacts:
         keep.add(facts_path(index_dir, facts.segment_id).name)
         deleted = set(leaf.segment().deleted_docs()) if leaf.has_deletions() else set()
         segs.append((facts, base, deleted))
-    sweep(Path(index_dir) / DIR, keep)
+    sweep_derived(Path(index_dir) / DIR, keep, SUFFIX, TMP_SUFFIX)
     return IndexFacts(segs)
 
 

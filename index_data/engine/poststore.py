@@ -65,7 +65,6 @@ import json
 import mmap
 import os
 import threading
-import time
 import zlib
 from array import array
 from dataclasses import dataclass
@@ -77,7 +76,7 @@ import numpy as np
 
 from . import format, internals
 from .columns import coded_column, length_bytes, numeric_column
-from .storage import fsync_path, open_for_reading
+from .storage import fsync_path, open_for_reading, sweep_derived
 
 if TYPE_CHECKING:
     from searcher.ranking import BM25Settings
@@ -1308,24 +1307,8 @@ def ensure_stores(index_dir, searcher=None, *, settings: StoreSettings, window_b
                                  "take the slower path", index_dir, fp["segment"], type(e).__name__, e)
                     continue
             out.append(st)
-        _sweep(Path(index_dir) / DIR, keep)
+        sweep_derived(Path(index_dir) / DIR, keep, SUFFIX, TMP_SUFFIX)
         return out
     finally:
         if own:
             searcher.close()
-
-
-def _sweep(folder: Path, keep: set[str], tmp_age: float = 3600.0) -> None:
-    """Delete the stores in ``folder`` not named in ``keep``, and writers' files older than
-    ``tmp_age`` seconds (a crash's; a live writer's are younger)."""
-    if not folder.is_dir():
-        return
-    now = time.time()
-    for p in folder.iterdir():
-        try:
-            if p.suffix == SUFFIX and p.name not in keep:
-                p.unlink()
-            elif p.suffix == TMP_SUFFIX and now - p.stat().st_mtime > tmp_age:
-                p.unlink()
-        except OSError:
-            pass

@@ -94,3 +94,21 @@ def open_error(index_dir, e: BaseException) -> IndexVersionError | IndexCorruptE
             return IndexVersionError(f"the index at {index_dir} was written by another version of "
                                      f"mqt ({e}): rebuild it with `mqt index CORPUS_DIR`")
     return damaged_index_error(index_dir, e)
+
+
+def sweep_derived(folder: Path, keep: set[str], suffix: str, tmp_suffix: str,
+                  tmp_age: float = 3600.0) -> None:
+    """Delete the derived files (posting stores, facts files) in ``folder`` ending in ``suffix``
+    and not named in ``keep``, and writers' temporary ``tmp_suffix`` files older than ``tmp_age``
+    seconds (a crash's; a live writer's are younger)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for p in folder.iterdir():
+        try:
+            if p.suffix == suffix and p.name not in keep:
+                p.unlink()
+            elif p.suffix == tmp_suffix and now - p.stat().st_mtime > tmp_age:
+                p.unlink()
+        except OSError:
+            pass
