@@ -241,10 +241,12 @@ class PartResult:
 
 
 def index_part(spec: SegmentSpec, listing: _Listing, files: array, corpus_dir: str,
-               done: Callable[[int], None] | None = None) -> PartResult:
+               done: Callable[[int], None] | None = None, finish_lock=None) -> PartResult:
     """Read, parse and index the listed files at positions ``files`` into the segment ``spec``
     names (see ``engine.writer``); one bad file is rejected with its reason, never stopping
-    the rest."""
+    the rest. ``finish_lock`` (shared by the workers) lets one part at a time write out its
+    segment and store: the parts are equal, so they would all finish at once, each holding its
+    run merge and store batches (the build's peak memory)."""
     warm_up()  # NLTK stems the index (a worker process has loaded it already, lightly)
     builder = SegmentBuilder(spec)
     rejected: list[tuple[int, Rejected]] = []
@@ -262,7 +264,11 @@ def index_part(spec: SegmentSpec, listing: _Listing, files: array, corpus_dir: s
                 builder.add_prepared(prepared)
             if done:
                 done(k)
-        segment = builder.finish()
+        if finish_lock is None:
+            segment = builder.finish()
+        else:
+            with finish_lock:
+                segment = builder.finish()
     except BaseException:
         builder.cancel()
         raise
@@ -284,8 +290,9 @@ def _run_parts(specs, listing: _Listing, parts: list[array], corpus_dir: str, sc
     workers: list[_Worker] = []
     gc.freeze()  # forked workers share this process's objects: keep the collector off them
     try:
+        finish_lock = _mp_context().Lock()
         for spec, part in zip(specs, parts):
-            workers.append(_Worker(spec, listing, part, corpus_dir))
+            workers.append(_Worker(spec, listing, part, corpus_dir, finish_lock))
         reported = -1
         while True:
             finished = all([w.finished() for w in workers])  # each raises if its worker failed
@@ -305,12 +312,13 @@ def _run_parts(specs, listing: _Listing, parts: list[array], corpus_dir: str, sc
 class _Worker:
     """One worker process indexing one part (see :func:`index_part`)."""
 
-    def __init__(self, spec, listing: _Listing, files: array, corpus_dir: str):
+    def __init__(self, spec, listing: _Listing, files: array, corpus_dir: str, finish_lock):
         ctx = _mp_context()
         self._counter = ctx.Value("q", 0, lock=False)
         self._recv, send = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_worker_main,
-                                 args=(spec, listing, files, corpus_dir, self._counter, send),
+                                 args=(spec, listing, files, corpus_dir, self._counter, send,
+                                       finish_lock),
                                  name="mqt-index-part", daemon=True)
         self._proc.start()
         send.close()
@@ -348,13 +356,14 @@ class _Worker:
         self._recv.close()
 
 
-def _worker_main(spec, listing, files, corpus_dir, counter, send) -> None:
+def _worker_main(spec, listing, files, corpus_dir, counter, send, finish_lock) -> None:
     """Entry point of a worker process: index one part and send back the result or the error."""
     def done(k: int) -> None:
         counter.value = k
     try:
         warm_up(light=True)
-        answer: tuple[str, Any] = ("ok", index_part(spec, listing, files, corpus_dir, done))
+        answer: tuple[str, Any] = ("ok", index_part(spec, listing, files, corpus_dir, done,
+                                                    finish_lock))
     except BaseException as e:  # the parent re-raises it
         try:
             pickle.loads(pickle.dumps(e))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 import pytest
 
@@ -157,3 +158,27 @@ def test_cli_index_chooses_the_processes(write_corpus, tmp_path, monkeypatch):
     assert asked == [40]  # the files listed to be parsed (duplicate id screened out)
     with Searcher(tmp_path / "ix") as s:
         assert s.search("housing", limit=1).total == 38
+
+
+def test_workers_write_out_their_segments_one_at_a_time(write_corpus, tmp_path, monkeypatch):
+    """The parts finish at about the same moment; writing out a segment and its store is the
+    build's memory peak, so the workers take turns (``finish_lock``): their finishes never
+    overlap, even when each takes a while."""
+    corpus = _corpus(write_corpus)
+    log = tmp_path / "finishes.txt"
+    finish = build_module.SegmentBuilder.finish
+
+    def slow_finish(self):
+        start = time.monotonic()
+        time.sleep(0.4)
+        out = finish(self)
+        with open(log, "a") as f:
+            f.write(f"{start} {time.monotonic()}\n")
+        return out
+
+    monkeypatch.setattr(build_module.SegmentBuilder, "finish", slow_finish)
+    monkeypatch.setattr(build_module, "_mp_context", _fork_context)
+    report = build_index(corpus, tmp_path / "ix", procs=2)
+    assert report.indexed == 38
+    spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
