@@ -83,20 +83,8 @@ def make_snippets(text: str, matches: TermTest, *, fragments: int = 2, width: in
         b = _word_end(text, min(len(text), a + width))
         lo, hi = bisect_left(starts, a, 0, k), max(bisect_right(ends, b, k), k)
         windows.append((len(set(terms[lo:hi])), hi - lo, -a, a, b))
-    windows.sort(reverse=True)
-    chosen: list[tuple[int, int]] = []
-    covered: set[str] = set()
-    for _distinct, _count, _, a, b in windows:
-        if len(chosen) == fragments:
-            break
-        if any(a < cb and ca < b for ca, cb in chosen):
-            continue
-        shown = set(terms[bisect_left(starts, a):bisect_right(ends, b)])
-        if chosen and shown <= covered:
-            continue  # a second fragment must show something the first did not
-        chosen.append((a, b))
-        covered |= shown
-    chosen.sort()
+    chosen = _choose(windows, fragments,
+                     lambda a, b: set(terms[bisect_left(starts, a):bisect_right(ends, b)]))
     out = []
     for a, b in chosen:
         lo, hi = bisect_left(starts, a), bisect_right(ends, b)
@@ -114,6 +102,15 @@ def _make_snippets_slowly(text: str, hits: list[tuple[str, int, int]], fragments
         b = _word_end(text, min(len(text), a + width))
         inside = [h for h in hits[k:] if h[2] <= b] + [h for h in hits[:k] if h[1] >= a]
         windows.append((len({t for t, _, _ in inside}), len(inside), -a, a, b))
+    chosen = _choose(windows, fragments, lambda a, b: {t for t, s, e in hits if a <= s and e <= b})
+    spans_ = [(s, e) for _, s, e in hits]
+    return [_render(text, a, b, spans_, a > 0, b < len(text)) for a, b in chosen]
+
+
+def _choose(windows: list[tuple[int, int, int, int, int]], fragments: int,
+            shown: Callable[[int, int], set[str]]) -> list[tuple[int, int]]:
+    """The best ``fragments`` of the ``(distinct, count, -a, a, b)`` windows that do not overlap,
+    each after the first showing a term the ones before did not (``shown(a, b)``), in text order."""
     windows.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
     covered: set[str] = set()
@@ -122,11 +119,9 @@ def _make_snippets_slowly(text: str, hits: list[tuple[str, int, int]], fragments
             break
         if any(a < cb and ca < b for ca, cb in chosen):
             continue
-        terms = {t for t, s, e in hits if a <= s and e <= b}
+        terms = shown(a, b)
         if chosen and terms <= covered:
             continue  # a second fragment must show something the first did not
         chosen.append((a, b))
         covered |= terms
-    chosen.sort()
-    spans_ = [(s, e) for _, s, e in hits]
-    return [_render(text, a, b, spans_, a > 0, b < len(text)) for a, b in chosen]
+    return sorted(chosen)
