@@ -31,7 +31,7 @@ from .locking import DEFAULT_WAIT_SECONDS, index_lock
 from .meta import is_index_dir, read_meta
 from .reports import BuildReport, Progress, Rejected
 from .safety import DEFAULT_LIMIT, DeleteLimit, check_deletions
-from .sources import RelativePaths, Screen, load_question, rejection
+from .sources import RelativePaths, load_question, rejection, screen
 
 
 #: ``procs=None`` (the CLI's default): one process per CPU core, at most this many (each worker
@@ -202,16 +202,10 @@ class _Listing:
 
 def _screen(listing: _Listing) -> tuple[array, list[tuple[int, Rejected]]]:
     """Positions (in the listing) of the files to read, and the files rejected without
-    reading (see ``sources.Screen``), with their positions."""
-    todo, rejected = array("I"), []
-    screen = Screen()
-    for n, path in enumerate(listing.paths):
-        r = screen.check(path, listing.doc_id(n), listing.problems.get(n))
-        if r is None:
-            todo.append(n)
-        else:
-            rejected.append((n, r))
-    return todo, rejected
+    reading (``sources.screen``), with their positions."""
+    owners, rejected = screen([listing.doc_id(n) for n in range(len(listing))], listing.problems,
+                              listing.paths.__getitem__)
+    return array("I", sorted(owners.values())), rejected
 
 
 def _split(todo: array, sizes: array, parts: int) -> list[array]:

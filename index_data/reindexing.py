@@ -24,7 +24,7 @@ checked, and derived again when missing or damaged), so a run killed at any poin
 last committed state, and the next run simply finds the same differences again.
 
 Duplicate ids (same file name in two folders): the first file in sorted path order owns the id;
-the others are rejected and reported -- never silently indexed over each other (``sources.Screen``,
+the others are rejected and reported -- never silently indexed over each other (``sources.screen``,
 as in a build).
 
 The module is ``reindexing`` so that ``index_data.reindex`` is always the function.

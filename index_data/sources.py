@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .corpus import CorpusListing, decode, parse_text, read_bytes
@@ -41,46 +42,31 @@ class RelativePaths:
         return relative_path(p, self.corpus_dir)
 
 
-class Screen:
+def screen(ids: Sequence[str], problems: dict[int, str],
+           path: Callable[[int], str]) -> tuple[dict[str, int], list[tuple[int, Rejected]]]:
     """The screening both a build and a reindex apply to the listed files before reading any:
-    a file found unusable (``CorpusFile.problem``) is rejected; of several files with one id
-    (the same file name in two folders) the first in listing order owns it and the others are
-    rejected, every time, so nothing is silently indexed over something else."""
-
-    def __init__(self) -> None:
-        #: doc id -> path of the file that owns it.
-        self.owners: dict[str, str] = {}
-
-    def check(self, path: str, doc_id: str, problem: str | None) -> Rejected | None:
-        """None if the file is to be read, else why it is rejected."""
-        if problem:
-            return Rejected(path, None, problem)
-        owner = self.owners.get(doc_id)
-        if owner is not None:
-            return _duplicate(path, doc_id, owner)
-        self.owners[doc_id] = path  # the first file owns its id, even if it fails to parse
-        return None
-
-
-def _duplicate(path: str, doc_id: str, owner: str) -> Rejected:
-    return Rejected(path, None, f"duplicate document id {doc_id!r}: {owner} has the same file name")
+    a file found unusable (``problems``: position -> why) is rejected; of several files with one
+    id (the same file name in two folders) the first in listing order owns it and the others are
+    rejected, every time, so nothing is silently indexed over something else. Gives each usable
+    id's owner (id -> position) and the rejected files with their positions, in listing order;
+    ``path(i)`` names a file only when it is rejected."""
+    owners: dict[str, int] = {}
+    rejected: list[tuple[int, Rejected]] = []
+    for i, doc_id in enumerate(ids):
+        if problems and i in problems:
+            rejected.append((i, Rejected(path(i), None, problems[i])))
+            continue
+        owner = owners.setdefault(doc_id, i)  # the first file owns its id, even if it fails to parse
+        if owner != i:
+            rejected.append((i, Rejected(path(i), None, f"duplicate document id {doc_id!r}: "
+                                                         f"{path(owner)} has the same file name")))
+    return owners, rejected
 
 
 def screen_listing(listing: CorpusListing) -> tuple[dict[str, int], list[Rejected]]:
-    """:class:`Screen` over a whole :class:`~index_data.corpus.CorpusListing`, the same rules
-    without a path string per file: each usable id's owner (id -> position in the listing) and
-    the files rejected, in listing order."""
-    owners: dict[str, int] = {}
-    rejected: list[Rejected] = []
-    problems = listing.problems
-    for i, doc_id in enumerate(listing.ids):
-        if problems and i in problems:
-            rejected.append(Rejected(listing.path(i), None, problems[i]))
-            continue
-        owner = owners.setdefault(doc_id, i)
-        if owner != i:
-            rejected.append(_duplicate(listing.path(i), doc_id, listing.path(owner)))
-    return owners, rejected
+    """:func:`screen` over a whole :class:`~index_data.corpus.CorpusListing`."""
+    owners, rejected = screen(listing.ids, listing.problems, listing.path)
+    return owners, [r for _, r in rejected]
 
 
 def load_question(path: str | os.PathLike, doc_id: str) -> tuple[Question, bytes]:
