@@ -115,13 +115,11 @@ def smooth(scores: np.ndarray, sim: np.ndarray, k: int, weight: float) -> tuple[
     regularised score ``f`` (indexed like ``scores``; see the module doc). ``sim`` is
     :func:`cosine_matrix`'s."""
     n = len(scores)
-    top = float(scores.max()) if n else 0.0
-    if n < 3 or k < 1 or top <= 0:
+    hood = _neighbourhood(scores, sim, k)
+    if hood is None:
         return np.arange(n), np.asarray(scores, dtype=float)
-    k = min(k, n - 1)
-    x = scores / top
-    near = nearest(sim, k)
-    c = weight * np.maximum(np.take_along_axis(sim, near, axis=1), 0.0)
+    x, near, cos = hood
+    c = weight * cos
     denom = 1.0 + c.sum(axis=1)
     f = x
     for _ in range(MAX_STEPS):
@@ -132,3 +130,33 @@ def smooth(scores: np.ndarray, sim: np.ndarray, k: int, weight: float) -> tuple[
             break
     order = np.lexsort((np.arange(n), -f))
     return order, f
+
+
+def smooth_averaged(scores: np.ndarray, sim: np.ndarray, k: int,
+                    weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`smooth`'s ``(order, new_scores)`` by the rule mqt used before issue 17, the
+    random-walk normalised form (see the module doc): ``f[i] = x[i] + w * sum_N(i) C[i,j] x[j] /
+    sum_N(i) C[i,j]``, each hit's neighbours averaged whatever their cosines. Kept as
+    ``NeighbourSettings.rule="averaged"`` so that the ablation against it can be re-run."""
+    n = len(scores)
+    hood = _neighbourhood(scores, sim, k)
+    if hood is None:
+        return np.arange(n), np.asarray(scores, dtype=float)
+    x, near, c = hood
+    total = c.sum(axis=1)
+    mean = (c * x[near]).sum(axis=1) / np.where(total > 0, total, 1.0)
+    f = x + weight * mean
+    return np.lexsort((np.arange(n), -f)), f
+
+
+def _neighbourhood(scores: np.ndarray, sim: np.ndarray,
+                   k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(x, near, cos)``: the scores over the best one, each hit's ``k`` nearest hits and their
+    cosines (negative as 0); None when there is nothing to smooth (under 3 hits, ``k`` < 1, or
+    no positive score)."""
+    n = len(scores)
+    top = float(scores.max()) if n else 0.0
+    if n < 3 or k < 1 or top <= 0:
+        return None
+    near = nearest(sim, min(k, n - 1))
+    return scores / top, near, np.maximum(np.take_along_axis(sim, near, axis=1), 0.0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Iterator
 
 from index_data.fields import TEXT_FIELDS
@@ -64,14 +64,13 @@ class BM25Settings:
     #: How much a match in each text field counts (title above body).
     field_weights: PerField = PerField(title=2.0, question=1.0, answer=0.7)
     #: BM25F normalises a field's count by the joint length of its group's fields (unweighted,
-    #: with the field's own ``b``): the question and its answers are one running text, so a long
-    #: answer that names the words in passing counts against its match as the simple BM25F of
-    #: Robertson, Zaragoza & Taylor (CIKM 2004) or Lucene's ``CombinedFieldQuery`` would; the
-    #: title stays apart, so a title match in a long question counts in full. A field in no
-    #: group is its own. Each field alone (``(("title",), ("question",), ("answer",))``) gave
-    #: real-dev short-query MRR 0.928, these groups 0.939 (both halves up; with distractors the
-    #: odd half loses one query); Cranfield has no answers (``docs/relevance.md``, "Short queries").
-    length_groups: tuple[tuple[str, ...], ...] = (("title",), ("question", "answer"))
+    #: with the field's own ``b``); a field in no group is its own. By default each field is its
+    #: own group: the question and its answers as one running text (``(("title",), ("question",
+    #: "answer"))``, the simple BM25F of Robertson, Zaragoza & Taylor, CIKM 2004) raised real-dev
+    #: short-query MRR alone (0.928 -> 0.939, both halves) but lowered the odd half with 10,000
+    #: distractors (0.853 -> 0.846) in every combination of the other changes, so it fails the
+    #: halves check and is not the default (``benchmarks/RELEVANCE.md``, "Third round").
+    length_groups: tuple[tuple[str, ...], ...] = (("title",), ("question",), ("answer",))
     #: Each name of a synonym group (``searcher.synonyms``: ``TfL`` also finds ``"Transport for
     #: London"``) scores as one word, the mean of its words' scores (a phrase's sum divided by
     #: its word count), as the group counts as one word for coordination. False: a name scores
@@ -130,6 +129,15 @@ class NeighbourSettings:
     #: Queries with fewer ranked words are never smoothed (keyword queries, whose coordination
     #: bonus already orders the hits, have at most ``coordination.short_query_words``).
     min_words: int = 5
+    #: ``"regularised"``: graph regularisation (``neighbours.smooth``); ``"averaged"``: each
+    #: hit's neighbours averaged (``neighbours.smooth_averaged``, the rule before issue 17, kept
+    #: for the ablation: it lowers Cranfield and both real-dev halves alone, see
+    #: ``benchmarks/RELEVANCE.md``, "Third round").
+    rule: Literal["regularised", "averaged"] = "regularised"
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("regularised", "averaged"):
+            raise ValueError(f"neighbours.rule must be 'regularised' or 'averaged', not {self.rule!r}")
 
 
 @dataclass(frozen=True)

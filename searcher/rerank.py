@@ -45,8 +45,8 @@ def smooth(snap: Snapshot, top: Ranked, settings: NeighbourSettings) -> Ranked:
     df = snap.document_frequencies(uniq)[terms]
     weights = neighbours.unit_vectors(rows, counts, df, snap.doc_count_all(), len(top))
     sim = neighbours.cosine_matrix(rows, terms, weights, len(top))
-    order, new = neighbours.smooth(np.array([score for _d, score in top]), sim,
-                                   settings.k, settings.weight)
+    rule = neighbours.smooth_averaged if settings.rule == "averaged" else neighbours.smooth
+    order, new = rule(np.array([score for _d, score in top]), sim, settings.k, settings.weight)
     return [(top[i][0], float(new[i])) for i in order.tolist()]
 
 

@@ -129,6 +129,31 @@ def test_loose_neighbours_do_not_lift_a_hit_over_the_one_that_stands_out():
     assert new[0] - new[1] < 0.3 * (x[0] - x[1])
 
 
+def test_the_averaged_rule_is_the_previous_formula_and_a_ranking_setting(generated_index):
+    """``neighbours.rule="averaged"`` (kept for the halves check's ablation) scores
+    ``x + w * sum(c * x_j) / sum(c)`` over each hit's ``k`` nearest; the case above shows it
+    lifting the runner-up that the regularised rule keeps second. Through a Searcher the rule
+    changes the smoothed order of a long query, and an unknown rule is refused."""
+    sim = np.full((5, 5), 0.01)
+    sim[0, 1] = sim[1, 0] = 0.04
+    sim[0, 3:] = sim[3:, 0] = 0.05
+    np.fill_diagonal(sim, 0.0)
+    scores = np.array([1.0, 0.87, 0.4, 0.3, 0.2])
+    order, new = neighbours.smooth_averaged(scores, sim, k=3, weight=1.0)
+    near = np.argsort(-sim, axis=1, kind="stable")[:, :3]
+    c = np.take_along_axis(sim, near, axis=1)
+    assert new == pytest.approx(scores + (c * scores[near]).sum(1) / c.sum(1), rel=1e-12)
+    assert order.tolist()[:2] == [1, 0]
+    with pytest.raises(ValueError, match="neighbours.rule"):
+        Ranking().with_settings({"neighbours.rule": "mean"})
+    averaged = Ranking().with_settings({"neighbours.rule": "averaged", "neighbours.weight": 1.0})
+    with Searcher(generated_index / "index") as s, \
+            Searcher(generated_index / "index", ranking=averaged) as t:
+        a, b = ([h.id for h in x.search(LONG_QUERY, limit=1000, facets=False, snippets=False,
+                                        suggest=False).hits] for x in (s, t))
+    assert sorted(a) == sorted(b) and a != b
+
+
 def test_unit_vectors_weigh_rare_words_up_and_have_length_one():
     rows = np.array([0, 0, 1])
     counts = np.array([1.0, 3.0, 1.0])

@@ -22,9 +22,10 @@ def test_defaults_are_the_documented_ranking():
     assert r.bm25.b.as_dict() == {"title": 0.5, "question": 0.75, "answer": 0.75}
     assert r.bm25.field_weights.as_dict() == {"title": 2.0, "question": 1.0, "answer": 0.7}
     assert (r.coordination.short_query_words, r.coordination.bonus) == (4, 1000.0)
-    assert r.bm25.length_groups == (("title",), ("question", "answer"))
+    assert r.bm25.length_groups == (("title",), ("question",), ("answer",))
     assert r.bm25.name_as_word is True
     assert (r.neighbours.enabled, r.neighbours.depth, r.neighbours.k, r.neighbours.weight) == (True, 1000, 3, 3.0)
+    assert r.neighbours.rule == "regularised"
     assert r.neighbours.min_words == 5
     assert r.feedback.enabled is False and (r.feedback.docs, r.feedback.terms) == (10, 10)
     assert (r.recency.weight, r.recency.half_life_days, r.recency.pool) == (0.1, 365.0, 200)
@@ -55,9 +56,10 @@ def test_coordination_bonus_follows_the_settings():
 def test_length_groups():
     b = Ranking().bm25
     assert [b.length_group(f) for f in ("title", "question", "answer", "asker")] == [
+        ("title",), ("question",), ("answer",), ("asker",)]
+    b = Ranking().with_settings({"bm25.length_groups": JOINT_LENGTHS}).bm25
+    assert [b.length_group(f) for f in ("title", "question", "answer", "asker")] == [
         ("title",), ("question", "answer"), ("question", "answer"), ("asker",)]
-    b = Ranking().with_settings({"bm25.length_groups": PER_FIELD_LENGTHS}).bm25
-    assert b.length_group("answer") == ("answer",)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ QUERIES = ["housing", "crime police", "title:budget", '"affordable homes"', "hou
            "what is the mayor doing about knife crime and youth services in london boroughs"]
 
 
-PER_FIELD_LENGTHS = (("title",), ("question",), ("answer",))
+JOINT_LENGTHS = (("title",), ("question", "answer"))
 ONE_LENGTH = (("title", "question", "answer"),)
 BM25F_QUERIES = {"housing", "crime police", "transport bus fares", QUERIES[-1]}
 
@@ -91,9 +93,9 @@ def _scores(s, ranking, text):
 
 
 @pytest.mark.parametrize("ranking", [
-    Ranking(), OTHER, Ranking().with_settings({"bm25.length_groups": PER_FIELD_LENGTHS}),
+    Ranking(), OTHER, Ranking().with_settings({"bm25.length_groups": JOINT_LENGTHS}),
     Ranking().with_settings({"bm25.length_groups": ONE_LENGTH, "bm25.b.question": 0.4})],
-    ids=["default", "other", "per-field-lengths", "one-length"])
+    ids=["default", "other", "joint-lengths", "one-length"])
 def test_executor_and_whoosh_weighting_score_alike(index, ranking):
     with Searcher(index, ranking=ranking) as s, Searcher(index) as default:
         compared, changed = 0, set()

@@ -170,13 +170,13 @@ def test_a_failed_store_write_never_fails_the_build(tmp_path, generate, monkeypa
 
 def _other_rankings():
     """Rankings the stores were not written for: other b, other field weights, other k1, and
-    (where the ranking has BM25F length groups) each field alone / all three together."""
+    (where the ranking has BM25F length groups) question and answer joint / all three together."""
     from searcher.ranking import BM25Settings, Ranking
 
     out = [Ranking().with_settings({"bm25.b.answer": 0.3, "bm25.b.title": 0.9}),
            Ranking().with_settings({"bm25.field_weights.answer": 1.6, "bm25.k1": 2.0})]
     if "length_groups" in {f.name for f in __import__("dataclasses").fields(BM25Settings)}:
-        out.append(Ranking().with_settings({"bm25.length_groups": (("title",), ("question",), ("answer",))}))
+        out.append(Ranking().with_settings({"bm25.length_groups": (("title",), ("question", "answer"))}))
         out.append(Ranking().with_settings({"bm25.length_groups": (("title", "question", "answer"),)}))
     return out
 
