@@ -432,3 +432,21 @@ def test_phrases_with_deleted_documents(index_dir, tmp_path):
         assert s.engine.snapshot().whoosh_searcher.reader().has_deletions()
     assert _compare(copy, phrases, ks=(1, 10)) > 50
 
+
+def test_best_bounds_and_kth_date_are_exact():
+    """``blockmax._best`` (the first bounds scored) gives the indexes of the ``m`` largest
+    values, ascending, and ``_kth_smallest`` the k-th smallest key, as a full partition does:
+    on long arrays (a sampled cut-off first), with ties, constant, tiny and skewed arrays."""
+    rng = np.random.default_rng(5)
+    cases = [rng.random(50_000), np.round(rng.random(50_000), 1), np.ones(20_000),
+             np.repeat(rng.random(400), 128), rng.random(40),
+             np.concatenate((np.zeros(9000), [5.0] * 3)), np.sort(rng.random(30_000)),
+             -rng.integers(20010101, 20211231, 40_000)]
+    for ub in cases:
+        for m in (1, 10, 32, 80):
+            if m > len(ub):
+                continue
+            pick = bm._best(ub, m)
+            assert len(pick) == m and (np.diff(pick) > 0).all()
+            assert np.sort(ub[pick]).tolist() == np.sort(ub)[-m:].tolist()
+            assert bm._kth_smallest(ub, m) == np.partition(ub, m - 1)[m - 1]
