@@ -344,7 +344,7 @@ class Searcher:
         for pos, raw, field in _correctable_words(query, tree):
             norm = normalize_token(raw)
             if (not norm.isalpha() or len(norm) < 3 or (field is None and norm in stops)
-                    or view.word_frequency(norm, field) > 0):
+                    or view.knows_word(norm, field)):
                 continue  # a word the index knows is never "corrected"
             maxdist = 1 if len(norm) <= 4 else 2
             cands = [(_edit_distance(norm, c), -df, c)

@@ -392,6 +392,12 @@ class Snapshot:
         return self.whoosh_searcher.reader().doc_frequency(field or SPELL_FIELD, word)
 
     @_guarded
+    def knows_word(self, word: str, field: str | None = None) -> bool:
+        """Whether :meth:`word_frequency` is above 0, from the term tables alone (no term
+        statistics read; the first segment holding the word answers)."""
+        return (field or SPELL_FIELD, word) in self.whoosh_searcher.reader()
+
+    @_guarded
     def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
         """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
         counts: from the body text, or from the name field ``field``."""
