@@ -141,14 +141,17 @@ class Searcher:
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         if not (isinstance(page, int) and 1 <= page <= MAX_PAGE):
             raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}")
+        # one view of the index for the whole search: compiling, ranking, records and "did you
+        # mean" read the same commit (and the index is checked for changes once)
+        snap = self._engine.snapshot()
         plan = self._plan(query, asker=asker, party=party, asked_of=asked_of, meeting=meeting,
                           status=status, date_from=date_from, date_to=date_to, sort=sort,
-                          feedback=feedback, neighbours=neighbours, synonyms=synonyms)
+                          feedback=feedback, neighbours=neighbours, synonyms=synonyms, snap=snap)
         total, raw, facet_counts = self._run(
             plan.compiled, offset=(page - 1) * limit, limit=limit, sort=sort, want_facets=facets,
-            neighbours=plan.smooth)
+            neighbours=plan.smooth, snap=snap)
         hits = _hits(raw, plan.compiled, first_rank=(page - 1) * limit + 1, snippets=snippets)
-        suggestion = self._suggest(query, plan.typed, total, plan.full_tree) if suggest else None
+        suggestion = self._suggest(query, plan.typed, total, plan.full_tree, snap) if suggest else None
         return ResultPage(query=query, total=total, page=page, limit=limit, hits=hits,
                           facets=facet_counts, suggestion=suggestion, sort=sort,
                           took_ms=(time.perf_counter() - start) * 1000, filters=plan.filters)
@@ -230,8 +233,9 @@ class Searcher:
         return [self.get(doc_id) for doc_id in sorted(found)]
 
     def _plan(self, query, *, asker, party, asked_of, meeting, status, date_from, date_to, sort,
-              feedback, neighbours, synonyms) -> _Plan:
-        """Check a search's arguments and compile its query (see :meth:`search`)."""
+              feedback, neighbours, synonyms, snap: Snapshot | None = None) -> _Plan:
+        """Check a search's arguments and compile its query (see :meth:`search`), in the view
+        ``snap`` (None: the current one)."""
         if not isinstance(query, str):
             raise QueryError("the query must be a string")
         if sort not in SORTS:
@@ -259,7 +263,7 @@ class Searcher:
                 tree = q.Bool(must=tuple(filters) + ((tree,) if not _is_empty(tree) else ()))
             return expand_aliases(tree)
 
-        compiled = self._engine.compile(full_tree(typed))
+        compiled = (snap or self._engine).compile(full_tree(typed))
         if (self.ranking.feedback.enabled if feedback is None else feedback) and sort.startswith("relevance"):
             compiled = self._feedback(compiled)
         smooth = (self.ranking.neighbours.enabled if neighbours is None else neighbours) \
@@ -272,11 +276,12 @@ class Searcher:
         return _Plan(typed, full_tree, compiled, bool(smooth), applied)
 
     def _run(self, compiled: Compiled, *, offset: int, limit: int, sort: Sort, want_facets: bool,
-             neighbours: bool = False) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
+             neighbours: bool = False, snap: Snapshot | None = None
+             ) -> tuple[int, list[RawHit], dict[str, dict[str, int]]]:
         """The total, one page of hits and the facet counts of a compiled query, all from one
-        view of the index. ``neighbours``: re-rank a long query's best hits by neighbour
-        smoothing (see ``rerank``)."""
-        snap = self._engine.snapshot()
+        view of the index (``snap``; None: the current one). ``neighbours``: re-rank a long
+        query's best hits by neighbour smoothing (see ``rerank``)."""
+        snap = snap or self._engine.snapshot()
         # The total, every match (for the facets) and the first hits, from one view; the engine
         # scores only what can reach the first offset + limit (see Snapshot.ranked).
         total, docs, top = self._order(snap, compiled, want=offset + limit, sort=sort,
@@ -325,22 +330,25 @@ class Searcher:
         return self._engine.with_feedback(compiled, expansion_weights(len(compiled.terms), model, settings))
 
     def _suggest(self, query: str, tree: q.Node, total: int,
-                 full_tree: Callable[[q.Node], q.Node] = lambda t: t) -> str | None:
+                 full_tree: Callable[[q.Node], q.Node] = lambda t: t,
+                 snap: Snapshot | None = None) -> str | None:
         """A corrected query when some words are unknown to the index and the correction finds
         more (or as many, when there were few hits); known words are never corrected. Plain
         words, words inside quotes and names in name filters (``asker:"Elly Bof"``, checked
         against that field's words) are corrected; ``full_tree`` adds what the search added
-        (filters, synonyms) before the corrected query is counted."""
+        (filters, synonyms) before the corrected query is counted; in the view ``snap`` (None:
+        the current one)."""
+        view = snap or self._engine.snapshot()
         stops = stopwords()
         fixes: list[tuple[int, int, str]] = []
         for pos, raw, field in _correctable_words(query, tree):
             norm = normalize_token(raw)
             if (not norm.isalpha() or len(norm) < 3 or (field is None and norm in stops)
-                    or self._engine.word_frequency(norm, field) > 0):
+                    or view.knows_word(norm, field)):
                 continue  # a word the index knows is never "corrected"
             maxdist = 1 if len(norm) <= 4 else 2
             cands = [(_edit_distance(norm, c), -df, c)
-                     for c, df in self._engine.similar_words(norm, maxdist, field)]
+                     for c, df in view.similar_words(norm, maxdist, field)]
             cands = [c for c in cands if c[0] <= maxdist]
             if not cands:
                 continue
@@ -357,7 +365,7 @@ class Searcher:
         out.append(query[last:])
         suggestion = "".join(out)
         try:
-            better = self._engine.count(self._engine.compile(full_tree(parse_query(suggestion))))
+            better = view.count(view.compile(full_tree(parse_query(suggestion))))
         except QueryError:
             return None
         # more hits, or as many when there were few: "afordable housing" may match on "housing"

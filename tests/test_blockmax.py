@@ -382,3 +382,71 @@ def test_holds_position_is_a_search_in_each_run(index_dir):
         assert st.holds_position(start, count, target).tolist() == want
         for a, c in zip(start.tolist()[:500], count.tolist()[:500]):
             assert pos[a:a + c].tolist() == sorted(set(pos[a:a + c].tolist()))  # runs ascend
+
+
+def _edge_phrases(index_dir, docs: int = 12) -> list[str]:
+    """Phrases at the edges of the phrase rule: a title's last word then its question's first
+    (two fields: never one phrase), repeated words ("housing housing", a word twice with
+    another between), stopwords inside (positions kept, so they are gaps) and at the ends,
+    and a word of one field followed by a word only another field holds."""
+    import re
+
+    with Searcher(index_dir) as s:
+        recs = [h.record for h in s.engine.snapshot().records([(d, 0.0) for d in range(docs)])]
+    out = []
+    for rec in recs:
+        title = re.findall(r"[A-Za-z]+", rec["title"])
+        question = re.findall(r"[A-Za-z]+", rec["question"])
+        if title and question:
+            out.append(f"{title[-1]} {question[0]}")  # across the title/question boundary
+            out.append(f"{question[0]} {question[0]}")
+        if len(question) > 6:
+            out.append(f"{question[2]} {question[3]} {question[2]}")
+            out.append(f"the {question[4]} of the {question[5]}")
+    out += ["housing housing", "crime crime crime", "the mayor of london", "of the", "mayor the",
+            "police and crime", "transport for london", "london transport london"]
+    return [f'"{p}"' for p in out] + [f'"{p}"~2' for p in out[:6]]
+
+
+def test_edge_phrases_equal_executor(index_dir):
+    """Phrases across field boundaries, with repeated words and with stopwords inside: the
+    stores' matches, totals, scores and order are the executor's."""
+    assert _compare(index_dir, _edge_phrases(index_dir), ks=(1, 10)) > 50
+
+
+def test_phrases_with_deleted_documents(index_dir, tmp_path):
+    """Deleted documents that held a phrase leave its total and hits as the executor's."""
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    phrases = _corpus_phrases(index_dir)[:40] + _edge_phrases(index_dir)
+    gone = set()
+    with Searcher(copy) as s:
+        for text in phrases[:10]:
+            gone.update(h.id for h in s.search(text, limit=3, facets=False, snippets=False).hits[::2])
+    assert gone
+    ix = whoosh_index.open_dir(str(copy), indexname=INDEX_NAME)
+    with ix.writer() as w:
+        for doc_id in sorted(gone):
+            w.delete_by_term("id", doc_id)
+    with Searcher(copy) as s:
+        assert s.engine.snapshot().whoosh_searcher.reader().has_deletions()
+    assert _compare(copy, phrases, ks=(1, 10)) > 50
+
+
+def test_best_bounds_and_kth_date_are_exact():
+    """``blockmax._best`` (the first bounds scored) gives the indexes of the ``m`` largest
+    values, ascending, and ``_kth_smallest`` the k-th smallest key, as a full partition does:
+    on long arrays (a sampled cut-off first), with ties, constant, tiny and skewed arrays."""
+    rng = np.random.default_rng(5)
+    cases = [rng.random(50_000), np.round(rng.random(50_000), 1), np.ones(20_000),
+             np.repeat(rng.random(400), 128), rng.random(40),
+             np.concatenate((np.zeros(9000), [5.0] * 3)), np.sort(rng.random(30_000)),
+             -rng.integers(20010101, 20211231, 40_000)]
+    for ub in cases:
+        for m in (1, 10, 32, 80):
+            if m > len(ub):
+                continue
+            pick = bm._best(ub, m)
+            assert len(pick) == m and (np.diff(pick) > 0).all()
+            assert np.sort(ub[pick]).tolist() == np.sort(ub)[-m:].tolist()
+            assert bm._kth_smallest(ub, m) == np.partition(ub, m - 1)[m - 1]

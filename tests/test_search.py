@@ -257,6 +257,24 @@ def test_suggestion_for_misspelling_and_none_for_correct_words(searcher):
     assert searcher.search("graffiti").suggestion is None
 
 
+def test_known_words_are_those_with_a_frequency(searcher):
+    """"Did you mean" leaves alone the words the index knows (``Snapshot.knows_word``, from the
+    term tables): exactly those whose document frequency is above 0, in the body text and in
+    the name fields it corrects."""
+    snap = searcher.engine.snapshot()
+    rec = snap.records([(0, 0.0)])[0].record
+    words = ["graffiti", "graffitti", "crime", "the", "zzzqqq", "hate", "cladding", "policing"]
+    words += rec["question"].lower().split()[:12]
+    checked = known = 0
+    for field in (None, "asker", "party", "meeting"):
+        names = [w.lower() for w in str(rec.get(field or "", "")).split()] if field else []
+        for word in words + names + ["nobody"]:
+            assert snap.knows_word(word, field) == (snap.word_frequency(word, field) > 0), (word, field)
+            checked += 1
+            known += snap.knows_word(word, field)
+    assert known >= 5 and checked - known >= 5
+
+
 def test_result_page_json_shape(searcher):
     d = searcher.search("hate crime").to_dict()
     assert set(d) == {"query", "total", "page", "pages", "limit", "sort", "took_ms", "suggestion",

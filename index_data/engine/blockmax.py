@@ -229,6 +229,44 @@ def _lookup(docs: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return docs[idx] == cands, idx
 
 
+def _cut_from_sample(values: np.ndarray, m: int):
+    """A value of a long ``values`` with about ``4 m`` of them above it, read from a sample of
+    about ``16 m`` evenly spaced (at least 8 of the sample above it): a cut-off that keeps at
+    least ``m`` of the largest values almost always, without sorting ``values``."""
+    step = max(1, len(values) // (16 * m))
+    sample = values[::step]
+    j = min(len(sample), max(8, -(-4 * m // step)))
+    return np.partition(sample, len(sample) - j)[len(sample) - j]
+
+
+def _best(ub: np.ndarray, m: int) -> np.ndarray:
+    """Ascending indexes of the ``m`` largest values of ``ub`` (all of them if fewer; ties
+    either way). ``argpartition`` over tens of thousands of values costs milliseconds: a long
+    array is first cut to the values at or above a cut-off read from a sample (one pass), and
+    partitioned there; when the cut keeps fewer than ``m`` (unlikely), over the whole array."""
+    n = len(ub)
+    if n <= m:
+        return np.arange(n)
+    if n >= 64 * m:
+        cut = _cut_from_sample(ub, m)
+        kept = np.flatnonzero(ub >= cut)
+        if len(kept) >= m:
+            return np.sort(kept[np.argpartition(-ub[kept], m - 1)[:m]])
+    return np.sort(np.argpartition(-ub, m - 1)[:m])
+
+
+def _kth_smallest(key: np.ndarray, k: int):
+    """``np.partition(key, k - 1)[k - 1]`` (``1 <= k <= len(key)``), on a long ``key`` read
+    among the values at or below a sampled cut-off (the k-th smallest of those is the k-th
+    smallest of all when they are ``k`` or more)."""
+    if len(key) >= 64 * k:
+        cut = _cut_from_sample(-key, k)
+        low = key[key <= -cut]
+        if len(low) >= k:
+            return np.partition(low, k - 1)[k - 1]
+    return np.partition(key, k - 1)[k - 1]
+
+
 # ---- one segment ----------------------------------------------------------------------------------
 
 class SegmentQuery:
@@ -249,6 +287,10 @@ class SegmentQuery:
         #: repr(filter node) -> its mask, per segment (kept by the caller between queries)
         self._filters: dict[str, np.ndarray] = {} if filters is None else filters
         self._keep: list = []  # nodes whose id() keys the caches stay alive
+        self._scratch: np.ndarray | None = None  # see _places
+        #: id(phrase node) -> the documents it matches, ascending (what its mask was made
+        #: from: passes 2 and 3 read them instead of scanning the mask again)
+        self._phrase_docs: dict[int, np.ndarray] = {}
         #: The local numbers of the documents the query matches (set by ``Index.matches``).
         self.matched: np.ndarray = np.zeros(0, dtype=np.int64)
 
@@ -423,19 +465,21 @@ class SegmentQuery:
                 return None
         out = np.zeros(self.n, dtype=bool)
         out[cands] = True
+        self._phrase_docs[id(q)] = cands  # q is kept alive by mask()
         return out
 
     def _intersect(self, posts: list[TermPostings]) -> tuple[np.ndarray, list[np.ndarray]]:
         """The documents in every one of ``posts``, and for each list where they are in it
         (indexes into its ``docs``), shortest list first: a list many times longer than the
-        documents left is searched (``searchsorted``), another is marked in one pass."""
+        documents left is searched (``searchsorted``); another is read once through a map of
+        each document left to its place among them (:meth:`_places`): the matches' places
+        come out in order, no sort, no second pass."""
         order = sorted(range(len(posts)), key=lambda i: len(posts[i].docs))
         first = order[0]
         cands = posts[first].docs
         idxs: list = [None] * len(posts)
         idxs[first] = np.arange(len(cands), dtype=np.int64)
         done = [first]
-        seen = None
         for i in order[1:]:
             docs = posts[i].docs
             if len(cands) * 16 < len(docs):  # few: look them up
@@ -443,15 +487,12 @@ class SegmentQuery:
                 keep = docs[at] == cands
                 idx = at[keep]
             else:  # many: one pass over the list
-                if seen is None:
-                    seen = np.zeros(self.n, dtype=bool)
-                seen[cands] = True
-                idx = np.flatnonzero(seen[docs])
-                seen[cands] = False
-                both = docs[idx]
-                seen[both] = True
-                keep = seen[cands]
-                seen[both] = False
+                places = self._places()
+                places[cands] = np.arange(1, len(cands) + 1, dtype=places.dtype)
+                hit = places[docs]
+                places[cands] = 0
+                idx = np.flatnonzero(hit)
+                keep = hit[idx] - 1  # ascending places among the candidates
             for j in done:
                 idxs[j] = idxs[j][keep]
             cands = cands[keep]
@@ -460,6 +501,13 @@ class SegmentQuery:
             if not len(cands):
                 return cands, [np.zeros(0, dtype=np.int64)] * len(posts)
         return cands, idxs
+
+    def _places(self) -> np.ndarray:
+        """A zeroed int32 (int64 past 2**31 documents) array of one slot per document, made
+        once per segment query and left zeroed by each user (``_intersect``)."""
+        if self._scratch is None:
+            self._scratch = np.zeros(self.n, dtype=np.int32 if self.n < 2**31 - 1 else np.int64)
+        return self._scratch
 
     def _check_positions(self, posts: list[TermPostings], deltas, cands: np.ndarray,
                          idxs: list[np.ndarray], extra: int) -> np.ndarray:
@@ -525,9 +573,10 @@ class SegmentQuery:
         self._bounds[key] = b
         return b
 
-    def _window_any(self, m: np.ndarray) -> np.ndarray:
+    def _window_any(self, m: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """Which windows hold a document of mask ``m`` (``docs``: its documents, if known)."""
         out = np.zeros(self.nwin, dtype=bool)
-        out[np.flatnonzero(m) >> self.bits] = True
+        out[(np.flatnonzero(m) if docs is None else docs) >> self.bits] = True
         return out
 
     def _x_upper(self, p: TermPostings, field: str) -> np.ndarray:
@@ -619,7 +668,7 @@ class SegmentQuery:
         if t is Phrase:
             if q.boost < 0:
                 raise Unsupported("negative boost")
-            present = self._window_any(self._must_mask(q))
+            present = self._window_any(self._must_mask(q), self._phrase_docs.get(id(q)))
             upper = np.zeros(nwin)
             for w in q.words:
                 wb = self._word_upper(q.field, w, 1.0)
@@ -690,7 +739,12 @@ class SegmentQuery:
             p = self.postings(q.field, q.text)
             if p is not None:
                 return p.docs
-        return np.flatnonzero(self._must_mask(q))
+        m = self._must_mask(q)
+        if t is Phrase:
+            docs = self._phrase_docs.get(id(q))
+            if docs is not None:
+                return docs
+        return np.flatnonzero(m)
 
     def _accumulate(self, q, acc: np.ndarray, always: bool, extra: float = 0.0) -> float:
         """Add ``q``'s bound, plus ``extra`` where ``q`` matches, into ``acc``; a constant part is
@@ -965,11 +1019,7 @@ class Index:
         # (or tie) the k-th best score found
         parts = [sq.doc_bounds(q)[sq.matched] for sq, m in zip(segs, masks) if m is not None]
         ub = np.concatenate(parts) * (1 + _SLACK) + _SLACK
-        first = max(2 * k, 32)
-        if len(docs) <= first:
-            pick = np.arange(len(docs))
-        else:
-            pick = np.sort(np.argpartition(-ub, first - 1)[:first])
+        pick = _best(ub, max(2 * k, 32))
         scores = self._score_docs(q, segs, docs[pick])
         res.scored, res.rounds = len(pick), 1
         if len(pick) < len(docs):
@@ -1008,7 +1058,7 @@ class Index:
         d = dates[docs]
         key = -d if newest else d
         if len(docs) > k:
-            cutoff = np.partition(key, k - 1)[k - 1]
+            cutoff = _kth_smallest(key, k)
             keep = key <= cutoff
             docs, key = docs[keep], key[keep]
         scores = self.scores(q, docs)

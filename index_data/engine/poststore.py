@@ -838,15 +838,18 @@ class PostStore:
             # each posting's window, and the postings of those windows (only those) summed up
             # to it, unless those windows hold a good part of the list anyway
             w = np.searchsorted(tp.win_off, idx, side="right") - 1
-            uw = np.unique(w)
+            new = np.empty(len(w), dtype=bool)  # ascending: a window's first posting
+            new[0] = True
+            np.not_equal(w[1:], w[:-1], out=new[1:])
+            uw = w[new]
             if len(uw) * 4 < len(tp.win_off):
-                return self._window_runs(tp, idx, counts, w, uw)
+                return self._window_runs(tp, idx, counts, w, uw, np.cumsum(new) - 1)
         # many of the list's postings: one running sum
         return tp.qstart + np.cumsum(tf, dtype=np.int64)[idx] - counts, counts
 
-    def _window_runs(self, tp: TermPostings, idx, counts, w, uw) -> tuple[np.ndarray, np.ndarray]:
+    def _window_runs(self, tp: TermPostings, idx, counts, w, uw, k) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`position_runs` from the postings of the windows ``uw`` alone (``w``: each
-        posting's window)."""
+        posting's window, ``k``: its place in ``uw``)."""
         tf = tp.tf
         ends = np.append(tp.win_off[1:], len(tp.docs)).astype(np.int64)
         wstart = tp.win_off[uw].astype(np.int64)
@@ -857,7 +860,6 @@ class PostStore:
         cs = np.cumsum(t) - t  # exclusive prefix over the gathered postings
         win_first = np.repeat(cs[before], wlen)  # restart at each window
         within = cs - win_first
-        k = np.searchsorted(uw, w)
         at = before[k] + (idx - wstart[k])
         return tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at], counts
 

@@ -208,11 +208,9 @@ class EngineReader:
 
     # -- compiling --
 
-    @_guarded
     def compile(self, node) -> Compiled:
-        """The compiled query of a query tree (``searcher.query``)."""
-        s = self._searcher()
-        return compiler.compile_tree(node, s.reader(), s.schema, self.ranking)
+        """The compiled query of a query tree (``searcher.query``), against the current view."""
+        return self.snapshot().compile(node)
 
     def weighted_terms(self, weights: dict[str, float], exclude_id: str | None = None) -> Compiled:
         """A query for weighted index terms over the text fields (similar questions)."""
@@ -224,28 +222,16 @@ class EngineReader:
 
     # -- whole-index questions --
 
-    @_guarded
     def count(self, compiled: Compiled) -> int:
-        return len(self.snapshot().matches(compiled))
+        return self.snapshot().count(compiled)
 
-    @_guarded
     def word_frequency(self, word: str, field: str | None = None) -> int:
-        """How many documents contain this (unstemmed, normalised) word: in the body text, or
-        in the name field ``field`` (asker, party...)."""
-        return self._searcher().reader().doc_frequency(field or SPELL_FIELD, word)
+        """:meth:`Snapshot.word_frequency` in the current view."""
+        return self.snapshot().word_frequency(word, field)
 
-    @_guarded
     def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
-        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
-        counts: from the body text, or from the name field ``field``."""
-        reader = self._searcher().reader()
-        field = field or SPELL_FIELD
-        out = []
-        for w in reader.terms_within(field, word, maxdist, prefix=1):
-            w = w.decode("utf-8") if isinstance(w, bytes) else w
-            if w != word:
-                out.append((w, reader.doc_frequency(field, w)))
-        return out
+        """:meth:`Snapshot.similar_words` in the current view."""
+        return self.snapshot().similar_words(word, maxdist, field)
 
     @_guarded
     def document_versions(self) -> dict[str, str]:
@@ -386,6 +372,43 @@ class Snapshot:
             _log.warning("%s: not using the posting stores in this view of the index (%d failure%s); "
                          "the next build or reindex rewrites a damaged store", self.index_dir,
                          self._failures, "" if self._failures == 1 else "s")
+
+    @_guarded
+    def compile(self, node) -> Compiled:
+        """The compiled query of a query tree (``searcher.query``) in this view (prefixes and
+        fuzzy words expand to its words)."""
+        s = self.whoosh_searcher
+        return compiler.compile_tree(node, s.reader(), s.schema, self._engine.ranking)
+
+    @_guarded
+    def count(self, compiled: Compiled) -> int:
+        """How many live documents ``compiled`` matches."""
+        return len(self.matches(compiled))
+
+    @_guarded
+    def word_frequency(self, word: str, field: str | None = None) -> int:
+        """How many documents contain this (unstemmed, normalised) word: in the body text, or
+        in the name field ``field`` (asker, party...)."""
+        return self.whoosh_searcher.reader().doc_frequency(field or SPELL_FIELD, word)
+
+    @_guarded
+    def knows_word(self, word: str, field: str | None = None) -> bool:
+        """Whether :meth:`word_frequency` is above 0, from the term tables alone (no term
+        statistics read; the first segment holding the word answers)."""
+        return (field or SPELL_FIELD, word) in self.whoosh_searcher.reader()
+
+    @_guarded
+    def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
+        """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
+        counts: from the body text, or from the name field ``field``."""
+        reader = self.whoosh_searcher.reader()
+        field = field or SPELL_FIELD
+        out = []
+        for w in reader.terms_within(field, word, maxdist, prefix=1):
+            w = w.decode("utf-8") if isinstance(w, bytes) else w
+            if w != word:
+                out.append((w, reader.doc_frequency(field, w)))
+        return out
 
     def _plan(self, compiled: Compiled):
         """The ``blockmax`` tree of a compiled query, or None when the stores cannot answer it."""
