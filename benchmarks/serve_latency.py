@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -67,6 +68,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
+                with contextlib.suppress(ProcessLookupError):  # its workers too, which may be running
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 raise SystemExit("mqt serve did not start")
             time.sleep(0.1)
 
