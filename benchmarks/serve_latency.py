@@ -11,14 +11,23 @@
     python benchmarks/serve_latency.py --corpus /data/mqt-100k --index /data/web-100k/index
 
 The queries are ``benchmarks/bench.py``'s mixed set (words, phrases, party and date filters, sorted
-by date), drawn from the corpus. The 8 clients are asyncio + httpx tasks in this process, so on a
-small machine they take CPU from the server: the figures are an upper bound.
+by date), drawn from the corpus. The 8 clients are asyncio tasks in this process, so on a small
+machine they take CPU from the server: the figures are an upper bound. Targets 2 and 3 are measured
+twice, with httpx clients (``…_2_workers``) and with a lean HTTP/1.1 client written on asyncio
+streams (``…_2_workers_lean``: a request line, then the status and the body by Content-Length),
+and each run reports the CPU the clients took per request (``client_cpu_ms``) beside the server's
+(``server_cpu_ms``), so that what the server achieves can be told from what the clients cost.
+
+``--compare NAME=PYTHON`` (twice or more) measures several checkouts in one run instead: each
+round starts each one's server with its own interpreter (e.g. ``/work/main/.venv/bin/python``:
+its code and its installed packages), in turn, the client and queries the same for all.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -27,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -41,14 +51,15 @@ def query_params(corpus: Path, n: int) -> list[dict]:
 
 
 class Server:
-    def __init__(self, index: Path, workers: int, log: Path, threads: int | None = None):
+    def __init__(self, index: Path, workers: int, log: Path, threads: int | None = None,
+                 python: str = sys.executable):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "searcher.cli", "serve", "--index", str(index), "--port", str(self.port),
+            [python, "-m", "searcher.cli", "serve", "--index", os.path.abspath(index), "--port", str(self.port),
              "--workers", str(workers), *(["--threads", str(threads)] if threads else [])],
-            stdout=self._log, stderr=self._log, start_new_session=True)
+            stdout=self._log, stderr=self._log, start_new_session=True, cwd="/")
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -57,6 +68,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
+                with contextlib.suppress(ProcessLookupError):  # its workers too, which may be running
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 raise SystemExit("mqt serve did not start")
             time.sleep(0.1)
 
@@ -69,12 +82,13 @@ class Server:
         self._log.close()
 
 
-def library_vs_api(index: Path, params: list[dict], rounds: int, log: Path, threads: int | None) -> dict:
+def library_vs_api(index: Path, params: list[dict], rounds: int, log: Path, threads: int | None,
+                   python: str = sys.executable) -> dict:
     """Alternating rounds: every query through the library here, then through the server."""
     from searcher import Searcher
     from searcher.params import SearchRequest
 
-    server = Server(index, 1, log, threads)
+    server = Server(index, 1, log, threads, python)
     lib, api = [], []
     lib_cpu = api_cpu = 0.0
     try:
@@ -117,16 +131,61 @@ def server_cpu(pid: int) -> float:
     return sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)])
 
 
+class LeanClient:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: sends a GET, reads the status line,
+    the headers and a body of Content-Length bytes. Only what ``mqt serve`` answers here (no
+    chunked bodies, no redirects): far less CPU per request than httpx."""
+
+    def __init__(self, url: str):
+        self.host, port = url.split("//", 1)[1].rsplit(":", 1)
+        self.port = int(port)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> LeanClient:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        assert self.writer is not None
+        self.writer.close()
+        await self.writer.wait_closed()
+
+    async def get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        target = f"{path}?{urlencode(params)}" if params else path
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+        if length is None:
+            raise RuntimeError(f"no Content-Length in {head[:200]!r}")
+        return status, await self.reader.readexactly(int(length[1]))
+
+
 async def concurrent(url: str, path: str, params: list[dict], clients: int, per_client: int,
-                     pid: int | None = None) -> dict:
-    """``clients`` keep-alive clients, ``per_client`` requests each; with ``pid``, also the
-    server's CPU per request (which the machine's other load changes less than latency)."""
+                     pid: int | None = None, lean: bool = False) -> dict:
+    """``clients`` keep-alive clients (httpx, or ``lean``: ``LeanClient``), ``per_client``
+    requests each; the CPU this process spent per request (the clients), with ``pid`` also the
+    server's (which the machine's other load changes less than latency), and how many clients
+    each server process answered (asked on each client's connection at the end)."""
     times: list[float] = []
     failed = 0
     cpu0 = server_cpu(pid) if pid else 0.0
+    pids: list[int] = []
 
     async def client(k: int):
         nonlocal failed
+        if lean:
+            async with LeanClient(url) as c:
+                for i in range(per_client):
+                    p = params[(k * 37 + i) % len(params)]
+                    t = time.perf_counter()
+                    status, _ = await c.get(path, p)
+                    times.append((time.perf_counter() - t) * 1000)
+                    failed += status != 200
+                pids.append(json.loads((await c.get("/healthz"))[1])["pid"])
+            return
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=1)) as c:
             for i in range(per_client):
                 p = params[(k * 37 + i) % len(params)]
@@ -135,15 +194,37 @@ async def concurrent(url: str, path: str, params: list[dict], clients: int, per_
                 await r.aread()
                 times.append((time.perf_counter() - t) * 1000)
                 failed += r.status_code != 200
+            pids.append((await c.get("/healthz")).json()["pid"])
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     await asyncio.gather(*(client(k) for k in range(clients)))
     elapsed = time.perf_counter() - t0
+    client_cpu = time.process_time() - c0
     out = dict(**{k: round(v, 1) for k, v in percentiles(times).items()}, requests=len(times),
                failed=failed, requests_per_second=round(len(times) / elapsed, 1))
     if pid:
         out["server_cpu_ms"] = round((server_cpu(pid) - cpu0) * 1000 / len(times), 2)
+    out["client_cpu_ms"] = round(client_cpu * 1000 / len(times), 2)
+    out["clients_per_worker"] = sorted((pids.count(p) for p in set(pids)), reverse=True)
     return out
+
+
+def concurrent_runs(index: Path, params: list[dict], log: Path, args, python: str = sys.executable) -> dict:
+    """Targets 2 and 3 on one 2-worker server: API and page, with httpx and with the lean client."""
+    res = {}
+    server = Server(index, 2, log, args.threads, python)
+    try:
+        asyncio.run(concurrent(server.url, "/api/search", params, args.clients, 10))  # warm both workers
+        for name, path in (("api", "/api/search"), ("page", "/")):
+            for lean in ([False] if args.client == "httpx" else [True] if args.client == "lean" else [False, True]):
+                key = f"{name}_{args.clients}_clients_2_workers" + ("_lean" if lean else "")
+                res[key] = asyncio.run(concurrent(server.url, path, params, args.clients, args.per_client,
+                                                  server.proc.pid, lean))
+        res["page_weight"] = page_weight(server.url, params[:40])
+    finally:
+        server.stop()
+    return res
 
 
 def page_weight(url: str, params: list[dict]) -> dict:
@@ -172,6 +253,11 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--per-client", type=int, default=60, help="requests per client in the concurrent runs")
     ap.add_argument("--threads", type=int, help="mqt serve --threads (default: its own)")
+    ap.add_argument("--client", choices=["both", "httpx", "lean"], default="both",
+                    help="the 8 clients of targets 2 and 3: httpx, the lean client, or each in turn")
+    ap.add_argument("--compare", action="append", metavar="NAME=PYTHON",
+                    help="measure the server run by each interpreter (its checkout), in turn, each round")
+    ap.add_argument("--ab-rounds", type=int, default=3, help="rounds of --compare")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--one-client", action="store_true",
                     help="only target 1 (the library against the API, one client): a quick check")
@@ -179,41 +265,70 @@ def main(argv=None) -> int:
 
     params = query_params(args.corpus, args.queries)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "mqt-serve-latency.log"
+    if args.compare:
+        return compare(args, params, log)
     res = {"load_average_start": round(os.getloadavg()[0], 2)}
     res["one_client"] = library_vs_api(args.index, params, args.rounds, log, args.threads)
-    if args.one_client:
-        res["load_average_end"] = round(os.getloadavg()[0], 2)
-        res["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
-        print(json.dumps(res, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(res, indent=2) + "\n")
-        return 0
-    server = Server(args.index, 2, log, args.threads)
-    try:
-        asyncio.run(concurrent(server.url, "/api/search", params, args.clients, 10))  # warm both workers
-        res["api_8_clients_2_workers"] = asyncio.run(
-            concurrent(server.url, "/api/search", params, args.clients, args.per_client, server.proc.pid))
-        res["page_8_clients_2_workers"] = asyncio.run(
-            concurrent(server.url, "/", params, args.clients, args.per_client, server.proc.pid))
-        res["page_weight"] = page_weight(server.url, params[:40])
-    finally:
-        server.stop()
+    if not args.one_client:
+        res.update(concurrent_runs(args.index, params, log, args))
     res["load_average_end"] = round(os.getloadavg()[0], 2)
-    one = res["one_client"]
-    res["targets"] = {
-        "api p50 <= 1.5x library p50 (one client)": f"{one['api_ms']['p50']} vs {one['library_ms']['p50']} ms "
-                                                    f"({one['p50_ratio']}x); CPU per search "
-                                                    f"{one['server_cpu_ms']} vs {one['library_cpu_ms']} ms",
-        "api p95 < 50 ms (8 clients, 2 workers)": res["api_8_clients_2_workers"]["p95"],
-        "page p95 < 100 ms (8 clients, 2 workers)": res["page_8_clients_2_workers"]["p95"],
-        "page weight < 100 KB, nothing from elsewhere": f"{res['page_weight']['heaviest_bytes']:,} bytes; "
-                                                        f"outside URLs: {res['page_weight']['urls_outside']}",
-    }
+    if not args.one_client:
+        res["targets"] = targets(res, args.clients)
     res["command"] = " ".join([os.path.basename(sys.executable), *sys.argv])
     print(json.dumps(res, indent=2))
     if args.json:
         args.json.write_text(json.dumps(res, indent=2) + "\n")
     return 0
+
+
+def targets(res: dict, clients: int) -> dict:
+    one = res["one_client"]
+    out = {"api p50 <= 1.5x library p50 (one client)": f"{one['api_ms']['p50']} vs {one['library_ms']['p50']} ms "
+                                                       f"({one['p50_ratio']}x); CPU per search "
+                                                       f"{one['server_cpu_ms']} vs {one['library_cpu_ms']} ms"}
+    for name, label, limit in (("api", "api", 50), ("page", "page", 100)):
+        for suffix, client in (("", "httpx"), ("_lean", "lean client")):
+            r = res.get(f"{name}_{clients}_clients_2_workers{suffix}")
+            if r:
+                out[f"{label} p95 < {limit} ms ({clients} clients, 2 workers; {client})"] = (
+                    f"{r['p95']} ms; CPU per request: server {r['server_cpu_ms']}, clients {r['client_cpu_ms']} ms")
+    out["page weight < 100 KB, nothing from elsewhere"] = (f"{res['page_weight']['heaviest_bytes']:,} bytes; "
+                                                          f"outside URLs: {res['page_weight']['urls_outside']}")
+    return out
+
+
+def compare(args, params: list[dict], log: Path) -> int:
+    """``--compare``: each round, each checkout's one-client and concurrent runs, in turn."""
+    codes = dict(c.split("=", 1) for c in args.compare)
+    runs = []
+    for k in range(args.ab_rounds):
+        order = list(codes.items()) if k % 2 == 0 else list(codes.items())[::-1]
+        for name, python in order:
+            res = {"round": k + 1, "code": name, "python": python,
+                   "load_average_start": round(os.getloadavg()[0], 2)}
+            if not args.one_client:
+                res.update(concurrent_runs(args.index, params, log, args, python))
+            res["one_client"] = library_vs_api(args.index, params, args.rounds, log, args.threads, python)
+            res["load_average_end"] = round(os.getloadavg()[0], 2)
+            runs.append(res)
+            print(json.dumps(summary(res)), flush=True)
+    out = {"runs": runs, "summary": [summary(r) for r in runs],
+           "command": " ".join([os.path.basename(sys.executable), *sys.argv])}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+def summary(res: dict) -> dict:
+    """One line per run: p50/p95 ms, server and client CPU ms per request, of each measurement."""
+    out = {"round": res["round"], "code": res["code"],
+           "load": f"{res['load_average_start']}-{res['load_average_end']}",
+           "one_client_ratio": res["one_client"]["p50_ratio"],
+           "one_client_cpu_server_library": [res["one_client"]["server_cpu_ms"], res["one_client"]["library_cpu_ms"]]}
+    for key, r in res.items():
+        if key.startswith(("api_", "page_")) and "p95" in r:
+            out[key] = [r["p50"], r["p95"], r["server_cpu_ms"], r["client_cpu_ms"], r["clients_per_worker"]]
+    return out
 
 
 if __name__ == "__main__":

@@ -753,9 +753,13 @@ def serve_cmd(index_dir, host, port, workers, threads, access_log):
     os.environ["MQT_ACCESS_LOG"] = "1" if access_log else "0"
     click.echo(f"mqt: serving {index_dir} on http://{host}:{port}/ with {workers} worker(s); "
                "Ctrl-C to stop", err=True)
+    # httptools (C) parses HTTP instead of uvicorn's pure-Python h11, and uvloop runs the event
+    # loop: less of the server's own CPU per request; with several workers, a worker holding
+    # fewer connections accepts the next one first (searcher/web/balance.py; docs/benchmarks.md)
+    loop = "searcher.web.balance:new_event_loop" if workers > 1 else "uvloop"
     uvicorn.run("searcher.web.app:from_env", factory=True, host=host, port=port, workers=workers,
-                access_log=False, server_header=False, timeout_graceful_shutdown=30,
-                log_level="info")
+                http="httptools", loop=loop, access_log=False, server_header=False,
+                timeout_graceful_shutdown=30, log_level="info")
 
 
 def main():

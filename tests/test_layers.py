@@ -84,11 +84,11 @@ def test_the_query_side_uses_the_engines_interface_and_never_the_writing_side():
 
 
 #: The web stack: only ``searcher/web/`` (``mqt serve``) imports it.
-WEB_STACK = ("starlette", "uvicorn", "jinja2", "markupsafe", "orjson")
+WEB_STACK = ("starlette", "uvicorn", "jinja2", "markupsafe", "orjson", "uvloop", "httptools")
 
 
 def test_the_web_stack_lives_in_searcher_web_and_no_other_command_imports_it():
-    """``searcher/web/`` alone imports Starlette, uvicorn, Jinja2 and orjson, and nothing outside it
+    """``searcher/web/`` alone imports Starlette, uvicorn, Jinja2, orjson and uvloop, and nothing outside it
     imports ``searcher.web``; ``cli.py`` starts uvicorn inside ``mqt serve`` only (not at import)."""
     found = {}
     for folder in ("index_data", "searcher"):
