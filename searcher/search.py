@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index_data.analysis import analyze, matching_spans, normalize_token, stopwords
+from index_data.analysis import SpanFinder, analyze, matching_spans, normalize_token, stopwords
 from index_data.engine import Compiled, EngineReader, RawHit, Snapshot
 from index_data.errors import MqtError, NotFoundError, QueryError
 from index_data.fields import number_date
@@ -484,11 +484,14 @@ def _hits(raw: list[RawHit], compiled: Compiled, *, first_rank: int, snippets: b
     hits = []
     matches = compiled.matches
     chunks: dict[str, tuple] = {}  # shared by the hits (see matching_spans)
-    terms = None if compiled.prefixes else frozenset(compiled.terms)  # matches(t): t in terms
+    if compiled.prefixes:
+        def spans(text: str) -> list[tuple[str, int, int]]:
+            return matching_spans(text, matches, chunks)
+    else:  # matches(t) is t in terms
+        spans = SpanFinder(frozenset(compiled.terms))
 
     def snippet(text: str) -> list[str]:
-        return make_snippets(text, matches, fragments=2,
-                             spans=matching_spans(text, matches, chunks, terms))
+        return make_snippets(text, matches, fragments=2, spans=spans(text))
 
     for i, r in enumerate(raw):
         rec = Question.from_dict(r.record)
