@@ -343,13 +343,11 @@ def _chunk_end(text: str, i: int) -> int:
 
 
 def _chunk_start(text: str, i: int) -> int:
-    """Where the whitespace-separated chunk holding ``text[i]`` starts."""
-    r = max(text.rfind(" ", 0, i), text.rfind("\n", 0, i))
-    if _SPACE_RE.search(text, r + 1, i):  # other white space (a tab, a no-break space) between
-        r = i - 1
-        while r >= 0 and not text[r].isspace():
-            r -= 1
-    return r + 1
+    """Where the whitespace-separated chunk holding ``text[i]`` starts (a key is most often a
+    word's start: no step back)."""
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
 
 
 class _TermCache(dict):

@@ -482,13 +482,16 @@ def _correctable_words(query: str, node: q.Node) -> Iterator[tuple[int, str, str
 def _hits(raw: list[RawHit], compiled: Compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
-    matches = compiled.matches
-    chunks: dict[str, tuple] = {}  # shared by the hits (see matching_spans)
+    matches: Callable[[str], bool] = compiled.matches
+    spans: Callable[[str], list[tuple[str, int, int]]]
     if compiled.prefixes:
+        chunks: dict[str, tuple] = {}  # shared by the hits (see matching_spans)
+
         def spans(text: str) -> list[tuple[str, int, int]]:
             return matching_spans(text, matches, chunks)
-    else:  # matches(t) is t in terms
-        spans = SpanFinder(frozenset(compiled.terms))
+    elif snippets:  # matches(t) is t in terms
+        finder = SpanFinder(frozenset(compiled.terms))
+        spans, matches = finder, finder.terms.__contains__  # one test, no Python call per span
 
     def snippet(text: str) -> list[str]:
         return make_snippets(text, matches, fragments=2, spans=spans(text))
