@@ -275,7 +275,7 @@ _CHUNK_REST_RE = re.compile(r"\S*")
 
 class SpanFinder:
     """:func:`matching_spans` for one query's set of terms, for its hits' texts: the same spans,
-    found by one compiled pattern instead of a look-up per whitespace-separated chunk.
+    found by ``str.find`` of a few keys instead of a look-up per whitespace-separated chunk.
 
     A token whose lower-cased text is plain ASCII (no apostrophe, no comma between digits) is
     its own normalised word, and a word starts with the :func:`stem_key` of its stem; so a
@@ -285,37 +285,38 @@ class SpanFinder:
     (they are cached), and about half the time of :func:`matching_spans` goes.
     """
 
-    __slots__ = ("terms", "cache", "pattern", "digits", "exact")
+    __slots__ = ("terms", "cache", "keys", "digits", "exact")
 
     def __init__(self, terms: frozenset[str]):
         self.terms = terms
         self.cache: dict[str, tuple] = {}  # chunk -> its matching (term, start, end) within it
         # a term holding white space matches no token; one that is empty could (a GAP)
-        keys = sorted({stem_key(t) for t in terms if t and not _SPACE_RE.search(t)},
-                      key=lambda k: (-len(k), k))
+        keys = {stem_key(t) for t in terms if t and not _SPACE_RE.search(t)}
         self.exact = "" in terms
         self.digits = any(k[0].isdigit() for k in keys)
-        alternatives = "|".join(map(re.escape, keys))
-        self.pattern = re.compile(f"(?:{alternatives})\\S*") if keys else None
+        if keys:
+            keys |= {"'", "`"}  # apostrophes, taken out of words: a chunk holding one is analysed
+        # a chunk holding a key holds any key inside it: str.find per key (no pattern to compile)
+        self.keys = sorted(k for k in keys if not any(o != k and o in k for o in keys))
 
     def __call__(self, text: str) -> list[tuple[str, int, int]]:
         """The spans of :func:`term_spans` in ``text`` whose term is one of the query's."""
         if self.exact:
             return matching_spans(text, self.terms.__contains__, self.cache, self.terms)
-        if self.pattern is None:
+        if not self.keys:
             return []
         low = text.lower()
         if len(low) != len(text):  # a letter whose lower case is longer (İ): offsets differ
             return matching_spans(text, self.terms.__contains__, self.cache, self.terms)
         found: dict[int, int] = {}  # candidate chunks: start -> end
-        for m in self.pattern.finditer(low):
-            found[_chunk_start(low, m.start())] = m.end()
-        more: list[int] = []
-        for mark in ("'", "`"):
-            p = low.find(mark)
+        find = low.find
+        for key in self.keys:
+            p = find(key)
             while p >= 0:
-                more.append(p)
-                p = low.find(mark, p + 1)
+                end = _chunk_end(low, p)
+                found[_chunk_start(low, p)] = end
+                p = find(key, end)
+        more: list[int] = []
         if not low.isascii():
             more += [m.start() for m in _UNUSUAL_RE.finditer(low)]
         if self.digits and "," in low:
