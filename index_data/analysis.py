@@ -249,6 +249,108 @@ def matching_spans(text: str, is_match, cache: dict, terms=None) -> list[tuple[s
     return out
 
 
+#: A word's stem differs from the word itself only in its last letters: every normalised word
+#: starts with its stem but for at most this many of the stem's letters (Snowball English
+#: replaces suffixes: ``hoping`` -> ``hope``, ``happy`` -> ``happi``, ``dying`` -> ``die``).
+#: ``tests/test_analysis.py`` checks it over an index's vocabulary, a 235,000-word English list
+#: and generated words.
+STEM_TAIL = 2
+
+
+def stem_key(term: str) -> str:
+    """A prefix of every normalised word whose stem is ``term`` (never empty for a term):
+    ``stem_key("hope")`` -> ``"ho"`` (``hoping``, ``hopes``)."""
+    return term[:max(1, len(term) - STEM_TAIL)]
+
+
+#: Non-ASCII characters that are never part of a token nor an apostrophe (so they do not make
+#: a chunk's tokens differ from its lower-cased ASCII letters): what :class:`SpanFinder` skips.
+_PLAIN = "".join(c for c in "£–—“”…•€°·§©®±×÷«»¬¦¨¯´¸¿¡¤¥¢"
+                 if not TOKEN_RE.search(c) and c not in "'’‘`")
+_UNUSUAL_RE = re.compile(f"[^\\x00-\\x7f\\s{re.escape(_PLAIN)}]")
+_DIGIT_COMMA_RE = re.compile(r"\d,\d")
+_SPACE_RE = re.compile(r"\s")
+_CHUNK_REST_RE = re.compile(r"\S*")
+
+
+class SpanFinder:
+    """:func:`matching_spans` for one query's set of terms, for its hits' texts: the same spans,
+    found by ``str.find`` of a few keys instead of a look-up per whitespace-separated chunk.
+
+    A token whose lower-cased text is plain ASCII (no apostrophe, no comma between digits) is
+    its own normalised word, and a word starts with the :func:`stem_key` of its stem; so a
+    chunk can hold a matching token only if its lower-cased text contains a term's key, an
+    apostrophe, a comma between digits (when a key starts with a digit) or a non-ASCII
+    character other than :data:`_PLAIN`'s. Only those chunks are analysed, once per query
+    (they are cached), and about half the time of :func:`matching_spans` goes.
+    """
+
+    __slots__ = ("terms", "cache", "keys", "digits", "exact")
+
+    def __init__(self, terms: frozenset[str]):
+        self.terms = terms
+        self.cache: dict[str, tuple] = {}  # chunk -> its matching (term, start, end) within it
+        # a term holding white space matches no token; one that is empty could (a GAP)
+        keys = {stem_key(t) for t in terms if t and not _SPACE_RE.search(t)}
+        self.exact = "" in terms
+        self.digits = any(k[0].isdigit() for k in keys)
+        if keys:
+            keys |= {"'", "`"}  # apostrophes, taken out of words: a chunk holding one is analysed
+        # a chunk holding a key holds any key inside it: str.find per key (no pattern to compile)
+        self.keys = sorted(k for k in keys if not any(o != k and o in k for o in keys))
+
+    def __call__(self, text: str) -> list[tuple[str, int, int]]:
+        """The spans of :func:`term_spans` in ``text`` whose term is one of the query's."""
+        if self.exact:
+            return matching_spans(text, self.terms.__contains__, self.cache, self.terms)
+        if not self.keys:
+            return []
+        low = text.lower()
+        if len(low) != len(text):  # a letter whose lower case is longer (İ): offsets differ
+            return matching_spans(text, self.terms.__contains__, self.cache, self.terms)
+        found: dict[int, int] = {}  # candidate chunks: start -> end
+        find = low.find
+        for key in self.keys:
+            p = find(key)
+            while p >= 0:
+                end = _chunk_end(low, p)
+                found[_chunk_start(low, p)] = end
+                p = find(key, end)
+        more: list[int] = []
+        if not low.isascii():
+            more += [m.start() for m in _UNUSUAL_RE.finditer(low)]
+        if self.digits and "," in low:
+            more += [m.start() for m in _DIGIT_COMMA_RE.finditer(low)]
+        for p in more:
+            found[_chunk_start(low, p)] = _chunk_end(low, p)
+        if not found:
+            return []
+        out: list[tuple[str, int, int]] = []
+        cache, terms = self.cache, self.terms
+        for a in sorted(found):
+            chunk = text[a:found[a]]
+            rel = cache.get(chunk)
+            if rel is None:
+                rel = cache[chunk] = tuple(x for x in term_spans(chunk) if x[0] in terms)
+            if rel:
+                out.extend([(t, a + s, a + e) for t, s, e in rel])
+        return out
+
+
+def _chunk_end(text: str, i: int) -> int:
+    """Where the whitespace-separated chunk holding ``text[i]`` ends."""
+    m = _CHUNK_REST_RE.match(text, i)
+    return m.end() if m else i
+
+
+def _chunk_start(text: str, i: int) -> int:
+    """Where the whitespace-separated chunk holding ``text[i]`` starts (a key is most often a
+    word's start: no step back)."""
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
 class _TermCache(dict):
     """Whitespace-separated chunk of text -> its tokens (a tuple) for one kind of analysis,
     computed on first sight. A dict subclass so that ``map(cache.__getitem__, text.split())``

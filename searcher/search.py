@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index_data.analysis import analyze, matching_spans, normalize_token, stopwords
+from index_data.analysis import SpanFinder, analyze, matching_spans, normalize_token, stopwords
 from index_data.engine import Compiled, EngineReader, RawHit, Snapshot
 from index_data.errors import MqtError, NotFoundError, QueryError
 from index_data.fields import number_date
@@ -482,13 +482,19 @@ def _correctable_words(query: str, node: q.Node) -> Iterator[tuple[int, str, str
 def _hits(raw: list[RawHit], compiled: Compiled, *, first_rank: int, snippets: bool) -> list[Hit]:
     """Result hits from the engine's raw hits, with snippets marking what ``compiled`` matched."""
     hits = []
-    matches = compiled.matches
-    chunks: dict[str, tuple] = {}  # shared by the hits (see matching_spans)
-    terms = None if compiled.prefixes else frozenset(compiled.terms)  # matches(t): t in terms
+    matches: Callable[[str], bool] = compiled.matches
+    spans: Callable[[str], list[tuple[str, int, int]]]
+    if compiled.prefixes:
+        chunks: dict[str, tuple] = {}  # shared by the hits (see matching_spans)
+
+        def spans(text: str) -> list[tuple[str, int, int]]:
+            return matching_spans(text, matches, chunks)
+    elif snippets:  # matches(t) is t in terms
+        finder = SpanFinder(frozenset(compiled.terms))
+        spans, matches = finder, finder.terms.__contains__  # one test, no Python call per span
 
     def snippet(text: str) -> list[str]:
-        return make_snippets(text, matches, fragments=2,
-                             spans=matching_spans(text, matches, chunks, terms))
+        return make_snippets(text, matches, fragments=2, spans=spans(text))
 
     for i, r in enumerate(raw):
         rec = Question.from_dict(r.record)

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEED = CORPUS / "000_f69fb07d1f8a9a60.txt"
 NBSP = "\u00a0"
+#: The real-dev questions, when ``../shared`` has them (never copied into the repo).
+REAL_DEV = ROOT.parent / "shared" / "real-dev" / "corpus"
 
 
 def pytest_addoption(parser):
@@ -51,6 +53,23 @@ def generate():
     from index_data import synthetic
 
     return synthetic
+
+
+@pytest.fixture(scope="session")
+def question_texts(generate, tmp_path_factory) -> list[str]:
+    """Question and answer texts (for the snippet tests): the seed, 80 generated questions and
+    60 of the real-dev set (when ``../shared`` has it)."""
+    from index_data.corpus import iter_corpus, parse_file
+
+    corpus = generate.generate(tmp_path_factory.mktemp("snip") / "corpus", 80, seed=11)
+    files = [SEED] + [f.path for f in iter_corpus(corpus)]
+    if REAL_DEV.is_dir():
+        files += sorted(REAL_DEV.glob("*.txt"))[:60]
+    out = []
+    for path in files:
+        q = parse_file(path)
+        out += [t for t in (q.question, q.answer_text) if t]
+    return out
 
 
 def question_file(title="Housing Targets", meeting="MQT", date="2018-03-22",

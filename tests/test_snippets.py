@@ -8,17 +8,13 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index_data.analysis import matching_spans, term_spans
-from index_data.corpus import iter_corpus, parse_file
+from index_data.analysis import SpanFinder, matching_spans, term_spans
 from searcher.snippets import WIDTH, make_snippets
 
-from conftest import ROOT, SEED
 
-REAL_DEV = ROOT.parent / "shared" / "real-dev" / "corpus"
 _SPACES = re.compile(r"\s+")
 
 
@@ -88,21 +84,6 @@ def reference_snippets(text, matches, fragments=2, width=WIDTH, spans=None):
     return [_render(text, a, b, spans_, a > 0, b < len(text)) for a, b in chosen]
 
 
-@pytest.fixture(scope="module")
-def texts(generate, tmp_path_factory) -> list[str]:
-    """Question and answer texts: the seed, generated questions and the real-dev set (when
-    ``../shared`` has it)."""
-    corpus = generate.generate(tmp_path_factory.mktemp("snip") / "corpus", 80, seed=11)
-    files = [SEED] + [f.path for f in iter_corpus(corpus)]
-    if REAL_DEV.is_dir():
-        files += sorted(REAL_DEV.glob("*.txt"))[:60]
-    out = []
-    for path in files:
-        q = parse_file(path)
-        out += [t for t in (q.question, q.answer_text) if t]
-    return out
-
-
 def _queries(texts: list[str]) -> list[frozenset[str]]:
     """Term sets: frequent and rare words of the texts, one to four at a time, and none."""
     seen: dict[str, int] = {}
@@ -117,20 +98,23 @@ def _queries(texts: list[str]) -> list[frozenset[str]]:
     return out
 
 
-def test_fast_snippets_equal_the_reference(texts):
+def test_fast_snippets_equal_the_reference(question_texts):
+    texts = question_texts
     """Every text for every query: the same fragments from term_spans and from the spans of
-    matching_spans (one chunk cache per query, as for one page of hits), with one and two
+    matching_spans and of SpanFinder (one chunk cache per query, as for one page of hits), with one and two
     fragments and another width."""
     queries = _queries(texts)
     assert len(texts) > 150 and sum(len(t) > WIDTH * 1.25 for t in texts) > 100
     several = 0
     for terms in queries:
         cache: dict = {}
+        find = SpanFinder(terms)
         for text in texts:
             want = reference_snippets(text, terms.__contains__)
             assert make_snippets(text, terms.__contains__) == want, (sorted(terms), text[:80])
             spans = matching_spans(text, terms.__contains__, cache, terms)
             assert make_snippets(text, terms.__contains__, fragments=2, spans=spans) == want
+            assert make_snippets(text, terms.__contains__, fragments=2, spans=find(text)) == want
             several += len(want) == 2
         for text in texts[::7]:
             for fragments, width in ((1, WIDTH), (3, 90)):
@@ -139,7 +123,8 @@ def test_fast_snippets_equal_the_reference(texts):
     assert several > 200  # second fragments chosen often
 
 
-def test_prefix_matches_equal_the_reference(texts):
+def test_prefix_matches_equal_the_reference(question_texts):
+    texts = question_texts
     """A match function that is no set (prefixes, as ``hous*``)."""
     for prefix in ("hous", "c", "trans", "polic", "1", "mayor"):
         def test(t, p=prefix):
