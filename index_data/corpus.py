@@ -328,9 +328,12 @@ def iter_corpus(corpus_dir: str | os.PathLike) -> Iterator[CorpusFile]:
                          listing.problems.get(i))
 
 
-#: Threads that ``stat`` a large folder's files: the system calls overlap (measured at a million
-#: files on 2 busy cores: 4.8 s with one thread, 2.7 s with four).
-STAT_THREADS = 4
+#: Threads that ``stat`` a large folder's files (1: the calling thread alone). At a million files
+#: on 2 busy cores four threads overlapped the system calls (stats 4.8 s with one thread, 2.7 s
+#: with four); on an idle machine each ``stat`` re-takes the GIL from the others and the whole
+#: listing took 7.4-7.5 s with one thread against 11.2-12.7 s with four (from a cold page cache
+#: 15.1-18.3 s against 14.8-17.5 s), and the no-op reindex 8.7-8.9 s against 11.3-12.5 s.
+STAT_THREADS = 1
 #: Files a thread stats at a time; a folder with fewer is done in the calling thread.
 _STAT_CHUNK = 4096
 
@@ -423,7 +426,7 @@ def _list(out: CorpusListing, folder: str, relprefix: str, real_root: Path) -> N
             size[j] = st.st_size
             mtime[j] = st.st_mtime_ns
 
-    if len(todo) < 2 * _STAT_CHUNK:
+    if STAT_THREADS <= 1 or len(todo) < 2 * _STAT_CHUNK:
         stat(0, len(todo))
     else:
         from concurrent.futures import ThreadPoolExecutor

@@ -241,6 +241,7 @@ def test_list_corpus_threaded_stats_match_a_plain_walk(tmp_path, monkeypatch):
     (tmp_path / "link.txt").symlink_to(tmp_path / "q001.txt")
     (tmp_path / "out.txt").symlink_to("/etc/hostname")
     monkeypatch.setattr(corpus, "_STAT_CHUNK", 4)
+    monkeypatch.setattr(corpus, "STAT_THREADS", 4)  # the threaded path (the default is one thread)
     listing = corpus.list_corpus(tmp_path)
     want = []
     for folder, dirs, files in os.walk(tmp_path):
