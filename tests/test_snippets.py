@@ -5,49 +5,13 @@ questions, for many queries, and on any text."""
 
 from __future__ import annotations
 
-import html
-import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index_data.analysis import SpanFinder, matching_spans, term_spans
-from searcher.snippets import WIDTH, make_snippets
-
-
-_SPACES = re.compile(r"\s+")
-
-
-def _word_start(text, i):
-    while i > 0 and not text[i - 1].isspace():
-        i -= 1
-    return i
-
-
-def _word_end(text, i):
-    while i < len(text) and not text[i].isspace():
-        i += 1
-    return i
-
-
-def _render(text, a, b, spans, lead, tail):
-    out = ["…" if lead else ""]
-    pos = a
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if s < a or e > b:
-            continue
-        if merged and not text[merged[-1][1]:s].strip():
-            merged[-1][1] = e
-        else:
-            merged.append([s, e])
-    for s, e in merged:
-        out.append(html.escape(text[pos:s], quote=False))
-        out.append("<mark>" + html.escape(text[s:e], quote=False) + "</mark>")
-        pos = e
-    out.append(html.escape(text[pos:b], quote=False))
-    out.append("…" if tail else "")
-    return _SPACES.sub(" ", "".join(out)).strip()
+# the reference chooses its windows its own way and renders them as the product does
+from searcher.snippets import WIDTH, _render, _word_end, _word_start, make_snippets
 
 
 def reference_snippets(text, matches, fragments=2, width=WIDTH, spans=None):
