@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +88,8 @@ def remove_stale_leftovers(index_dir: str | os.PathLike) -> list[Path]:
 
     Only safe while holding the job lock: then no other job can be using them.
     """
+    import shutil  # here: ``mqt search`` imports this module for its option defaults only
+
     target = Path(os.path.abspath(index_dir))
     removed: list[Path] = []
     if not target.parent.is_dir():

@@ -26,7 +26,8 @@ import sys
 from array import array
 from bisect import bisect_left
 from typing import Literal
-from hashlib import blake2b
+
+from .keyhash import hash64
 
 #: File in an index folder holding its stem table.
 FILE = "mqt-stems.tab"
@@ -38,7 +39,7 @@ SAME = 0xFFFFFFFF
 
 def word_hash(word: str) -> int:
     """The table's stable 64-bit key for ``word`` (not Python's per-process ``hash``)."""
-    return int.from_bytes(blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    return hash64(word.encode("utf-8"))
 
 
 def _array(typecode: str, raw: bytes | memoryview) -> array:

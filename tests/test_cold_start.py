@@ -13,11 +13,13 @@ from conftest import ROOT, question_file
 from index_data import build_index
 
 #: Modules a ``mqt search`` (with snippets and facets, through the posting stores) never imports,
-#: and why: NLTK (the stem table), Whoosh's download and English-variations helpers
-#: (``index_data/engine/whoosh_import.py``), logging (only when a store fails), the package data
-#: reader, the corpus parser, the writing side (mqt's and Whoosh's), trends, watch and the web
-#: server.
+#: and why: NLTK (the stem table), Whoosh's download and English-variations helpers and its
+#: writing side's hashlib (OpenSSL), shutil (with bz2 and lzma) and tempfile
+#: (``index_data/engine/whoosh_import.py``, ``index_data/keyhash.py``), logging (only when a store
+#: fails), the package data reader, the corpus parser, the writing side (mqt's and Whoosh's),
+#: trends, watch and the web server.
 NEVER = ("nltk", "urllib.request", "http.client", "ssl", "email", "whoosh.lang.morph_en", "whoosh.writing",
+         "hashlib", "_hashlib", "shutil", "tempfile", "bz2", "lzma",
          "logging", "importlib.resources", "index_data.corpus", "index_data.reports",
          "index_data.fileinfo", "index_data.build", "index_data.reindexing",
          "index_data.engine.writer", "multiprocessing", "searcher.trends", "searcher.watch",
@@ -46,7 +48,7 @@ def test_a_cold_search_imports_only_what_it_uses(tmp_path):
         (corpus / f"q{i}.txt").write_text(question_file(title=f"Housing Targets {i}",
                                                         question="How many affordable homes were built?"))
     build_index(corpus, tmp_path / "ix")
-    for args in (["housing policing", "--facets"], ["housing", "--json"], ["afordable homes"]):
+    for args in (["housing policing", "--facets"], ["housing", "--json"], ["afordable homes"], ["homs~"]):
         out = subprocess.run([sys.executable, "-c", _CODE, "search", *args, "--index", str(tmp_path / "ix")],
                              capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr
@@ -56,6 +58,10 @@ def test_a_cold_search_imports_only_what_it_uses(tmp_path):
         loaded = set(report["loaded"])
         assert "index_data.engine.blockmax" in loaded and "whoosh.query" in loaded  # it did search
         assert sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in NEVER)) == [], args
+        # Whoosh's Levenshtein automata: only for a fuzzy word or a "did you mean" (terms_within;
+        # "policing" is not in this index), imported when first used
+        if args[0] in ("housing", "homs~"):
+            assert ("whoosh.automata.fsa" in loaded) == (args[0] == "homs~"), args
 
 
 def test_the_console_script_leaves_the_objects_alive_at_exit_out_of_the_last_collections():

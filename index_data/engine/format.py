@@ -20,7 +20,6 @@ import io
 import pickle
 import zlib
 from array import array
-from hashlib import md5
 from itertools import chain
 from operator import sub
 from pickle import dumps
@@ -284,7 +283,10 @@ class TermIndexWriter(OrderedHashWriter):
     lastkey: bytes
 
     def __init__(self, dbfile):
+        from hashlib import md5  # imported by writers only: a search never loads hashlib (whoosh_import)
+
         OrderedHashWriter.__init__(self, dbfile)
+        self._md5 = md5
         self._buf = bytearray()
         self._flushed = dbfile.tell()
         self._hashes = [array("Q") for _ in range(256)]
@@ -299,7 +301,7 @@ class TermIndexWriter(OrderedHashWriter):
         buf += _LENGTHS.pack(len(key), len(value))
         buf += key
         buf += value
-        h = int.from_bytes(md5(key).digest()[12:], "big")  # = filetables.md5_hash(key)
+        h = int.from_bytes(self._md5(key).digest()[12:], "big")  # = filetables.md5_hash(key)
         self._hashes[h & 255].append(h)
         self._positions[h & 255].append(pos)
         self.lastkey = key

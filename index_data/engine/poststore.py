@@ -60,7 +60,6 @@ operations.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -74,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..keyhash import hash64
 from . import format, internals
 from .columns import coded_column, length_bytes, numeric_column
 from .storage import fsync_path, open_for_reading, sweep_derived
@@ -230,7 +230,7 @@ def key_hash(keys: list[bytes]) -> np.ndarray:
     """The uint64 hash of each ``field id byte + term`` key (see the module doc)."""
     out = np.empty(len(keys), dtype=np.uint64)
     for i, k in enumerate(keys):
-        out[i] = int.from_bytes(hashlib.blake2b(k, digest_size=8).digest(), "little")
+        out[i] = hash64(k)
     return out
 
 
@@ -775,7 +775,7 @@ class PostStore:
         if spec is None:
             return None
         key = bytes([spec["id"]]) + term.encode("utf-8")
-        h = np.uint64(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little"))
+        h = np.uint64(hash64(key))
         hashes = self.array("dict.hash")
         i = int(np.searchsorted(hashes, h))
         if i >= len(hashes) or hashes[i] != h:

@@ -1,20 +1,30 @@
-"""Whoosh, first imported here, without two imports of its own that mqt never calls.
+"""Whoosh, first imported here, without the imports of its own that a search never calls.
 
 A one-query ``mqt search`` process pays for every module it imports (docs/benchmarks.md, "cold
-start"). Whoosh 2.7.4 imports two at load time only for functions mqt never calls:
+start"). Whoosh 2.7.4 imports some at load time only for functions mqt never calls, or calls only
+when indexing:
 
 - ``whoosh.compat`` does ``from urllib.request import urlretrieve`` (used only to download
   WordNet files), which loads ``urllib.request``, ``http.client``, ``ssl`` and ``email``: ~16 ms;
 - ``whoosh.query.terms`` does ``from whoosh.lang.morph_en import variations`` (only for the
   ``Variations`` query, which mqt does not build), which compiles a large table of regular
-  expressions: ~4.5 ms.
+  expressions: ~4.5 ms;
+- ``whoosh.codec.base`` does ``from whoosh.automata import lev`` (only for ``terms_within``:
+  fuzzy words like ``polise~`` and "did you mean", loaded on the first such call), which loads
+  the automata of ``whoosh.automata.fsa``: ~3-4 ms;
+- ``whoosh.filedb.filetables`` does ``from hashlib import md5`` (hashing the term index's keys:
+  Whoosh's own term lookups and writers; a search through the posting stores makes none), and
+  ``hashlib`` loads OpenSSL's ``_hashlib``: ~2.5 ms;
+- ``whoosh.filedb.compound`` does ``from shutil import copyfileobj`` and
+  ``whoosh.filedb.filestore`` ``import tempfile`` (for ``gettempdir``), both only for writing;
+  ``shutil`` loads ``bz2`` and ``lzma``: ~2-3 ms together.
 
-So while those two Whoosh modules load, :func:`deferred` puts a stand-in module in
-``sys.modules`` whose function imports the real module and calls it; then it takes the stand-in
-away, so any later ``import urllib.request`` (or of ``whoosh.lang.morph_en``) gets the real
-module. Whoosh's names still reach the real functions, on first call
-(``tests/test_engine_contract.py`` checks both). ``index_data/engine/__init__.py`` runs this
-before any other engine module imports Whoosh.
+So while those Whoosh modules load, :func:`deferred` puts a stand-in module in ``sys.modules``
+whose functions import the real module and call it; then it takes the stand-in away, so any later
+``import urllib.request`` (or of the others) gets the real module. Whoosh's names still reach the
+real functions, on first call (``tests/test_engine_contract.py`` checks each, and that no other
+module kept a stand-in). ``index_data/engine/__init__.py`` runs this before any other engine
+module imports Whoosh.
 """
 
 from __future__ import annotations
@@ -23,21 +33,43 @@ import importlib
 import sys
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-#: module -> the names Whoosh imports from it at load time and mqt never calls.
+#: module -> the names Whoosh imports from it at load time that a search calls late or never.
 DEFERRED = {
     "urllib.request": ("urlretrieve",),
     "whoosh.lang.morph_en": ("variations",),
+    "whoosh.automata.lev": ("levenshtein_automaton",),
+    "hashlib": ("md5",),
+    "shutil": ("copyfileobj",),
+    "tempfile": ("gettempdir",),
 }
 
 
+#: Where a stand-in's function is found, if not in its own module: ``hashlib.md5`` in CPython's
+#: ``_md5`` (the same digests, without OpenSSL), as "did you mean" looks a few words up in Whoosh's
+#: term index (hashed with md5) on every search; ``hashlib`` where there is no ``_md5``.
+SOURCES = {"hashlib": "_md5"}
+
+
+def _real(module: str, name: str) -> Callable[..., Any]:
+    """The function a stand-in's ``name`` stands for (its module imported now)."""
+    try:
+        return getattr(importlib.import_module(SOURCES.get(module, module)), name)
+    except ImportError:
+        return getattr(importlib.import_module(module), name)
+
+
 def _forward(module: str, name: str) -> Callable[..., Any]:
-    """A function that imports ``module`` when called and calls its ``name``."""
+    """A function that imports ``module`` when first called and then calls its ``name`` (the
+    function is looked up once: Whoosh's writers hash every term through ``md5``)."""
+    found: list[Callable[..., Any]] = []
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        if not found:
+            found.append(_real(module, name))
+        return found[0](*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"{module}.{name}, imported on first call (index_data.engine.whoosh_import)."
@@ -66,12 +98,17 @@ def deferred(module: str, names: tuple[str, ...]) -> Iterator[None]:
 
 
 def import_whoosh() -> None:
-    """Import the Whoosh modules that load the deferred ones, with their stand-ins in place."""
+    """Import the Whoosh modules that load the deferred ones (its query types, its index reading
+    and its codec), with their stand-ins in place."""
     if "whoosh.query" in sys.modules:
         return
     with deferred("urllib.request", DEFERRED["urllib.request"]):
         import whoosh.compat  # noqa: F401
-    import whoosh.lang  # the stand-in's parent package, real
+    import whoosh.automata  # noqa: F401  the stand-ins' parent packages, real
+    import whoosh.lang  # noqa: F401
 
-    with deferred("whoosh.lang.morph_en", DEFERRED["whoosh.lang.morph_en"]):
+    with ExitStack() as stack:
+        for module in ("whoosh.lang.morph_en", "whoosh.automata.lev", "hashlib", "shutil", "tempfile"):
+            stack.enter_context(deferred(module, DEFERRED[module]))
+        import whoosh.codec.whoosh3  # noqa: F401
         import whoosh.query  # noqa: F401
