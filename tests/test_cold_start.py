@@ -64,6 +64,34 @@ def test_a_cold_search_imports_only_what_it_uses(tmp_path):
             assert ("whoosh.automata.fsa" in loaded) == (args[0] == "homs~"), args
 
 
+def test_the_search_stack_is_imported_without_collections_then_frozen(tmp_path):
+    """``mqt search`` imports numpy, Whoosh and the engine with the garbage collector paused (no
+    collection runs while ``searcher.search`` imports them), freezes what they made, and runs the
+    command with the collector on again."""
+    code = ("import gc, sys\nfrom searcher.cli import main\nduring = []\n"
+            "def mid_import():\n    m = sys.modules.get('searcher.search')\n"
+            "    return m is not None and not hasattr(m, 'Searcher')\n"
+            "def cb(phase, info):\n    if phase == 'start' and mid_import():\n"
+            "        during.append(info['generation'])\n"
+            "gc.callbacks.append(cb)\nimport searcher.display\nformat_page = searcher.display.format_page\n"
+            "def check(*a, **k):\n    print('command', gc.isenabled(), gc.get_freeze_count() > 5000, file=sys.stderr)\n"
+            "    return format_page(*a, **k)\n"
+            "searcher.display.format_page = check\n"
+            "sys.argv = ['mqt'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('during', during, file=sys.stderr)")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "q.txt").write_text(question_file(title="Housing Targets", question="How many homes?"))
+    build_index(corpus, tmp_path / "ix")
+    out = subprocess.run([sys.executable, "-c", code, "search", "housing", "--index", str(tmp_path / "ix")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "Housing Targets" in out.stdout
+    lines = [line for line in out.stderr.splitlines() if line.startswith(("command", "during"))]
+    assert lines == ["command True True", "during []"], out.stderr
+
+
 def test_the_console_script_leaves_the_objects_alive_at_exit_out_of_the_last_collections():
     """``searcher.cli.main`` ends with ``gc.freeze()`` (see its doc), even when the command
     exits with an error."""
