@@ -700,15 +700,18 @@ class SegmentQuery:
         p = self.postings(field, text)
         if p is None:
             return None
-        k1 = self.sc.k1
-        idf = self.stats.word_idf(field, text)
-        x = self._x_upper(p, field)  # BM25 = idf (k1 + 1) x / (x + k1), rising with x
-        up = idf * (k1 + 1) * x / (x + k1) * boost
         present = np.zeros(self.nwin, dtype=bool)
         present[p.win_id] = True
         upper = np.zeros(self.nwin)
-        upper[p.win_id] = up
+        upper[p.win_id] = self._word_window_upper(p, field, text, boost)
         return present, upper
+
+    def _word_window_upper(self, p: TermPostings, field: str, text: str, boost: float) -> np.ndarray:
+        """A word's BM25 bound in each of its windows (``p.win_id``)."""
+        k1 = self.sc.k1
+        idf = self.stats.word_idf(field, text)
+        x = self._x_upper(p, field)  # BM25 = idf (k1 + 1) x / (x + k1), rising with x
+        return idf * (k1 + 1) * x / (x + k1) * boost
 
     def _bound(self, q):
         t = type(q)
@@ -748,10 +751,10 @@ class SegmentQuery:
                 raise Unsupported("negative boost")
             present = self._window_any(self._must_mask(q), self._phrase_docs.get(id(q)))
             upper = np.zeros(nwin)
-            for w in q.words:
-                wb = self._word_upper(q.field, w, 1.0)
-                if wb is not None:
-                    upper += wb[1]
+            for w in q.words:  # the words' bounds added up (0 where a word is not)
+                p = self.postings(q.field, w)
+                if p is not None:
+                    upper[p.win_id] += self._word_window_upper(p, q.field, w, 1.0)
             return present, upper * q.boost
         if t is AnyOf:
             subs = [(c, b) for c, b in ((c, self.bound(c)) for c in q.children) if b is not None]
@@ -965,6 +968,8 @@ class SegmentQuery:
             return out
         if t is Phrase:
             mc = m[c]
+            if not mc.any():  # none of these holds it (a title's phrase, mostly)
+                return np.zeros(len(c))
             cm = c[mc]
             scores = []
             for w in q.words:
