@@ -10,6 +10,10 @@ is printed beside every figure: on a shared machine compare rounds, not single r
 
     python benchmarks/query_ab.py /work/data/bench-cur --order mqt@/work/main,mqt@.,fts5,lucene \\
         --rounds 3 --json /tmp/ab.json
+
+A checkout whose posting stores are of another version than the others' (it would answer
+``WORK/index-mqt`` without them) reads its own copy of the index, its stores rewritten by it:
+``--mqt-index .=/tmp/ab/index-mqt``.
 """
 
 from __future__ import annotations
@@ -27,17 +31,19 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.bench import LUCENE_CP_ENV, lucene_jars  # noqa: E402
 
 
-def run_one(entry: str, work: Path, lucene_cp: str | None) -> dict:
-    """One query child's figures for ``entry`` (``ENGINE`` or ``mqt@CHECKOUT``)."""
+def run_one(entry: str, work: Path, lucene_cp: str | None, indexes: dict[Path, Path] | None = None) -> dict:
+    """One query child's figures for ``entry`` (``ENGINE`` or ``mqt@CHECKOUT``); ``indexes``:
+    the index a checkout reads instead of ``WORK/index-ENGINE``."""
     engine, _, checkout = entry.partition("@")
     root = Path(checkout).resolve() if checkout else HERE.parent
+    index = (indexes or {}).get(root) if checkout else None
     python = root / ".venv" / "bin" / "python"
     env = dict(os.environ)
     if lucene_cp:
         env[LUCENE_CP_ENV] = lucene_cp
     out = subprocess.run([str(python if python.exists() else sys.executable),
                           str(root / "benchmarks" / "bench.py"), "_child", "query", engine,
-                          str(work / f"index-{engine}"), str(work / "queries.json"),
+                          str(index or work / f"index-{engine}"), str(work / "queries.json"),
                           str(work / "jit-queries.json")],
                          cwd=root, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -50,7 +56,16 @@ def main(argv=None) -> int:
                     help="comma-separated entries per round: ENGINE or mqt@CHECKOUT")
     ap.add_argument("--rounds", type=int, default=2, help="rounds; every other one runs backwards")
     ap.add_argument("--json", type=Path, default=None, help="write every run's figures here")
+    ap.add_argument("--mqt-index", action="append", default=[], metavar="CHECKOUT=INDEX",
+                    help="the index an mqt checkout reads instead of WORK/index-mqt (stores of "
+                         "another version); repeatable")
     args = ap.parse_args(argv)
+    indexes = {}
+    for spec in args.mqt_index:
+        checkout, sep, index = spec.partition("=")
+        if not sep:
+            raise SystemExit(f"--mqt-index {spec!r}: CHECKOUT=INDEX")
+        indexes[Path(checkout).resolve()] = Path(index).resolve()
     order = [e for e in args.order.split(",") if e]
     lucene_cp = None
     if any(e.startswith("lucene") for e in order):
@@ -64,7 +79,7 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         for entry in (order if r % 2 == 0 else order[::-1]):
             load = os.getloadavg()
-            res = run_one(entry, args.work, lucene_cp)
+            res = run_one(entry, args.work, lucene_cp, indexes)
             runs.append(dict(round=r, entry=entry, load=load, query=res))
             cells = [f"{m} p50 {res[m]['p50']:.2f} p95 {res[m]['p95']:.2f}" for m in res]
             print(f"round {r} {entry:24} load {load[0]:.2f} | " + " | ".join(cells)

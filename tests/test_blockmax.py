@@ -357,6 +357,51 @@ def test_phrase_checks_agree(index_dir):
     assert _compare(index_dir, phrases, ks=(10,)) > 100
 
 
+def test_phrases_checked_together_agree(index_dir):
+    """``_check_rigid_many`` (the phrases of an OR checked in one pass: a phrase's title,
+    question and answer nodes) finds, for each phrase, the documents ``_check_rigid`` finds
+    alone: the same phrase in every field, different phrases of as many words together, and
+    phrases of different lengths (checked one by one); and an OR of phrases gets the masks
+    each phrase gets alone."""
+    phrases = _corpus_phrases(index_dir) + _edge_phrases(index_dir)
+    batches = together = matched = 0
+    with Searcher(index_dir) as s:
+        snap = s.engine.snapshot()
+        idx = _open_index(index_dir, snap.whoosh_searcher, s.ranking.bm25)
+        nodes = [n for text in phrases
+                 for n in _phrase_nodes(fastpath.plan(s.engine.compile(parse_query(text)).query))
+                 if n.extra == 0]
+        groups = [nodes[i:i + 3] for i in range(0, len(nodes), 3)]  # mostly one phrase's fields
+        groups += [nodes[i::7][:4] for i in range(7)]  # phrases of any words, lengths mixed
+        for group in groups:
+            for sq in idx.prepare(group[0]):
+                checks = []
+                for node in group:
+                    posts = [sq.postings(node.field, w) for w in node.words]
+                    if len(posts) < 2 or None in posts:
+                        continue
+                    cands, idxs = sq._intersect(posts)
+                    if len(cands):
+                        checks.append((posts, node.gaps(), cands, idxs))
+                alone = [sq._check_rigid(*c).tolist() for c in checks]
+                assert [r.tolist() for r in sq._check_rigid_many(checks)] == alone
+                batches += 1
+                together += len(checks) > 1 and len({len(c[0]) for c in checks}) == 1
+                matched += sum(map(len, alone))
+            any_of = bm.AnyOf(tuple(group))
+            for sq, sq_alone in zip(idx.prepare(any_of), idx.prepare(any_of)):
+                got = sq.mask(any_of)
+                masks = [m for m in (sq_alone.mask(n) for n in group) if m is not None]
+                want = np.logical_or.reduce(masks) if masks else None
+                assert (got is None) == (want is None)
+                if got is not None:
+                    assert np.array_equal(got, want)
+                for n in group:
+                    m, w = sq.mask(n), sq_alone.mask(n)
+                    assert (m is None and w is None) or np.array_equal(m, w)
+    assert batches > 50 and together > 20 and matched > 100
+
+
 def test_holds_position_is_a_search_in_each_run(index_dir):
     """``PostStore.holds_position``: whether each posting's run of positions holds its target,
     for every posting of many words (runs of every length the corpus has), targets at, between,
@@ -380,6 +425,17 @@ def test_holds_position_is_a_search_in_each_run(index_dir):
         want = [t in pos[a:a + c] for a, c, t in zip(start.tolist(), count.tolist(), target.tolist())]
         assert 0.1 * len(want) < sum(want) < 0.9 * len(want)
         assert st.holds_position(start, count, target).tolist() == want
+        # runs of one position each (one look, no search; their positions read in place)
+        one = count == 1
+        assert 100 < one.sum() < len(one)
+        assert st.holds_position(start[one], count[one], target[one]).tolist() == \
+            [w for w, o in zip(want, one.tolist()) if o]
+        owner, got = st.gather_positions(start[one], count[one])
+        assert owner.tolist() == list(range(int(one.sum()))) and got.tolist() == pos[start[one]].tolist()
+        owner, got = st.gather_positions(start[:300], count[:300])
+        assert got.tolist() == [x for a, c in zip(start[:300].tolist(), count[:300].tolist())
+                                for x in pos[a:a + c].tolist()]
+        assert owner.tolist() == [i for i, c in enumerate(count[:300].tolist()) for _ in range(c)]
         for a, c in zip(start.tolist()[:500], count.tolist()[:500]):
             assert pos[a:a + c].tolist() == sorted(set(pos[a:a + c].tolist()))  # runs ascend
 

@@ -388,6 +388,7 @@ class SegmentQuery:
         if t is Phrase:
             return self._phrase_mask(q)
         if t is AnyOf:
+            self._phrases_together(q.children)
             subs = [m for m in (self.mask(c) for c in q.children) if m is not None]
             if not subs:
                 return None
@@ -445,6 +446,16 @@ class SegmentQuery:
         raise Unsupported(f"query node {t.__name__}")
 
     def _phrase_mask(self, q: Phrase):
+        got = self._phrase_start(q)
+        if isinstance(got, tuple):
+            posts, cands, idxs = got
+            got = self._check_positions(posts, q.gaps(), cands, idxs, q.extra)
+        return self._phrase_result(q, got)
+
+    def _phrase_start(self, q: Phrase):
+        """A phrase's first steps: None (it matches nothing here), the documents it matches
+        (one word), or ``(postings, candidates, idxs)``: the documents holding every word, and
+        where each word's list holds them, whose positions are still to be checked."""
         if q.field not in self.st.fields:
             return None
         if not self.st.has_positions(q.field):
@@ -456,17 +467,42 @@ class SegmentQuery:
         if len(posts) < len(found):
             return None
         if len(posts) == 1:
-            cands = posts[0].docs
-        else:
-            cands, idxs = self._intersect(posts)
-            if len(cands):
-                cands = self._check_positions(posts, q.gaps(), cands, idxs, q.extra)
-            if not len(cands):
-                return None
+            return posts[0].docs
+        cands, idxs = self._intersect(posts)
+        return (posts, cands, idxs) if len(cands) else None
+
+    def _phrase_result(self, q: Phrase, cands: np.ndarray | None) -> np.ndarray | None:
+        """The mask of the documents ``cands`` a phrase matches (None: none), its documents kept
+        for the passes after."""
+        if cands is None or not len(cands):
+            return None
         out = np.zeros(self.n, dtype=bool)
         out[cands] = True
-        self._phrase_docs[id(q)] = cands  # q is kept alive by mask()
+        self._phrase_docs[id(q)] = cands  # q is kept alive by mask() / _phrases_together()
         return out
+
+    def _phrases_together(self, nodes) -> None:
+        """The masks of the phrases without slack among ``nodes`` (an OR's children: a phrase in
+        the title, question and answer fields), their positions checked in one pass
+        (:meth:`_check_rigid_many`) instead of one per phrase: each check's steps cost tens of
+        microseconds whatever its size. The masks are kept as :meth:`mask` keeps them."""
+        todo = [c for c in nodes if type(c) is Phrase and c.extra == 0 and len(c.words) > 1
+                and id(c) not in self._masks]
+        if len(todo) < 2:
+            return
+        checks = []
+        for c in todo:
+            got = self._phrase_start(c)
+            if isinstance(got, tuple):
+                checks.append((c, got))
+            else:
+                self._keep.append(c)
+                self._masks[id(c)] = self._phrase_result(c, got)
+        found = self._check_rigid_many([(posts, c.gaps(), cands, idxs)
+                                        for c, (posts, cands, idxs) in checks])
+        for (c, _got), cands in zip(checks, found):
+            self._keep.append(c)
+            self._masks[id(c)] = self._phrase_result(c, cands)
 
     def _intersect(self, posts: list[TermPostings]) -> tuple[np.ndarray, list[np.ndarray]]:
         """The documents in every one of ``posts``, and for each list where they are in it
@@ -558,6 +594,48 @@ class SegmentQuery:
         # ascending: read candidate by candidate
         return cands[owner[np.concatenate(([True], owner[1:] != owner[:-1]))]]
 
+    def _check_rigid_many(self, checks: list) -> list[np.ndarray]:
+        """:meth:`_check_rigid` of several phrases of as many words (each ``(postings, deltas,
+        candidates, idxs)``), in one pass over all their candidates laid end to end: each
+        phrase's rarest word's positions are read, and at each step every phrase's next word is
+        looked up where it must stand (one binary search for all of them)."""
+        if len(checks) < 2 or len({len(posts) for posts, *_ in checks}) > 1:
+            return [self._check_rigid(*c) for c in checks]
+        nwords = len(checks[0][0])
+        sizes = [len(c[2]) for c in checks]
+        first = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)  # each one's first place
+        starts: list[list[np.ndarray]] = [[] for _ in range(nwords)]
+        counts: list[list[np.ndarray]] = [[] for _ in range(nwords)]
+        shift: list[list[int]] = [[] for _ in range(nwords)]  # where step j's word stands from the rarest
+        for posts, deltas, _cands, idxs in checks:
+            runs = [self.st.position_runs(p, idx) for p, idx in zip(posts, idxs)]
+            offsets = np.cumsum(deltas).tolist()
+            order = sorted(range(nwords), key=lambda i: int(runs[i][1].sum()))
+            for j, w in enumerate(order):
+                starts[j].append(runs[w][0])
+                counts[j].append(runs[w][1])
+                shift[j].append(offsets[w] - offsets[order[0]])
+        owner, pos = self.st.gather_positions(np.concatenate(starts[0]), np.concatenate(counts[0]))
+        each_once = len(owner) == first[-1]  # owner is 0, 1, 2...: one position per candidate
+        for j in range(1, nwords):
+            start, count = np.concatenate(starts[j]), np.concatenate(counts[j])
+            if not each_once:
+                start, count = start[owner], count[owner]
+            if len(set(shift[j])) == 1:  # the same phrase in every field
+                target = pos + shift[j][0]
+            else:
+                at = np.repeat(np.array(shift[j], dtype=np.int64), sizes)
+                target = pos + (at if each_once else at[owner])
+            ok = self.st.holds_position(start, count, target)
+            owner, pos = owner[ok], pos[ok]
+            each_once = False
+            if not len(owner):
+                break
+        # ascending: each phrase's candidates in turn, each candidate's positions in turn
+        owner = owner[np.concatenate(([True], owner[1:] != owner[:-1]))] if len(owner) else owner
+        cut = np.searchsorted(owner, first)
+        return [c[2][owner[cut[i]:cut[i + 1]] - first[i]] for i, c in enumerate(checks)]
+
     # -- pass 2: window bounds --
 
     def bound(self, q) -> tuple[np.ndarray, np.ndarray] | None:
@@ -622,15 +700,18 @@ class SegmentQuery:
         p = self.postings(field, text)
         if p is None:
             return None
-        k1 = self.sc.k1
-        idf = self.stats.word_idf(field, text)
-        x = self._x_upper(p, field)  # BM25 = idf (k1 + 1) x / (x + k1), rising with x
-        up = idf * (k1 + 1) * x / (x + k1) * boost
         present = np.zeros(self.nwin, dtype=bool)
         present[p.win_id] = True
         upper = np.zeros(self.nwin)
-        upper[p.win_id] = up
+        upper[p.win_id] = self._word_window_upper(p, field, text, boost)
         return present, upper
+
+    def _word_window_upper(self, p: TermPostings, field: str, text: str, boost: float) -> np.ndarray:
+        """A word's BM25 bound in each of its windows (``p.win_id``)."""
+        k1 = self.sc.k1
+        idf = self.stats.word_idf(field, text)
+        x = self._x_upper(p, field)  # BM25 = idf (k1 + 1) x / (x + k1), rising with x
+        return idf * (k1 + 1) * x / (x + k1) * boost
 
     def _bound(self, q):
         t = type(q)
@@ -670,10 +751,10 @@ class SegmentQuery:
                 raise Unsupported("negative boost")
             present = self._window_any(self._must_mask(q), self._phrase_docs.get(id(q)))
             upper = np.zeros(nwin)
-            for w in q.words:
-                wb = self._word_upper(q.field, w, 1.0)
-                if wb is not None:
-                    upper += wb[1]
+            for w in q.words:  # the words' bounds added up (0 where a word is not)
+                p = self.postings(q.field, w)
+                if p is not None:
+                    upper[p.win_id] += self._word_window_upper(p, q.field, w, 1.0)
             return present, upper * q.boost
         if t is AnyOf:
             subs = [(c, b) for c, b in ((c, self.bound(c)) for c in q.children) if b is not None]
@@ -887,6 +968,8 @@ class SegmentQuery:
             return out
         if t is Phrase:
             mc = m[c]
+            if not mc.any():  # none of these holds it (a title's phrase, mostly)
+                return np.zeros(len(c))
             cm = c[mc]
             scores = []
             for w in q.words:

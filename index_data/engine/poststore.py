@@ -39,9 +39,12 @@ Sections (``P`` postings, ``T`` terms, ``Wn`` windows of all terms, ``n`` docume
 - ``post.doc`` uint32[P]: document numbers, ascending within a term; ``post.tf`` uint8, uint16
   or float32[P]: Whoosh's weight (the term count for mqt's fields; the narrowest exact type)
 - ``pos`` uint16 or uint32: positions of each posting in turn (fields with positions only)
+- ``post.qoff`` uint32[P'] (``P'``: the postings before the combined field's): where each
+  posting's positions start in ``pos`` (its run is ``post.tf`` long), so that a phrase reads a
+  candidate's positions in place instead of summing the weights before it
 - windows: documents ``w << window_bits`` to ``(w + 1) << window_bits``: per term and window
   it occurs in, ``win.id`` uint32, ``win.off`` uint32 (its first posting, from the term's
-  ``pstart``), ``win.qoff`` uint32 (its first position, from ``qstart``), ``win.maxtf`` float32
+  ``pstart``), ``win.maxtf`` float32
   and ``win.minlen`` uint8 (largest weight, smallest length byte), and ``win.maxq`` float32:
   the largest ``tf / (1 - b + b * length / avg)`` there, with the field's ``b_ref`` and
   ``avg_ref`` (the segment's average length) in the directory: what bounds a score there
@@ -83,9 +86,10 @@ if TYPE_CHECKING:
 
 
 MAGIC = b"MQTPOST1"
-#: 2: the header and directory hold CRC-32s (a version-1 store is rewritten by the next build
-#: or reindex).
-VERSION = 2
+#: 2: the header and directory hold CRC-32s; 3: each posting's first position (``post.qoff``)
+#: instead of each window's. A store of another version is rewritten by the next build or reindex
+#: (until then the executor answers).
+VERSION = 3
 #: Magic, version, directory length, directory CRC, 0: where the directory starts.
 _HEAD = len(MAGIC) + 16
 #: Folder (inside the index folder) of the stores, one file per segment.
@@ -143,8 +147,7 @@ _ABSENT = object()
 
 
 #: The windows' sections and their types on disk.
-_WIN_TYPES = (("id", "<u4"), ("off", "<u4"), ("qoff", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"),
-              ("maxq", "<f4"))
+_WIN_TYPES = (("id", "<u4"), ("off", "<u4"), ("maxtf", "<f4"), ("minlen", "u1"), ("maxq", "<f4"))
 #: Items read back from a temporary file at a time.
 _PIECE = 1 << 22
 
@@ -295,6 +298,7 @@ class StoreWriter:
             self._docs = spill("doc", np.uint32)
             self._tfs = spill("tf", np.float32)  # the file's type is chosen at the end
             self._pos = spill("pos", np.uint32)  # likewise
+            self._qoff = spill("qoff", np.uint32)
             self._win = {k: spill(f"win.{k}", dt) for k, dt in _WIN_TYPES}
             self._imp = spill("imp", "<u2")
         except BaseException:
@@ -486,6 +490,7 @@ class StoreWriter:
         nterms = len(keys)
         if not nterms:
             return
+        combined = q is not None  # the combined field's postings (see _combine_rows)
         term = np.repeat(np.arange(nterms, dtype=np.int64), counts)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         if len(docs) > 1:
@@ -516,7 +521,6 @@ class StoreWriter:
                              f"of the terms with positions say {npos}")
         per_term = np.bincount(term, weights=ptf, minlength=nterms).astype(np.int64)
         qstarts = np.concatenate(([0], np.cumsum(per_term)[:-1]))
-        qoff = pcum[first] - qstarts[wterm]
         off = first - starts[wterm]
         maxtf = np.maximum.reduceat(tf, first) if len(first) else np.zeros(0, np.float32)
         # tf / norm at the segment's average length, per posting: the windows' maxq
@@ -547,12 +551,18 @@ class StoreWriter:
             self._maxtf = max(self._maxtf, top)
             self._integral = self._integral and integral
             self._tfs.append(tf)  # float32 (exact): the file's type is chosen at the end
+        if not combined:  # each posting's first position (not kept for the combined field's)
+            if self._imp_base is not None:
+                raise ValueError("the combined field's postings come last")
+            if self._Q + npos >= 2**32:
+                raise ValueError("a store holds fewer than 2**32 positions")
+            self._qoff.append(pcum + self._Q)
         if positions is not None and len(positions):
             top = int(positions.max())
             self._pos.append(positions)
             self._maxpos = max(self._maxpos, top)
             self._Q += len(positions)
-        for k, v in (("id", win[first]), ("off", off), ("qoff", qoff), ("maxtf", maxtf),
+        for k, v in (("id", win[first]), ("off", off), ("maxtf", maxtf),
                      ("minlen", minlen), ("maxq", maxq)):
             self._win[k].append(v)  # in the types they are written in (_WIN_TYPES)
         self._P += len(docs)
@@ -612,6 +622,7 @@ class StoreWriter:
         add("post.doc", self._docs, "<u4")
         add("post.tf", self._tfs, tfdt)
         add("pos", self._pos, posdt)
+        add("post.qoff", self._qoff, "<u4")
         for k, wdt in _WIN_TYPES:
             add(f"win.{k}", self._win[k], wdt)
         add("post.imp", self._imp, "<u2")
@@ -674,12 +685,13 @@ class TermPostings:
     tf: np.ndarray         # the weights (uint8/uint16/float32)
     win_id: np.ndarray     # uint32: the windows it occurs in
     win_off: np.ndarray    # uint32: each window's first posting (index into docs)
-    win_qoff: np.ndarray   # uint32: each window's first position (index into positions)
     win_maxtf: np.ndarray  # float32
     win_minlen: np.ndarray  # uint8
     win_maxq: np.ndarray   # float32: largest tf / norm at the field's b_ref and avg_ref
     qstart: int            # where its positions start in the store's ``pos``
     imp: np.ndarray | None = None  # uint16 (combined field): each posting's impact
+    #: uint32 (fields with positions): where each posting's positions start in ``pos``
+    qoff: np.ndarray | None = None
 
     @property
     def df(self) -> int:
@@ -805,16 +817,18 @@ class PostStore:
             return None
         p0, df = int(self.array("dict.pstart")[i]), int(self.array("dict.df")[i])
         w0, nw = int(self.array("dict.wstart")[i]), int(self.array("dict.nwin")[i])
-        imp = None
+        imp = qoff = None
         comb = self.dir.get("combined")
         if comb and field == comb["field"]:
             a = p0 - comb["imp_base"]
             imp = self.array("post.imp")[a:a + df]
+        elif self.fields[field]["positions"]:
+            qoff = self.array("post.qoff")[p0:p0 + df]
         return TermPostings(field, self.array("post.doc")[p0:p0 + df], self.array("post.tf")[p0:p0 + df],
                             self.array("win.id")[w0:w0 + nw], self.array("win.off")[w0:w0 + nw],
-                            self.array("win.qoff")[w0:w0 + nw], self.array("win.maxtf")[w0:w0 + nw],
+                            self.array("win.maxtf")[w0:w0 + nw],
                             self.array("win.minlen")[w0:w0 + nw], self.array("win.maxq")[w0:w0 + nw],
-                            int(self.array("dict.qstart")[i]), imp)
+                            int(self.array("dict.qstart")[i]), imp, qoff)
 
     def doc_frequency(self, field: str, term: str) -> int:
         tp = self.postings(field, term)
@@ -830,59 +844,39 @@ class PostStore:
         return self.gather_positions(start, counts)
 
     def position_runs(self, tp: TermPostings, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where the positions of postings ``idx`` (ascending, int64, not empty) lie in ``pos``:
-        ``(start, count)`` int64 arrays, ``count`` the posting's weight (its term count)."""
-        tf = tp.tf
-        counts = tf[idx].astype(np.int64)
-        if len(idx) * 8 < len(tp.docs):
-            # each posting's window, and the postings of those windows (only those) summed up
-            # to it, unless those windows hold a good part of the list anyway
-            w = np.searchsorted(tp.win_off, idx, side="right") - 1
-            new = np.empty(len(w), dtype=bool)  # ascending: a window's first posting
-            new[0] = True
-            np.not_equal(w[1:], w[:-1], out=new[1:])
-            uw = w[new]
-            if len(uw) * 4 < len(tp.win_off):
-                return self._window_runs(tp, idx, counts, w, uw, np.cumsum(new) - 1)
-        # many of the list's postings: one running sum
-        return tp.qstart + np.cumsum(tf, dtype=np.int64)[idx] - counts, counts
-
-    def _window_runs(self, tp: TermPostings, idx, counts, w, uw, k) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`position_runs` from the postings of the windows ``uw`` alone (``w``: each
-        posting's window, ``k``: its place in ``uw``)."""
-        tf = tp.tf
-        ends = np.append(tp.win_off[1:], len(tp.docs)).astype(np.int64)
-        wstart = tp.win_off[uw].astype(np.int64)
-        wlen = ends[uw] - wstart
-        before = np.concatenate(([0], np.cumsum(wlen)[:-1]))
-        flat = np.repeat(wstart - before, wlen) + np.arange(int(wlen.sum()), dtype=np.int64)
-        t = tf[flat].astype(np.int64)
-        cs = np.cumsum(t) - t  # exclusive prefix over the gathered postings
-        win_first = np.repeat(cs[before], wlen)  # restart at each window
-        within = cs - win_first
-        at = before[k] + (idx - wstart[k])
-        return tp.qstart + tp.win_qoff[w].astype(np.int64) + within[at], counts
+        """Where the positions of postings ``idx`` (indexes into ``tp.docs``) lie in ``pos``:
+        ``(start, count)`` int64 arrays, read in place (``post.qoff``), ``count`` the posting's
+        weight (its term count)."""
+        if tp.qoff is None:
+            raise ValueError(f"no positions for {tp.field}")
+        return tp.qoff[idx].astype(np.int64), tp.tf[idx].astype(np.int64)
 
     def holds_position(self, start: np.ndarray, count: np.ndarray, target: np.ndarray) -> np.ndarray:
         """For each ``i``, whether ``pos[start[i]:start[i] + count[i]]`` (one posting's positions,
         ascending) holds ``target[i]``: a binary search of every run at once (int64 arrays of one
-        length), as many steps as the longest run's bit length."""
+        length), as many steps as the longest run's bit length (runs of one position: one look)."""
         pos = self.array("pos")
+        top = int(count.max(initial=0))
+        if top == 1 and int(count.min()) == 1:
+            return np.take(pos, start) == target
         end = start + count
         at = start - 1  # the last place known to hold less than the target (or before the run)
-        step = 1 << max(int(count.max(initial=0)).bit_length() - 1, 0)
+        step = 1 << max(top.bit_length() - 1, 0)
         while step:
             probe = at + step
             ok = np.take(pos, probe, mode="clip") < target
             ok &= probe < end
-            at += ok * step
+            np.add(at, step, out=at, where=ok)
             step >>= 1
         at += 1
         return (at < end) & (np.take(pos, at, mode="clip") == target)
 
     def gather_positions(self, start: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(owner, position)`` for runs of ``counts[i]`` positions from ``start[i]`` in ``pos``."""
+        """``(owner, position)`` for runs of ``counts[i]`` positions from ``start[i]`` in ``pos``
+        (``owner`` ascending; runs of one position each: ``owner`` is ``0, 1, 2...``)."""
         total = int(counts.sum())
+        if total == len(counts) and (not total or int(counts.max()) == 1):
+            return np.arange(total, dtype=np.int64), self.array("pos")[start].astype(np.int64)
         owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         first = np.concatenate(([0], np.cumsum(counts)[:-1]))
         offs = np.repeat(start - first, counts) + np.arange(total, dtype=np.int64)
