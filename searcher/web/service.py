@@ -214,11 +214,21 @@ class IndexService:
         stop = threading.Event()
         started: asyncio.Future = loop.create_future()
 
+        held = [True]
+
+        def release() -> None:
+            """Free the slot once: before the stream's last item (its end or its error) is handed
+            over, so a client that has read a whole download may start the next at once."""
+            if held:
+                held.clear()
+                self._stream_slots.release()
+
         def run() -> None:
             try:
                 try:
                     value = start(self.searcher())
                 except BaseException as exc:
+                    release()
                     loop.call_soon_threadsafe(_settle, started, None, exc)
                     return
                 loop.call_soon_threadsafe(_settle, started, value)
@@ -226,22 +236,24 @@ class IndexService:
                 try:
                     write(value, out)  # type: ignore[arg-type]
                     out.flush()
+                    release()
                     out.put(None)
                 except _Stopped:
                     pass
                 except Exception as exc:
                     log.error("a download failed half-way", exc_info=exc)
+                    release()
                     try:
                         out.put(exc)
                     except _Stopped:
                         pass
             finally:
-                self._stream_slots.release()
+                release()
 
         try:
             self._stream_pool.submit(run)
         except RuntimeError:  # the pool is shut down: the server is stopping
-            self._stream_slots.release()
+            release()
             raise BusyError("the server is stopping") from None
         try:
             value = await started
