@@ -110,7 +110,8 @@ def test_the_term_index_writer_overrides_what_whoosh_calls():
 
 def test_block_layout_matches_whooshs_writer():
     """W3PostingsWriter._write_block: a signed length (negative for the last block), the pickled
-    info tuple, then the zlib'd pickle of (ids, weights, values)."""
+    info tuple, then the pickle of (ids, weights, values), zlib'd when the info's compression
+    level is set (Whoosh's writer always sets it; ours not for small blocks)."""
     src = inspect.getsource(whoosh3.W3PostingsWriter._write_block)
     for needle in ("minlength", "maxlength", "zlib.compress", "write_int"):
         assert needle in src, needle
@@ -119,7 +120,7 @@ def test_block_layout_matches_whooshs_writer():
 
     info = format.write_posting_list(out, format.FREQ, array("I", [0, 2, 5, 1]), None, None)
     (blk,) = format.read_blocks(bytes(out))
-    assert blk[0] == (2, 5, 2.0, format.COMPRESSION, 0, 0) and blk[1] == [0, 5] and blk[4] is True
+    assert blk[0] == (2, 5, 2.0, 0, 0, 0) and blk[1] == [0, 5] and blk[4] is True  # small: raw
     assert format.TERMINFO.unpack(info)[1:3] == (3.0, 2)
     ids, weights = format.decode_postings(bytes(out))
     assert ids.tolist() == [0, 5] and weights.tolist() == [2.0, 1.0]
@@ -128,7 +129,28 @@ def test_block_layout_matches_whooshs_writer():
     assert n < 0  # the last (only) block
     body = raw[8:]
     info_tuple = pickle.loads(body)
-    assert pickle.loads(zlib.decompress(body[len(pickle.dumps(info_tuple, 2)):]))[0] == (0, 5)
+    data = body[len(pickle.dumps(info_tuple, 2)):]
+    assert len(data) < format.COMPRESS_FROM and pickle.loads(data)[0] == (0, 5)
+    # a bigger block is compressed, with Whoosh's level
+    out = bytearray()
+    payload = array("I", [x for d in range(0, 300, 3) for x in (d, 1 + d % 4)])
+    format.write_posting_list(out, format.FREQ, payload, None, None)
+    (blk,) = format.read_blocks(bytes(out))
+    assert blk[0][:4] == (100, 297, 4.0, format.COMPRESSION) and blk[1] == list(range(0, 300, 3))
+    body = bytes(out)[8:]
+    info_tuple = pickle.loads(body)
+    data = zlib.decompress(body[len(pickle.dumps(info_tuple, 2)):])
+    assert len(data) >= format.COMPRESS_FROM and pickle.loads(data)[0][:2] == (0, 3)
+
+
+def test_whooshs_reader_decompresses_only_blocks_with_a_level():
+    """Whoosh's matcher takes the compression level from each block's info tuple and
+    decompresses only when it is set: blocks written raw (``format.COMPRESS_FROM``) read back.
+    (``test_fast_segment`` compares every posting as Whoosh's reader decodes it.)"""
+    header = inspect.getsource(whoosh3.W3LeafMatcher._goto)
+    assert "self._compression," in header and "info = postfile.read_pickle()" in header
+    src = inspect.getsource(whoosh3.W3LeafMatcher._read_data)
+    assert "if self._compression:" in src and "zlib.decompress(b)" in src
 
 
 def test_positions_values_are_whooshs():

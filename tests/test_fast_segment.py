@@ -109,6 +109,7 @@ def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=True)
     assert counts["docs"] == 282 and counts["terms"] > 10_000 and counts["blocks"] >= counts["terms"]
     assert counts["postings"] > 80_000
+    assert 0 < counts["raw blocks"] < counts["blocks"]  # both kinds of block compared
 
 
 @pytest.mark.slow  # worker processes and a full comparison
@@ -289,6 +290,7 @@ def test_generic_postings_equal_whoosh(tmp_path):
         dirs.append(d)
     counts = compare_indexes(*dirs, blocks=True)
     assert counts["docs"] == 700 and counts["blocks"] > counts["terms"] > 100
+    assert 0 < counts["raw blocks"] < counts["blocks"]
 
 
 def test_term_vectors_are_the_body_counts(corpus):
