@@ -13,6 +13,7 @@ import ast
 import inspect
 import pickle
 import struct
+import random
 import subprocess
 import sys
 import zlib
@@ -299,3 +300,28 @@ def test_only_the_engine_imports_whoosh():
             outside += [f"{rel}: {n}" for n in names if n == "whoosh" or n.startswith("whoosh.")]
     assert outside == []
     assert Path(ROOT / "index_data" / "engine" / "internals.py").exists()
+
+
+@pytest.mark.parametrize("protocol", [2, format.BLOCK_PROTOCOL])
+def test_blocks_unpickled_without_values_equal_whole(protocol):
+    """``format._without_values`` on Whoosh's protocol-2 blocks and on ours gives what unpickling
+    the whole block gives, less the values, or None (then the caller unpickles it whole); it must
+    find the values on the usual blocks (ids and deltas of every size, weights of every form,
+    value strings short and over 255 bytes)."""
+    rng = random.Random(protocol)
+    found = 0
+    for _ in range(3000):
+        k = rng.randint(1, 128)
+        ids = tuple(rng.choice([rng.randint(0, 300), rng.randint(0, 70000), rng.randint(0, 10**7)])
+                    for _ in range(k))
+        ws = rng.choice([None, float(rng.randint(1, 50)), tuple(float(rng.randint(1, 50)) for _ in range(k))])
+        vs = tuple(format.positions_value(sorted(rng.sample(range(100000), rng.randint(1, 80))))
+                   for _ in range(k))
+        chunk = pickle.dumps((ids, ws, vs), protocol)
+        got = format._without_values(chunk, k)
+        if got is not None:
+            assert got == (ids, ws, ()) == pickle.loads(chunk)[:2] + ((),)
+            found += 1
+        else:
+            assert k <= 3  # tuples of up to 3 values are pickled without a MARK
+    assert found > 2500
