@@ -156,7 +156,15 @@ def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path, generate):
 
 
 @pytest.mark.slow  # many run files, then a full comparison
-def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path):
+@pytest.mark.parametrize("chunk", [None, (7, 50)])
+def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path, monkeypatch, chunk):
+    """Postings spilled to run files and merged give Whoosh's index; ``chunk``: runs cut into
+    chunks of at most that many terms and array items (most chunks cut by one or the other)."""
+    if chunk is not None:
+        from index_data.engine import segment_writer
+
+        monkeypatch.setattr(segment_writer, "_CHUNK_TERMS", chunk[0])
+        monkeypatch.setattr(segment_writer, "_CHUNK_ITEMS", chunk[1])
     ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
     segment = default_codec().new_segment(ix.storage, INDEX_NAME)
     w = FastSegmentWriter(ix.storage, ix.schema, segment, budget_mb=0.25,
