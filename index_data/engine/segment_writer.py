@@ -2,15 +2,18 @@
 
 Whoosh's ``SegmentWriter`` pushes every posting through a sorting pool (a tuple each, one big
 sort, marshalled runs, a merge) and then through ``W3PostingsWriter.add_posting``, looking up the
-document's field length in a column for each posting. :class:`FastSegmentWriter` keeps each
-term's postings in arrays (document numbers, counts, encoded values) so that only the distinct
-terms are sorted, knows every document's field lengths already, and encodes each block of 128
-postings with a handful of C-level calls (``format.write_posting_list``).
+document's field length in a column for each posting. :class:`FastSegmentWriter` keeps the
+text fields' postings in flat arrays (:class:`_FlatPostings`: term ids, documents, counts,
+positions; grouped by term with one stable numpy sort when written) and the other fields' per
+term, knows every document's field lengths already, and encodes each block of 128 postings with
+a handful of C-level calls (``format.write_posting_list``).
 
-The files are Whoosh's own W3 codec format, laid out exactly as ``SegmentWriter`` lays them out
-(the same blocks, block statistics and term statistics), so every Whoosh reader, the incremental
-updater and Whoosh's segment merging work on them unchanged. ``tests/test_fast_segment.py``
-compares indexes written both ways, posting by posting.
+The files are Whoosh's own W3 codec format, laid out as ``SegmentWriter`` lays them out (the
+same blocks, block statistics and term statistics; the blocks pickled with protocol 3 and the
+small ones uncompressed: see ``format.BLOCK_PROTOCOL``), so every Whoosh reader, the
+incremental updater and Whoosh's segment merging work on them unchanged.
+``tests/test_fast_segment.py`` compares indexes written both ways, posting by posting and block
+by block.
 
 Memory stays bounded: when the buffered postings pass a budget they are written to a sorted run
 file in the index's temporary folder, and the runs are merged term by term at the end.
