@@ -13,6 +13,7 @@ import ast
 import inspect
 import pickle
 import struct
+import random
 import subprocess
 import sys
 import zlib
@@ -131,7 +132,8 @@ def test_the_term_index_writer_overrides_what_whoosh_calls():
 
 def test_block_layout_matches_whooshs_writer():
     """W3PostingsWriter._write_block: a signed length (negative for the last block), the pickled
-    info tuple, then the zlib'd pickle of (ids, weights, values)."""
+    info tuple, then the pickle of (ids, weights, values), zlib'd when the info's compression
+    level is set (Whoosh's writer always sets it; ours not for small blocks)."""
     src = inspect.getsource(whoosh3.W3PostingsWriter._write_block)
     for needle in ("minlength", "maxlength", "zlib.compress", "write_int"):
         assert needle in src, needle
@@ -140,7 +142,7 @@ def test_block_layout_matches_whooshs_writer():
 
     info = format.write_posting_list(out, format.FREQ, array("I", [0, 2, 5, 1]), None, None)
     (blk,) = format.read_blocks(bytes(out))
-    assert blk[0] == (2, 5, 2.0, format.COMPRESSION, 0, 0) and blk[1] == [0, 5] and blk[4] is True
+    assert blk[0] == (2, 5, 2.0, 0, 0, 0) and blk[1] == [0, 5] and blk[4] is True  # small: raw
     assert format.TERMINFO.unpack(info)[1:3] == (3.0, 2)
     ids, weights = format.decode_postings(bytes(out))
     assert ids.tolist() == [0, 5] and weights.tolist() == [2.0, 1.0]
@@ -149,7 +151,28 @@ def test_block_layout_matches_whooshs_writer():
     assert n < 0  # the last (only) block
     body = raw[8:]
     info_tuple = pickle.loads(body)
-    assert pickle.loads(zlib.decompress(body[len(pickle.dumps(info_tuple, 2)):]))[0] == (0, 5)
+    data = body[len(pickle.dumps(info_tuple, 2)):]
+    assert len(data) < format.COMPRESS_FROM and pickle.loads(data)[0] == (0, 5)
+    # a bigger block is compressed, with Whoosh's level
+    out = bytearray()
+    payload = array("I", [x for d in range(0, 300, 3) for x in (d, 1 + d % 4)])
+    format.write_posting_list(out, format.FREQ, payload, None, None)
+    (blk,) = format.read_blocks(bytes(out))
+    assert blk[0][:4] == (100, 297, 4.0, format.COMPRESSION) and blk[1] == list(range(0, 300, 3))
+    body = bytes(out)[8:]
+    info_tuple = pickle.loads(body)
+    data = zlib.decompress(body[len(pickle.dumps(info_tuple, 2)):])
+    assert len(data) >= format.COMPRESS_FROM and pickle.loads(data)[0][:2] == (0, 3)
+
+
+def test_whooshs_reader_decompresses_only_blocks_with_a_level():
+    """Whoosh's matcher takes the compression level from each block's info tuple and
+    decompresses only when it is set: blocks written raw (``format.COMPRESS_FROM``) read back.
+    (``test_fast_segment`` compares every posting as Whoosh's reader decodes it.)"""
+    header = inspect.getsource(whoosh3.W3LeafMatcher._goto)
+    assert "self._compression," in header and "info = postfile.read_pickle()" in header
+    src = inspect.getsource(whoosh3.W3LeafMatcher._read_data)
+    assert "if self._compression:" in src and "zlib.decompress(b)" in src
 
 
 def test_positions_values_are_whooshs():
@@ -298,3 +321,28 @@ def test_only_the_engine_imports_whoosh():
             outside += [f"{rel}: {n}" for n in names if n == "whoosh" or n.startswith("whoosh.")]
     assert outside == []
     assert Path(ROOT / "index_data" / "engine" / "internals.py").exists()
+
+
+@pytest.mark.parametrize("protocol", [2, format.BLOCK_PROTOCOL])
+def test_blocks_unpickled_without_values_equal_whole(protocol):
+    """``format._without_values`` on Whoosh's protocol-2 blocks and on ours gives what unpickling
+    the whole block gives, less the values, or None (then the caller unpickles it whole); it must
+    find the values on the usual blocks (ids and deltas of every size, weights of every form,
+    value strings short and over 255 bytes)."""
+    rng = random.Random(protocol)
+    found = 0
+    for _ in range(3000):
+        k = rng.randint(1, 128)
+        ids = tuple(rng.choice([rng.randint(0, 300), rng.randint(0, 70000), rng.randint(0, 10**7)])
+                    for _ in range(k))
+        ws = rng.choice([None, float(rng.randint(1, 50)), tuple(float(rng.randint(1, 50)) for _ in range(k))])
+        vs = tuple(format.positions_value(sorted(rng.sample(range(100000), rng.randint(1, 80))))
+                   for _ in range(k))
+        chunk = pickle.dumps((ids, ws, vs), protocol)
+        got = format._without_values(chunk, k)
+        if got is not None:
+            assert got == (ids, ws, ()) == pickle.loads(chunk)[:2] + ((),)
+            found += 1
+        else:
+            assert k <= 3  # tuples of up to 3 values are pickled without a MARK
+    assert found > 2500

@@ -109,6 +109,7 @@ def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=True)
     assert counts["docs"] == 282 and counts["terms"] > 10_000 and counts["blocks"] >= counts["terms"]
     assert counts["postings"] > 80_000
+    assert 0 < counts["raw blocks"] < counts["blocks"]  # both kinds of block compared
 
 
 @pytest.mark.slow  # worker processes and a full comparison
@@ -155,7 +156,15 @@ def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path, generate):
 
 
 @pytest.mark.slow  # many run files, then a full comparison
-def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path):
+@pytest.mark.parametrize("chunk", [None, (7, 50)])
+def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_path, monkeypatch, chunk):
+    """Postings spilled to run files and merged give Whoosh's index; ``chunk``: runs cut into
+    chunks of at most that many terms and array items (most chunks cut by one or the other)."""
+    if chunk is not None:
+        from index_data.engine import segment_writer
+
+        monkeypatch.setattr(segment_writer, "_CHUNK_TERMS", chunk[0])
+        monkeypatch.setattr(segment_writer, "_CHUNK_ITEMS", chunk[1])
     ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
     segment = default_codec().new_segment(ix.storage, INDEX_NAME)
     w = FastSegmentWriter(ix.storage, ix.schema, segment, budget_mb=0.25,
@@ -289,6 +298,7 @@ def test_generic_postings_equal_whoosh(tmp_path):
         dirs.append(d)
     counts = compare_indexes(*dirs, blocks=True)
     assert counts["docs"] == 700 and counts["blocks"] > counts["terms"] > 100
+    assert 0 < counts["raw blocks"] < counts["blocks"]
 
 
 def test_term_vectors_are_the_body_counts(corpus):

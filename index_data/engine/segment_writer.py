@@ -2,15 +2,18 @@
 
 Whoosh's ``SegmentWriter`` pushes every posting through a sorting pool (a tuple each, one big
 sort, marshalled runs, a merge) and then through ``W3PostingsWriter.add_posting``, looking up the
-document's field length in a column for each posting. :class:`FastSegmentWriter` keeps each
-term's postings in arrays (document numbers, counts, encoded values) so that only the distinct
-terms are sorted, knows every document's field lengths already, and encodes each block of 128
-postings with a handful of C-level calls (``format.write_posting_list``).
+document's field length in a column for each posting. :class:`FastSegmentWriter` keeps the
+text fields' postings in flat arrays (:class:`_FlatPostings`: term ids, documents, counts,
+positions; grouped by term with one stable numpy sort when written) and the other fields' per
+term, knows every document's field lengths already, and encodes each block of 128 postings with
+a handful of C-level calls (``format.write_posting_list``).
 
-The files are Whoosh's own W3 codec format, laid out exactly as ``SegmentWriter`` lays them out
-(the same blocks, block statistics and term statistics), so every Whoosh reader, the incremental
-updater and Whoosh's segment merging work on them unchanged. ``tests/test_fast_segment.py``
-compares indexes written both ways, posting by posting.
+The files are Whoosh's own W3 codec format, laid out as ``SegmentWriter`` lays them out (the
+same blocks, block statistics and term statistics; the blocks pickled with protocol 3 and the
+small ones uncompressed: see ``format.BLOCK_PROTOCOL``), so every Whoosh reader, the
+incremental updater and Whoosh's segment merging work on them unchanged.
+``tests/test_fast_segment.py`` compares indexes written both ways, posting by posting and block
+by block.
 
 Memory stays bounded: when the buffered postings pass a budget they are written to a sorted run
 file in the index's temporary folder, and the runs are merged term by term at the end.
@@ -23,7 +26,8 @@ import pickle
 from array import array
 from collections import Counter
 from collections.abc import Callable
-from itertools import chain
+from bisect import bisect_left
+from itertools import accumulate, chain, repeat
 from typing import Any, NamedTuple
 
 from whoosh import formats
@@ -38,8 +42,10 @@ from .schema import MqtText
 
 #: Rough bytes of memory per buffered term and per buffered posting, by kind (measured with
 #: tracemalloc on a generated corpus; they only decide when a run is written).
-_TERM_COST = {FREQ: 190, POS: 320, EXIST: 190, GENERIC: 220}
-_POSTING_COST = {FREQ: 9, POS: 9, EXIST: 5, GENERIC: 110}
+#: (FREQ and POS: a term's string and dict entry; a posting's three 4-byte array items, and a
+#: share of what grouping them costs: see _FlatPostings.)
+_TERM_COST = {FREQ: 150, POS: 150, EXIST: 190, GENERIC: 220}
+_POSTING_COST = {FREQ: 16, POS: 16, EXIST: 5, GENERIC: 110}
 _POSITION_COST = 4.5
 
 #: A field's value cache is given up if its first this-many misses come in fewer than twice
@@ -112,7 +118,9 @@ class FastSegmentWriter:
         #: the counts of its derived field's stemmed terms (mqt's term vectors), from the
         #: analysis the sources get anyway.
         self._vector = vector
-        self._buffers: dict[str, dict] = {p.name: {} for p in self._plan if p.kind}
+        #: Per indexed field: a _FlatPostings (FREQ, POS), or term -> postings (EXIST, GENERIC).
+        self._buffers: dict[str, Any] = {p.name: _FlatPostings(p.kind == POS) if p.kind in (FREQ, POS)
+                                         else {} for p in self._plan if p.kind}
         # Field length bytes per document (what the length columns hold) for scorable fields.
         self._lengths: dict[str, array] = {p.name: array("B") for p in self._plan
                                             if p.kind and p.field.scorable}
@@ -287,31 +295,11 @@ class FastSegmentWriter:
                 lens.append(_L2B[length] if length < len(_L2B) else length_to_byte(length))
                 self._totals[name] += length
             buf = self._buffers[name]
-            if kind == FREQ:
-                new = 0
-                for term, n in post.items():
-                    a = buf.get(term)
-                    if a is None:
-                        term.encode("utf-8")  # fail here, not at write time
-                        a = buf[term] = array("I")
-                        new += 1
-                    a.append(docnum)
-                    a.append(n)
-                used += new * _TERM_COST[FREQ] + len(post) * _POSTING_COST[FREQ]
-            elif kind == POS:
-                new = 0
-                for term, poslist in post.items():
-                    entry = buf.get(term)
-                    if entry is None:
-                        term.encode("utf-8")
-                        entry = buf[term] = (array("I"), array("I"))
-                        new += 1
-                    a, positions = entry
-                    a.append(docnum)
-                    a.append(len(poslist))
-                    positions.extend(poslist)
-                used += (new * _TERM_COST[POS] + len(post) * _POSTING_COST[POS]
-                         + length * _POSITION_COST)
+            if kind == FREQ or kind == POS:
+                new = buf.add(docnum, post)
+                used += new * _TERM_COST[kind] + len(post) * _POSTING_COST[kind]
+                if kind == POS:
+                    used += length * _POSITION_COST
             elif kind == EXIST:
                 new = 0
                 for tbytes, _, _, _ in post:
@@ -363,6 +351,10 @@ class FastSegmentWriter:
                 if not buf:
                     continue
                 kind = self._kinds[field]
+                if isinstance(buf, _FlatPostings):
+                    for chunk in buf.run_chunks():
+                        pickle.dump((field, chunk), raw, protocol=pickle.HIGHEST_PROTOCOL)
+                    continue
                 terms = sorted(buf)
                 start = 0
                 while start < len(terms):
@@ -407,6 +399,9 @@ class FastSegmentWriter:
         if not self._runs:
             for field in sorted(self._buffers):
                 buf = self._buffers[field]
+                if isinstance(buf, _FlatPostings):
+                    yield from ((field, term, payload) for term, payload in buf.sorted_postings())
+                    continue
                 for term in sorted(buf):
                     yield field, term, buf.pop(term)
             return
@@ -459,7 +454,7 @@ class FastSegmentWriter:
             except OSError:
                 pass
         self._runs = []
-        self._buffers = {k: {} for k in self._buffers}
+        self._buffers = {k: {} for k in self._buffers}  # closed: nothing is added any more
         self.is_closed = True
 
     def _write_lengths(self) -> None:
@@ -511,6 +506,134 @@ class FastSegmentWriter:
         postfile.write(out)
         tindex.close()  # closes its file
         postfile.close()
+
+
+class _FlatPostings:
+    """A FREQ or POS field's buffered postings, in flat arrays in the order they were added
+    (each distinct term of a document costs one dict lookup, the rest is C-level), grouped by
+    term with numpy when they are written (a stable sort: each term's postings stay in
+    document order). What it gives is what the per-term arrays gave: ``[doc, count, ...]``
+    and (POS) the positions, term by term in sorted order.
+
+    numpy is imported when the postings are grouped (a worker's first run or its segment's
+    end, where its posting store loads numpy anyway), never at import."""
+
+    __slots__ = ("ids", "terms", "tids", "docs", "counts", "positions")
+
+    def __init__(self, positions: bool):
+        self._reset(positions)
+
+    def _reset(self, positions: bool) -> None:
+        self.ids: dict[str, int] = {}  # term -> term id (its index in ``terms``)
+        self.terms: list[str] = []
+        self.tids = array("I")  # per posting: its term id, its document, its count
+        self.docs = array("I")
+        self.counts = array("I")
+        self.positions: array | None = array("I") if positions else None
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def add(self, docnum: int, post) -> int:
+        """Add a document's postings (term -> count, or term -> positions); returns how many
+        of its terms are new here."""
+        ids = self.ids
+        tids: list = list(map(ids.get, post))
+        new = 0
+        if None in tids:
+            fresh = [t for t, i in zip(post, tids) if i is None]
+            for t in fresh:
+                t.encode("utf-8")  # fail here, before anything is added, not at write time
+            terms = self.terms
+            for t in fresh:
+                ids[t] = len(terms)
+                terms.append(t)
+            new = len(fresh)
+            tids = list(map(ids.__getitem__, post))
+        self.tids.extend(tids)
+        self.docs.extend(repeat(docnum, len(tids)))
+        if self.positions is None:
+            self.counts.extend(post.values())
+        else:
+            lists = post.values()
+            self.counts.extend(map(len, lists))
+            self.positions.extend(chain.from_iterable(lists))
+        return new
+
+    def _grouped(self):
+        """(sorted terms, per term its items in ``data`` (2 a posting), ``data`` = [doc, count,
+        ...] term by term, per term its positions, the positions or None), as arrays; empties
+        the buffer."""
+        import numpy as np
+
+        terms, tids, docs, counts, positions = (self.terms, self.tids, self.docs, self.counts,
+                                                self.positions)
+        self._reset(positions is not None)
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        rank = np.empty(len(order), dtype=np.uint32)
+        rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.uint32)
+        key = rank[np.frombuffer(tids, dtype=np.uint32)]
+        del tids
+        perm = np.argsort(key, kind="stable")
+        nposts = np.bincount(key, minlength=len(order))
+        del key
+        cnt = np.frombuffer(counts, dtype=np.uint32)
+        cs = cnt[perm]
+        data = np.empty(2 * len(perm), dtype=np.uint32)
+        data[0::2] = np.frombuffer(docs, dtype=np.uint32)[perm]
+        data[1::2] = cs
+        del docs
+        pdata = plens = None
+        if positions is not None:
+            src = np.cumsum(cnt, dtype=np.int64) - cnt  # where each posting's positions start
+            dst = np.cumsum(cs, dtype=np.int64)
+            ends = dst[np.cumsum(nposts) - 1] if len(cs) else dst[:0]
+            plens = _to_array(np.diff(ends, prepend=0))
+            dst -= cs
+            idx = np.arange(int(cs.sum()), dtype=np.int64) + np.repeat(src[perm] - dst, cs)
+            pdata = _to_array(np.frombuffer(positions, dtype=np.uint32)[idx])
+        return [terms[i] for i in order], _to_array(nposts * 2), _to_array(data), plens, pdata
+
+    def sorted_postings(self):
+        """(term, payload) for every term, sorted (payloads as ``format.FREQ``/``POS`` take
+        them); empties the buffer."""
+        terms, lens, data, plens, pdata = self._grouped()
+        o = 0
+        if pdata is None:
+            for term, n in zip(terms, lens):
+                yield term, data[o:o + n]
+                o += n
+            return
+        po = 0
+        for term, n, pn in zip(terms, lens, plens):
+            yield term, (data[o:o + n], pdata[po:po + pn])
+            o += n
+            po += pn
+
+    def run_chunks(self):
+        """The buffered postings as run chunks (see ``_run_chunk``); empties the buffer."""
+        terms, lens, data, plens, pdata = self._grouped()
+        cum = list(accumulate(lens, initial=0))  # items before each term
+        o = po = start = 0
+        while start < len(terms):
+            end = min(len(terms), start + _CHUNK_TERMS,
+                      max(start + 1, bisect_left(cum, cum[start] + _CHUNK_ITEMS, start + 1)))
+            n = cum[end] - cum[start]
+            if pdata is None:
+                yield terms[start:end], lens[start:end], data[o:o + n]
+            else:
+                pn = sum(plens[start:end])
+                yield terms[start:end], lens[start:end], data[o:o + n], plens[start:end], pdata[po:po + pn]
+                po += pn
+            o += n
+            start = end
+
+
+def _to_array(a) -> array:
+    """A numpy array of non-negative integers < 2**32 as an ``array('I')``."""
+    out = array("I")
+    out.frombytes(a.astype("u4", copy=False).tobytes())
+    return out
 
 
 #: A run chunk holds at most this many terms or this many array items.
