@@ -182,3 +182,31 @@ def test_workers_write_out_their_segments_one_at_a_time(write_corpus, tmp_path, 
     assert report.indexed == 38
     spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
     assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
+
+
+def test_parts_grow_so_each_finishes_indexing_as_the_one_before_has_written_out():
+    shares = build_module.part_shares(2, write_out=0.36)
+    assert sum(shares) == pytest.approx(1.0)
+    # part 2 indexes for as long as part 1 indexes and writes out
+    assert shares[1] == pytest.approx(shares[0] * 1.36)
+    assert [round(s, 3) for s in shares] == [0.424, 0.576]
+    three = build_module.part_shares(3, write_out=0.5)
+    assert three[2] / three[1] == pytest.approx(1.5) and three[1] / three[0] == pytest.approx(1.5)
+    assert build_module.part_shares(1) == [1.0]
+    assert build_module.part_shares(4, write_out=0.0) == [0.25] * 4
+
+
+def test_split_cuts_at_the_shares_of_the_bytes_keeping_order():
+    from array import array
+
+    sizes = array("q", [100] * 100)
+    todo = array("I", range(100))
+    parts = build_module._split(todo, sizes, [0.3, 0.7])
+    assert [len(p) for p in parts] == [30, 70]
+    assert list(parts[0]) + list(parts[1]) == list(range(100))
+    # bytes, not files: the first 10 files hold half the bytes
+    sizes = array("q", [900] * 10 + [100] * 90)
+    assert [len(p) for p in build_module._split(todo, sizes, [0.5, 0.5])] == [10, 90]
+    # every part gets a file even when the shares would leave one empty
+    assert [len(p) for p in build_module._split(array("I", range(3)), array("q", [1, 1, 1]),
+                                                 [0.01, 0.01, 0.98])] == [1, 1, 1]
