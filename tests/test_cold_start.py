@@ -117,3 +117,16 @@ def test_the_console_script_starts_numpy_with_one_blas_thread_unless_told_otherw
             env["OPENBLAS_NUM_THREADS"] = given
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
         assert out.stderr.strip().splitlines()[-1] == expected, out.stderr
+
+
+def test_modules_loading_while_whoosh_loads_get_the_real_modules_not_the_stand_ins():
+    """``random`` takes ``sha512`` from ``hashlib`` on a Python without ``_sha512``; while Whoosh
+    loads, ``hashlib`` is a stand-in with only ``md5``: it must hand over the real module."""
+    code = ("import sys; sys.modules['_sha512'] = None; sys.modules['_md5'] = None\n"
+            "import index_data.engine, random, hashlib, tempfile, shutil\n"
+            "import whoosh.filedb.filetables as ft\n"
+            "print(random._sha512(b'x').hexdigest()[:8], ft.md5(b'x').hexdigest()[:8],\n"
+            "      callable(hashlib.sha256), callable(tempfile.mkdtemp), callable(shutil.rmtree))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.split()
+    assert out == ["a4abd444", "9dd4e461", "True", "True", "True"]
