@@ -23,10 +23,10 @@ when indexing:
 So while those Whoosh modules load, :func:`deferred` puts a stand-in module in ``sys.modules``
 whose functions import the real module and call it; then it takes the stand-in away, so any later
 ``import urllib.request`` (or of the others) gets the real module. A module that loads meanwhile
-and asks the stand-in for another name gets the real module's (which replaces the stand-in then). Whoosh's names still
-reach the real functions, on first call (``tests/test_engine_contract.py`` checks each, and that no other
-module kept a stand-in). ``index_data/engine/__init__.py`` runs this before any other engine
-module imports Whoosh.
+and asks the stand-in for another name gets the real module's (which replaces the stand-in then).
+Whoosh's names still reach the real functions, on first call (``tests/test_engine_contract.py``
+checks each, and that no other module kept a stand-in). ``index_data/engine/__init__.py`` runs
+this before any other engine module imports Whoosh.
 """
 
 from __future__ import annotations
