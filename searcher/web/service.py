@@ -128,10 +128,12 @@ class _Chunks:
     """The chunks a stream's writer puts on ``queue``, until its end (None), as an async
     iterator. An error the writer met is raised, which cuts the response short (the client sees
     an incomplete download). Once this is finished, closed or dropped (the client went away,
-    even before the first chunk), ``stop`` tells the writer to stop."""
+    even before the first chunk), ``stop`` tells the writer to stop. Taking the end (or the
+    error) calls ``release`` first: the writer is done, so its slot is free before the client
+    has the download's last bytes and may ask for the next."""
 
-    def __init__(self, queue: asyncio.Queue, stop: threading.Event):
-        self.queue, self.stop, self.done = queue, stop, False
+    def __init__(self, queue: asyncio.Queue, stop: threading.Event, release: Callable[[], None]):
+        self.queue, self.stop, self.done, self.release = queue, stop, False, release
 
     def __aiter__(self) -> _Chunks:
         return self
@@ -141,6 +143,7 @@ class _Chunks:
             raise StopAsyncIteration
         item = await self.queue.get()
         if item is None or isinstance(item, BaseException):
+            self.release()
             self.close()
             if item is None:
                 raise StopAsyncIteration
@@ -217,11 +220,12 @@ class IndexService:
         held = [True]
 
         def release() -> None:
-            """Free the slot once: before the stream's last item (its end or its error) is handed
-            over, so a client that has read a whole download may start the next at once."""
-            if held:
-                held.clear()
-                self._stream_slots.release()
+            """Free the slot, once (from the writer's thread or, taking its end, the loop's)."""
+            try:
+                held.pop()
+            except IndexError:
+                return
+            self._stream_slots.release()
 
         def run() -> None:
             try:
@@ -236,13 +240,11 @@ class IndexService:
                 try:
                     write(value, out)  # type: ignore[arg-type]
                     out.flush()
-                    release()
                     out.put(None)
                 except _Stopped:
                     pass
                 except Exception as exc:
                     log.error("a download failed half-way", exc_info=exc)
-                    release()
                     try:
                         out.put(exc)
                     except _Stopped:
@@ -260,7 +262,7 @@ class IndexService:
         except BaseException:
             stop.set()
             raise
-        return value, _Chunks(queue, stop)
+        return value, _Chunks(queue, stop, release)
 
     def close(self) -> None:
         """Stop the streams, wait for running searches, then close the Searcher (on server
