@@ -253,7 +253,7 @@ def _run_watches(index_dir) -> None:
 
     if not db_path(index_dir).exists():
         return
-    Searcher = _searcher_class()
+    from .search import Searcher  # not _searcher_class: after a reindex, gc.freeze would keep its garbage
     from .watch import WatchStore
 
     with Searcher(index_dir) as s, WatchStore(index_dir) as store:

@@ -220,3 +220,23 @@ def test_the_bytes_do_not_depend_on_the_processs_hash_seed(index_dir, tmp_path):
                        env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT)
         got.append(_stores(out))
     assert got[0] and got[0] == got[1]
+
+
+def test_position_starts_beyond_2_to_the_32_are_kept_in_64_bits(tmp_path):
+    """``post.qoff`` is uint32 while a store's positions fit, uint64 from 2**32 positions on (a
+    segment of a few million questions): the starts are kept exactly either way. The count of
+    positions before is set by hand, as writing 4 billion is out of reach in a test."""
+    starts = {}
+    for before in (0, 2**32 + 7):
+        w = poststore.StoreWriter(tmp_path / poststore.DIR / f"q{before}.mqp", segment_id="q",
+                                  doc_count=4, settings=SETTINGS)
+        w.add_length_table(np.arange(256, dtype=np.float64))
+        w.add_lengths("title", np.array([1, 2, 3, 4], np.uint8), 10)
+        w._Q = before
+        w.add_term("title", "a", [0, 2, 3], [2.0, 1.0, 3.0], [0, 4, 1, 0, 2, 5])
+        st = poststore.open_store(w.finish({}), segment_id="q")
+        assert st is not None
+        qoff = st.array("post.qoff")
+        starts[before] = (qoff.dtype.str, [int(x) - before for x in qoff])
+        st.close()
+    assert starts == {0: ("<u4", [0, 2, 3]), 2**32 + 7: ("<u8", [0, 2, 3])}

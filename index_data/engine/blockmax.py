@@ -615,8 +615,11 @@ class SegmentQuery:
                 starts[j].append(runs[w][0])
                 counts[j].append(runs[w][1])
                 shift[j].append(offsets[w] - offsets[order[0]])
-        owner, pos = self.st.gather_positions(np.concatenate(starts[0]), np.concatenate(counts[0]))
-        each_once = len(owner) == first[-1]  # owner is 0, 1, 2...: one position per candidate
+        rarest = np.concatenate(counts[0])
+        owner, pos = self.st.gather_positions(np.concatenate(starts[0]), rarest)
+        # owner is 0, 1, 2...: one position per candidate (none with none: a weight of 0 is
+        # possible in a store, though mqt's fields never give one)
+        each_once = len(owner) == first[-1] and (not len(rarest) or int(rarest.max()) == 1)
         for j in range(1, nwords):
             start, count = np.concatenate(starts[j]), np.concatenate(counts[j])
             if not each_once:

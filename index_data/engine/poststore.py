@@ -39,7 +39,8 @@ Sections (``P`` postings, ``T`` terms, ``Wn`` windows of all terms, ``n`` docume
 - ``post.doc`` uint32[P]: document numbers, ascending within a term; ``post.tf`` uint8, uint16
   or float32[P]: Whoosh's weight (the term count for mqt's fields; the narrowest exact type)
 - ``pos`` uint16 or uint32: positions of each posting in turn (fields with positions only)
-- ``post.qoff`` uint32[P'] (``P'``: the postings before the combined field's): where each
+- ``post.qoff`` uint32 or uint64[P'] (``P'``: the postings before the combined field's; uint64
+  from 2**32 positions on, a few million questions in one segment): where each
   posting's positions start in ``pos`` (its run is ``post.tf`` long), so that a phrase reads a
   candidate's positions in place instead of summing the weights before it
 - windows: documents ``w << window_bits`` to ``(w + 1) << window_bits``: per term and window
@@ -298,7 +299,7 @@ class StoreWriter:
             self._docs = spill("doc", np.uint32)
             self._tfs = spill("tf", np.float32)  # the file's type is chosen at the end
             self._pos = spill("pos", np.uint32)  # likewise
-            self._qoff = spill("qoff", np.uint32)
+            self._qoff = spill("qoff", np.uint64)  # likewise (uint32 below 2**32 positions)
             self._win = {k: spill(f"win.{k}", dt) for k, dt in _WIN_TYPES}
             self._imp = spill("imp", "<u2")
         except BaseException:
@@ -554,8 +555,6 @@ class StoreWriter:
         if not combined:  # each posting's first position (not kept for the combined field's)
             if self._imp_base is not None:
                 raise ValueError("the combined field's postings come last")
-            if self._Q + npos >= 2**32:
-                raise ValueError("a store holds fewer than 2**32 positions")
             self._qoff.append(pcum + self._Q)
         if positions is not None and len(positions):
             top = int(positions.max())
@@ -622,7 +621,7 @@ class StoreWriter:
         add("post.doc", self._docs, "<u4")
         add("post.tf", self._tfs, tfdt)
         add("pos", self._pos, posdt)
-        add("post.qoff", self._qoff, "<u4")
+        add("post.qoff", self._qoff, "<u4" if self._Q < 2**32 else "<u8")
         for k, wdt in _WIN_TYPES:
             add(f"win.{k}", self._win[k], wdt)
         add("post.imp", self._imp, "<u2")
