@@ -165,6 +165,7 @@ def test_postings_spilled_to_runs_equal_whoosh(corpus, whoosh_index_dir, tmp_pat
 
         monkeypatch.setattr(segment_writer, "_CHUNK_TERMS", chunk[0])
         monkeypatch.setattr(segment_writer, "_CHUNK_ITEMS", chunk[1])
+        monkeypatch.setattr(segment_writer, "_GATHER_POSTINGS", chunk[0])
     ix = whoosh_index.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
     segment = default_codec().new_segment(ix.storage, INDEX_NAME)
     w = FastSegmentWriter(ix.storage, ix.schema, segment, budget_mb=0.25,
@@ -325,3 +326,34 @@ def test_stems_of_unstemmed_terms_are_the_stemmed_terms(text):
     from index_data.analysis import stem_terms
 
     assert stem_terms(index_terms(text, True, False)) == index_terms(text, True, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "c", "dd", "é", "zz"]),
+                                st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5),
+                                min_size=1), max_size=12),
+       st.sampled_from([1, 2, 5, 1 << 16]))
+def test_flat_postings_group_as_per_term_lists(docs, gather):
+    """A FREQ/POS buffer's grouped postings (positions gathered ``gather`` postings at a time)
+    are the per-term lists built naively: documents in order, counts, the positions."""
+    from index_data.engine import segment_writer
+
+    old = segment_writer._GATHER_POSTINGS
+    segment_writer._GATHER_POSTINGS = gather
+    try:
+        for positions in (True, False):
+            buf = segment_writer._FlatPostings(positions)
+            want: dict[str, tuple[list, list]] = {}
+            for docnum, post in enumerate(docs):
+                buf.add(docnum, post if positions else {t: len(p) for t, p in post.items()})
+                for t, p in post.items():
+                    want.setdefault(t, ([], []))
+                    want[t][0].extend([docnum, len(p)])
+                    want[t][1].extend(p)
+            got = {t: (list(v[0]), list(v[1])) if positions else (list(v), None)
+                   for t, v in buf.sorted_postings()}
+            assert list(got) == sorted(want)
+            assert got == {t: (d, p if positions else None) for t, (d, p) in want.items()}
+            assert not buf
+    finally:
+        segment_writer._GATHER_POSTINGS = old

@@ -46,7 +46,10 @@ from .schema import MqtText
 #: share of what grouping them costs: see _FlatPostings.)
 _TERM_COST = {FREQ: 150, POS: 150, EXIST: 190, GENERIC: 220}
 _POSTING_COST = {FREQ: 16, POS: 16, EXIST: 5, GENERIC: 110}
-_POSITION_COST = 4.5
+#: A buffered position: 4 bytes (4.5 with the array's spare room), and 4 more for its grouped
+#: copy, which exists beside the buffered positions while a field is grouped
+#: (``_FlatPostings._grouped`` gathers them a slice at a time, with no other full-length array).
+_POSITION_COST = 8.5
 
 #: A field's value cache is given up if its first this-many misses come in fewer than twice
 #: as many documents; it is emptied when it holds more than _VALUE_CACHE_MAX values.
@@ -590,8 +593,24 @@ class _FlatPostings:
             ends = dst[np.cumsum(nposts) - 1] if len(cs) else dst[:0]
             plens = _to_array(np.diff(ends, prepend=0))
             dst -= cs
-            idx = np.arange(int(cs.sum()), dtype=np.int64) + np.repeat(src[perm] - dst, cs)
-            pdata = _to_array(np.frombuffer(positions, dtype=np.uint32)[idx])
+            # Each grouped position is the buffered one at its posting's shift plus its own
+            # index: gathered into the result a slice of postings at a time, so the only array
+            # as long as all the positions besides the buffered one is the result (see
+            # _POSITION_COST); the indexes are as long as one slice's positions.
+            total = len(positions)
+            shift = src[perm]
+            shift -= dst
+            del src
+            pdata = array("I", [0]) * total
+            out = np.frombuffer(pdata, dtype=np.uint32)
+            pos = np.frombuffer(positions, dtype=np.uint32)
+            for a in range(0, len(cs), _GATHER_POSTINGS):
+                b = min(a + _GATHER_POSTINGS, len(cs))
+                start, stop = int(dst[a]), int(dst[b - 1] + cs[b - 1])
+                idx = np.repeat(shift[a:b], cs[a:b])
+                idx += np.arange(start, stop, dtype=np.int64)
+                np.take(pos, idx, out=out[start:stop])
+            del out, pos, positions
         return [terms[i] for i in order], _to_array(nposts * 2), _to_array(data), plens, pdata
 
     def sorted_postings(self):
@@ -631,10 +650,16 @@ class _FlatPostings:
 
 def _to_array(a) -> array:
     """A numpy array of non-negative integers < 2**32 as an ``array('I')``."""
+    import numpy as np
+
     out = array("I")
-    out.frombytes(a.astype("u4", copy=False).tobytes())
+    # a byte view of the array (no intermediate bytes copy; frombytes wants format 'B')
+    out.frombytes(np.ascontiguousarray(a, dtype=np.uint32).data.cast("B"))
     return out
 
+
+#: Positions are grouped (gathered in term order) this many postings at a time.
+_GATHER_POSTINGS = 1 << 16
 
 #: A run chunk holds at most this many terms or this many array items.
 _CHUNK_TERMS = 16384
