@@ -667,22 +667,13 @@ _CHUNK_ITEMS = 1 << 20
 
 
 def _run_chunk(kind, buf, terms, start):
-    """The next chunk of a run from ``terms[start:]`` (popped from ``buf``), and where it ends."""
+    """The next chunk of a run from ``terms[start:]`` (popped from ``buf``, an EXIST or GENERIC
+    field's: FREQ and POS fields buffer in _FlatPostings), and where it ends."""
     end = start
     if kind == GENERIC:
         end = min(len(terms), start + 1024)
         return [(t, buf.pop(t)) for t in terms[start:end]], end
     lens, data = array("I"), array("I")
-    if kind == POS:
-        plens, pdata = array("I"), array("I")
-        while end < len(terms) and end - start < _CHUNK_TERMS and len(data) < _CHUNK_ITEMS:
-            a, positions = buf.pop(terms[end])
-            lens.append(len(a))
-            data.extend(a)
-            plens.append(len(positions))
-            pdata.extend(positions)
-            end += 1
-        return (terms[start:end], lens, data, plens, pdata), end
     while end < len(terms) and end - start < _CHUNK_TERMS and len(data) < _CHUNK_ITEMS:
         a = buf.pop(terms[end])
         lens.append(len(a))
