@@ -19,7 +19,8 @@ Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
     indexed_ids, live_segment_ids
 
 Each name is imported from its module on first use, so a search never loads the writing side
-and an indexing worker never loads the reading side (numpy). ``docs/architecture.md`` has the
+and an indexing worker loads none of the reading side, and numpy only once it writes its
+postings (the segment writer's grouping, the posting store). ``docs/architecture.md`` has the
 module map; private Whoosh names are used in ``internals.py`` and ``format.py`` only. Whoosh is
 first imported here, by ``whoosh_import`` (without the modules it loads for functions a search
 calls late or never).

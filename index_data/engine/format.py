@@ -37,8 +37,9 @@ from whoosh.system import emptybytes
 if TYPE_CHECKING:
     import numpy as np
 
-# numpy is imported inside the decoding functions only: index worker processes write with this
-# module and never load numpy (see analysis.warm_up).
+# numpy is imported inside the decoding functions only: writing posting lists with this module
+# needs none (an indexing worker loads numpy only once it groups its postings: see
+# segment_writer._FlatPostings).
 
 MAGIC = b"W3Bl"  # whoosh3.WHOOSH3_HEADER_MAGIC: starts every posting list
 BLOCK_LIMIT = 128  # W3Codec's default blocklimit: postings per block

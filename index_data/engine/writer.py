@@ -187,7 +187,7 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
     their posting stores (:func:`write_stores`). A search computes a missing
     df table, stems a word the table lacks and answers without a missing store, so failing here
     loses speed, never results."""
-    from . import facts  # numpy: not at the top (indexing workers never load it)
+    from . import facts  # numpy: not at the top (importing this module stays light)
 
     storage = FileStorage(str(index_dir), supports_mmap=False)
     words: set[str] = set()
