@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .phrases import follow
-from .poststore import PostStore, TermPostings
+from .poststore import PostStore, TermPostings, one_each
 
 #: Filter masks (``party:labour``, date ranges) kept per segment, at most this many.
 MAX_CACHED_FILTERS = 64
@@ -617,9 +617,7 @@ class SegmentQuery:
                 shift[j].append(offsets[w] - offsets[order[0]])
         rarest = np.concatenate(counts[0])
         owner, pos = self.st.gather_positions(np.concatenate(starts[0]), rarest)
-        # owner is 0, 1, 2...: one position per candidate (none with none: a weight of 0 is
-        # possible in a store, though mqt's fields never give one)
-        each_once = len(owner) == first[-1] and (not len(rarest) or int(rarest.max()) == 1)
+        each_once = one_each(rarest)  # owner is 0, 1, 2...: one position per candidate
         for j in range(1, nwords):
             start, count = np.concatenate(starts[j]), np.concatenate(counts[j])
             if not each_once:

@@ -10,10 +10,10 @@ Written once, here: the fast segment writer encodes with :func:`write_posting_li
 A posting list is ``MAGIC``, then per block of up to :data:`BLOCK_LIMIT` postings: a signed
 4-byte length (negative for the last block), the pickled info tuple ``(count, last id, max
 weight, compression level, min length byte, max length byte)`` and the pickle (protocol
-:data:`BLOCK_PROTOCOL`; Whoosh's: 2) of ``(ids, weights, values)``, zlib'd when the level is not
-0 (see :data:`COMPRESS_FROM`). Ids: the first
-absolute, the rest deltas; weights None for all-1.0, one float for all-equal, else a float32
-tuple; values: a tuple, or None for a fixed size of 0.
+:data:`BLOCK_PROTOCOL`; Whoosh's: 2) of ``(ids, weights, values)``, zlib'd when the level is
+not 0 (see :data:`COMPRESS_FROM`). Ids: the first absolute, the rest deltas; weights None for
+all-1.0, one float for all-equal, else a float32 tuple; values: a tuple, or None for a fixed
+size of 0.
 """
 
 from __future__ import annotations
@@ -429,16 +429,13 @@ def _without_values(chunk: bytes, count: int):
     caller unpickles it whole). The places a values tuple may start are tried in order (in
     protocol 3 the two bytes may also be an id's), and what each gives is checked: ``count``
     ids, as many weights, one or None."""
+    starts = _VALUES_STARTS[:1] if chunk[1:2] == b"\x02" else _VALUES_STARTS[1:]  # PROTO 2 or 3
     start = 0
     for _ in range(8):
-        if chunk[1:2] == b"\x02":
-            at = chunk.find(_VALUES_STARTS[0], start)
-        else:
-            at = chunk.find(_VALUES_STARTS[1], start)
-            b = chunk.find(_VALUES_STARTS[2], start, at if at >= 0 else len(chunk))
-            at = b if b >= 0 else at
-        if at < 0:
+        found = [at for at in (chunk.find(s, start) for s in starts) if at >= 0]
+        if not found:
             return None
+        at = min(found)
         try:
             ids, ws, vs = pickle.loads(chunk[:at] + b")\x87.")  # EMPTY_TUPLE, TUPLE3, STOP
             if type(ids) is tuple and len(ids) == count and (

@@ -675,6 +675,12 @@ def _dump(directory: dict) -> bytes:
 
 # ---- reading --------------------------------------------------------------------------------------
 
+def one_each(counts: np.ndarray) -> bool:
+    """Whether every run of positions holds exactly one (none: true), so that runs and their
+    positions go one to one: what the phrase checks' shortcuts rely on."""
+    return not len(counts) or (int(counts.min()) == 1 and int(counts.max()) == 1)
+
+
 @dataclass(frozen=True)
 class TermPostings:
     """One term's postings in one segment, as views into the store (nothing copied)."""
@@ -855,12 +861,11 @@ class PostStore:
         ascending) holds ``target[i]``: a binary search of every run at once (int64 arrays of one
         length), as many steps as the longest run's bit length (runs of one position: one look)."""
         pos = self.array("pos")
-        top = int(count.max(initial=0))
-        if top == 1 and int(count.min()) == 1:
+        if one_each(count):
             return np.take(pos, start) == target
         end = start + count
         at = start - 1  # the last place known to hold less than the target (or before the run)
-        step = 1 << max(top.bit_length() - 1, 0)
+        step = 1 << max(int(count.max()).bit_length() - 1, 0)
         while step:
             probe = at + step
             ok = np.take(pos, probe, mode="clip") < target
@@ -873,9 +878,9 @@ class PostStore:
     def gather_positions(self, start: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(owner, position)`` for runs of ``counts[i]`` positions from ``start[i]`` in ``pos``
         (``owner`` ascending; runs of one position each: ``owner`` is ``0, 1, 2...``)."""
+        if one_each(counts):
+            return np.arange(len(counts), dtype=np.int64), self.array("pos")[start].astype(np.int64)
         total = int(counts.sum())
-        if total == len(counts) and (not total or int(counts.max()) == 1):
-            return np.arange(total, dtype=np.int64), self.array("pos")[start].astype(np.int64)
         owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         first = np.concatenate(([0], np.cumsum(counts)[:-1]))
         offs = np.repeat(start - first, counts) + np.arange(total, dtype=np.int64)
