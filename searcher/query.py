@@ -51,6 +51,8 @@ class Words:
 
 @dataclass(frozen=True)
 class Phrase:
+    """Words in order: ``"hate crime"``; ``slop`` extra words allowed between them (``"a b"~2``)."""
+
     text: str
     field: str | None = None
     slop: int = 0
@@ -59,12 +61,16 @@ class Phrase:
 
 @dataclass(frozen=True)
 class Prefix:
+    """Words starting with ``text``: ``hous*``."""
+
     text: str
     field: str | None = None
 
 
 @dataclass(frozen=True)
 class Fuzzy:
+    """Words within ``distance`` edits of ``text``: ``polise~`` (1), ``polise~2``."""
+
     text: str
     field: str | None = None
     distance: int = 1
@@ -89,6 +95,8 @@ class DateRange:
 
 @dataclass(frozen=True)
 class Or:
+    """Any of ``children``: ``a OR b``."""
+
     children: tuple
 
 
@@ -163,6 +171,8 @@ def parse_date_range(value: str) -> DateRange:
 
 @dataclass
 class _Tok:
+    """One token of the query string, with where it starts (for error positions)."""
+
     kind: str  # WORD PHRASE LPAREN RPAREN OR AND NOT
     text: str
     pos: int

@@ -97,6 +97,8 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class AllOf:
+    """AND: the documents every child matches, scored as the sum of the children's scores."""
+
     children: tuple
 
 
@@ -136,12 +138,14 @@ class DateRange:
 
 @dataclass(frozen=True)
 class Everything:
+    """Every live document, each scored ``boost`` (Whoosh's ``Every``)."""
+
     boost: float = 1.0
 
 
 @dataclass(frozen=True)
 class Nothing:
-    pass
+    """No document (Whoosh's ``NullQuery``)."""
 
 
 Node = (Word | FieldsWord | Phrase | AnyOf | AllOf | Without | Maybe | Filter | DateRange | Everything
