@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -389,6 +390,41 @@ def test_downloads_beyond_the_slots_are_refused_with_503(client, forever):
     assert [len(rows_of(a.content, "csv")) for a in answers] == [12] * service_module.STREAMS
     r = client.get("/export.csv", params={"q": "transport"})  # freed before their last bytes were sent
     assert r.status_code == 200 and len(rows_of(r.content, "csv")) == 12
+
+
+def test_a_stalled_client_holds_its_slot_until_the_stall_limit(client, forever, monkeypatch):
+    """A client that stops reading (but stays connected) fills the buffers until its writer
+    waits on a full queue: the slot stays taken meanwhile (others are refused, not hung), and
+    after ``STALL_SECONDS`` the writer gives up and frees it, the connection still open."""
+    produced, _, _ = forever
+    monkeypatch.setattr(service_module, "STALL_SECONDS", 2.0)
+    stalled = []
+    try:
+        for _ in range(service_module.STREAMS):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # small: fills at once
+            s.settimeout(30)
+            s.connect((client.base_url.host, client.base_url.port))
+            s.sendall(b"GET /export.csv?q=forever HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert s.recv(64).startswith(b"HTTP/1.1 200")
+            stalled.append(s)  # and never read again
+        r = client.get("/export.csv", params={"q": "transport"})
+        assert r.status_code == 503 and "downloads are running already" in r.text
+        assert client.get("/api/search", params={"q": "transport"}).status_code == 200
+        deadline = time.monotonic() + 30
+        while True:  # the writers give up on their stalled clients: the slots are free again
+            r = client.get("/export.csv", params={"q": "transport"})
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and time.monotonic() < deadline, r.text
+            time.sleep(0.2)
+        assert len(rows_of(r.content, "csv")) == 12
+        before = produced[0]
+        time.sleep(1.0)
+        assert produced[0] == before  # the stalled exports have stopped
+    finally:
+        for s in stalled:
+            s.close()
 
 
 class _SlowRelease:
