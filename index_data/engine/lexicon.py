@@ -3,7 +3,8 @@ unstemmed body words and how many of its documents hold each, kept outside Whoos
 lists.
 
 The record is the ``spell`` column: for each document its distinct unstemmed words of title,
-question and answer (stopwords dropped), sorted and joined by newlines (:func:`encode_words`).
+question and answer (stopwords dropped), in the order they first occur, joined by newlines
+(:func:`encode_words`).
 Whoosh copies the column of live documents when it merges segments, so a lexicon derived from
 it stays exact through reindexes. Beside each segment, ``mqt-lex/<segment>.mql`` is that
 lexicon derived once (written by the build's worker from its own counts, by every reindex
@@ -48,9 +49,10 @@ _HEADER = struct.Struct("<8sIQQQI32s")
 
 
 def encode_words(words: Iterable[str]) -> bytes:
-    """One document's ``spell`` column value: its distinct words, sorted, joined by newlines
-    (an analysed word never holds a newline)."""
-    return "\n".join(sorted(set(words))).encode("utf-8")
+    """One document's ``spell`` column value: its distinct words in the order they first
+    occur (no sort: ~15 µs a document), joined by newlines (an analysed word never holds a
+    newline)."""
+    return "\n".join(dict.fromkeys(words)).encode("utf-8")
 
 
 def decode_words(blob: bytes) -> list[bytes]:

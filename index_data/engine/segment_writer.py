@@ -25,7 +25,7 @@ import heapq
 import pickle
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from bisect import bisect_left
 from itertools import accumulate, chain, repeat
 from typing import Any, NamedTuple
@@ -89,7 +89,7 @@ class FastSegmentWriter:
     """
 
     def __init__(self, storage, schema, segment, *, budget_mb: float = 64,
-                 derived: tuple[str, tuple[str, ...], Callable[[set[str]], bytes]] | None = None,
+                 derived: tuple[str, tuple[str, ...], Callable[[Iterable[str]], bytes]] | None = None,
                  vector: tuple[str, Callable[[Counter], bytes]] | None = None,
                  feed: Callable[[FastSegmentWriter], Any] | None = None):
         """``derived``: (column, source fields, encode): a column a document may leave out,
@@ -215,7 +215,7 @@ class FastSegmentWriter:
             if given is None:
                 if words is None:
                     raise ValueError(f"a source of {dname} is not text: give {dname} explicitly")
-                spelled = set(real_terms(list(chain.from_iterable(words.values()))))
+                spelled = dict.fromkeys(real_terms(list(chain.from_iterable(words.values()))))
                 fields = {**fields, dname: encode_words(spelled)}
             else:
                 spelled = [w.decode("utf-8") for w in given.split(b"\n")] if given else []
@@ -293,7 +293,7 @@ class FastSegmentWriter:
         analysed, perdoc, spelled = prepared
         docnum = self.docnum
         if spelled:
-            self.word_counts.update(spelled)
+            self.word_counts.update(iter(spelled))  # an iterable, not a mapping: counted in C
         self._perdoc.start_doc(docnum)
         for name, field, sv, column, cv in perdoc:
             if sv is not None:
