@@ -109,8 +109,8 @@ def test_one_segment_build_equals_whoosh(corpus, whoosh_index_dir, tmp_path):
     report = build_index(corpus, tmp_path / "ix", procs=1)
     assert [r.path.rsplit("/", 1)[1] for r in report.rejected] == ["broken.txt"]
     counts = compare_indexes(whoosh_index_dir, tmp_path / "ix", blocks=True)
-    assert counts["docs"] == 282 and counts["terms"] > 10_000 and counts["blocks"] >= counts["terms"]
-    assert counts["postings"] > 80_000
+    assert counts["docs"] == 282 and counts["terms"] > 8_000 and counts["blocks"] >= counts["terms"]
+    assert counts["postings"] > 40_000
     assert 0 < counts["raw blocks"] < counts["blocks"]  # both kinds of block compared
 
 
@@ -149,12 +149,12 @@ def test_reindex_on_fast_segments_equals_whoosh(corpus, tmp_path, generate):
     with open_reader(ix_dir) as r:
         assert len(list(r.leaf_readers())) == 3 and r.has_deletions()
     counts = compare_live(ref, ix_dir)
-    assert counts["docs"] == 282 - 15 + 18 and counts["terms"] > 10_000
+    assert counts["docs"] == 282 - 15 + 18 and counts["terms"] > 8_000
     reindex(root, ix_dir, optimize=True)
     with open_reader(ix_dir) as r:
         assert len(list(r.leaf_readers())) == 1 and not r.has_deletions()
     counts = compare_indexes(ref, ix_dir, same_docnums=False, blocks=False, merged=True)
-    assert counts["docs"] == 285 and counts["terms"] > 10_000
+    assert counts["docs"] == 285 and counts["terms"] > 8_000
 
 
 @pytest.mark.slow  # many run files, then a full comparison
