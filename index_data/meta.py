@@ -17,7 +17,9 @@ from .errors import IndexCorruptError, IndexMissingError, IndexVersionError
 
 #: 5: the Whoosh field and analyzer classes moved to ``index_data.engine`` (an index pickles them).
 #: 6: positions keep a gap where a stopword was removed and at sentence ends (phrases).
-SCHEMA_VERSION = 6
+#: 7: the body's words for spelling and expansion in a ``spell`` column and per-segment lexicon
+#: files (``engine.lexicon``), no longer a Whoosh field with posting lists.
+SCHEMA_VERSION = 7
 META_FILE = "mqt-index.json"
 
 

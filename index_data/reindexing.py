@@ -43,7 +43,7 @@ from .analysis import warm_up
 from .build import build_unlocked, now_iso
 from .corpus import list_corpus
 from .engine import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
-                     remove_write_leftovers, write_stores)
+                     remove_write_leftovers, write_lexicons, write_stores)
 from .errors import (CorpusError, IndexCorruptError, IndexMissingError, IndexVersionError,
                      IndexWriteError, MqtError)
 from .locking import DEFAULT_WAIT_SECONDS, index_lock
@@ -186,7 +186,8 @@ def _update(corpus_dir, index_dir, report: ReindexReport, *, optimize: bool,
             u.apply(delete, _load(candidates, report, progress), optimize=optimize,
                     housekeeping=needs_housekeeping, before_commit=lambda: check(final=True))
         else:
-            # an index without its posting stores (older, interrupted) gets them
+            # an index without its lexicons or posting stores (interrupted, damaged) gets them
+            write_lexicons(index_dir)
             write_stores(index_dir, verify=verify_stores)
     report.rejected.sort(key=lambda r: r.path)
     with IndexUpdater(index_dir) as u:

@@ -131,8 +131,11 @@ def load_df_table(index_dir: str | os.PathLike, segment_id: str):
 
 def prune_df_tables(index_dir: str | os.PathLike, keep: Iterable[str]) -> None:
     """Delete the tables of segments that no longer exist (merged away)."""
-    folder = Path(index_dir) / DF_DIR
-    keep = {f"{s}.npy" for s in keep}
+    prune_folder(Path(index_dir) / DF_DIR, {f"{s}.npy" for s in keep})
+
+
+def prune_folder(folder: Path, keep: set[str]) -> None:
+    """Delete the files of a per-segment side folder but those named in ``keep``."""
     if not folder.is_dir():
         return
     for p in folder.iterdir():

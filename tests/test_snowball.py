@@ -18,11 +18,13 @@ NLTK = EnglishStemmer()
 
 
 def _vocabulary(index_dir) -> list[str]:
-    from whoosh.filedb.filestore import FileStorage
+    from index_data.engine import EngineReader
 
-    ix = FileStorage(str(index_dir)).open_index("MAIN")
-    with ix.reader() as r:
-        return [w.decode("utf-8") for w in r.lexicon("spell")]
+    engine = EngineReader(index_dir)
+    try:
+        return list(engine.snapshot().lexicon().expand_prefix(""))
+    finally:
+        engine.close()
 
 
 def _differences(words) -> list[tuple[str, str, str]]:

@@ -13,7 +13,7 @@ Read side (``searcher`` uses it; it never writes)::
 Write side (``index_data.build`` and ``index_data.reindexing`` use it)::
 
     NewIndexWriter, SegmentBuilder, SegmentSpec     a brand-new index, one segment per part
-    finish_new_index, flush_to_disk, swap_into_place, write_stores
+    finish_new_index, flush_to_disk, swap_into_place, write_lexicons, write_stores
     IndexUpdater, IndexedDoc, IndexFacts, remove_write_leftovers, MAX_SEGMENTS,
     MAX_DELETED_FRACTION
     indexed_ids, live_segment_ids
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .update import (MAX_DELETED_FRACTION, MAX_SEGMENTS, IndexedDoc, IndexUpdater,
                          indexed_ids, live_segment_ids, remove_write_leftovers)
     from .writer import (NewIndexWriter, SegmentBuilder, SegmentSpec, finish_new_index,
-                         swap_into_place, write_stores)
+                         swap_into_place, write_lexicons, write_stores)
 
 _INTERFACE = {
     "EngineReader": "reader", "Snapshot": "reader", "RawHit": "reader", "Compiled": "compiler",
@@ -53,14 +53,14 @@ _INTERFACE = {
     "finish_new_index": "writer", "swap_into_place": "writer", "flush_to_disk": "storage",
     "IndexUpdater": "update", "IndexedDoc": "update", "IndexFacts": "facts", "remove_write_leftovers": "update",
     "MAX_SEGMENTS": "update", "MAX_DELETED_FRACTION": "update", "live_segment_ids": "update",
-    "indexed_ids": "update", "write_stores": "writer",
+    "indexed_ids": "update", "write_lexicons": "writer", "write_stores": "writer",
 }
 
 __all__ = [
     "MAX_DELETED_FRACTION", "MAX_SEGMENTS", "Compiled", "EngineReader", "IndexFacts",
     "IndexUpdater", "IndexedDoc", "NewIndexWriter", "RawHit", "SegmentBuilder", "SegmentSpec", "Snapshot",
     "finish_new_index", "flush_to_disk", "indexed_ids", "live_segment_ids", "remove_write_leftovers",
-    "swap_into_place", "top_by_date", "top_k", "write_stores",
+    "swap_into_place", "top_by_date", "top_k", "write_lexicons", "write_stores",
 ]
 
 

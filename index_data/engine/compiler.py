@@ -18,12 +18,14 @@ from searcher import query as q
 
 from ..analysis import normalize_token, stem
 from ..errors import QueryError
-from ..fields import SPELL_FIELD, TEXT_FIELDS, date_number
+from ..fields import TEXT_FIELDS, date_number
 from ..model import STATUSES
 from .queries import CoordOr, FieldsTerm, GappedPhrase
 
 if TYPE_CHECKING:
     from searcher.ranking import Ranking
+
+    from .lexicon import Lexicon
 
 #: A prefix (``hous*``) or fuzzy word expands to at most this many index words, most frequent first.
 MAX_EXPANSIONS = 256
@@ -53,10 +55,11 @@ def fields_term(text: str, ranking: Ranking, boost: float = 1.0) -> FieldsTerm:
 
 
 class Compiler:
-    """Compiles one query tree against one open index (``reader``, ``schema``)."""
+    """Compiles one query tree against one open index (its ``schema``; prefixes and fuzzy
+    words expand to the words of its ``lexicon``, a ``lexicon.Lexicon``)."""
 
-    def __init__(self, reader, schema, ranking: Ranking, query_words: int):
-        self.reader = reader
+    def __init__(self, lexicon: Lexicon, schema, ranking: Ranking, query_words: int):
+        self.lexicon = lexicon
         self.schema = schema
         self.ranking = ranking
         self.terms: set[str] = set()
@@ -111,8 +114,8 @@ class Compiler:
 
     def expansion(self, node, surface: list[str], highlight: bool):
         if len(surface) > MAX_EXPANSIONS:
-            df = self.reader.doc_frequency
-            surface = sorted(surface, key=lambda w: -df(SPELL_FIELD, w))[:MAX_EXPANSIONS]
+            df = self.lexicon.doc_frequency
+            surface = sorted(surface, key=lambda w: -df(w))[:MAX_EXPANSIONS]
         stems = sorted({stem(w) for w in surface})
         if highlight:
             self.terms.update(stems)
@@ -123,18 +126,17 @@ class Compiler:
     def prefix(self, node: q.Prefix, highlight: bool):
         p = normalize_token(node.text)
         words = []
-        for i, w in enumerate(self.reader.expand_prefix(SPELL_FIELD, p)):
+        for i, w in enumerate(self.lexicon.expand_prefix(p)):
             if i >= MAX_PREFIX_SCAN:
                 raise QueryError(f"{node.text}* matches too many words; use a longer prefix")
-            words.append(w.decode("utf-8") if isinstance(w, bytes) else w)
+            words.append(w)
         if highlight:
             self.prefixes.append(stem(p) if len(p) > 3 else p)
         return self.expansion(node, words, highlight)
 
     def fuzzy(self, node: q.Fuzzy, highlight: bool):
         word = normalize_token(node.text)
-        words = [w.decode("utf-8") if isinstance(w, bytes) else w
-                 for w in self.reader.terms_within(SPELL_FIELD, word, node.distance, prefix=1)]
+        words = list(self.lexicon.terms_within(word, node.distance, prefix=1))
         return self.expansion(node, words or [word], highlight)
 
     def match(self, node: q.Match):
@@ -200,11 +202,11 @@ class Compiler:
         return base
 
 
-def compile_tree(node, reader, schema, ranking: Ranking) -> Compiled:
+def compile_tree(node, lexicon: Lexicon, schema, ranking: Ranking) -> Compiled:
     """The compiled query of a whole query tree (see :class:`Compiler`)."""
     from searcher.ranking import ranked_words
 
-    c = Compiler(reader, schema, ranking, ranked_words(node))  # a group in a long query is not "short"
+    c = Compiler(lexicon, schema, ranking, ranked_words(node))  # a group in a long query is not "short"
     wquery = c.compile(node)
     return Compiled(wquery if wquery is not None else wq.NullQuery, c.terms, c.prefixes,
                     c.query_words)

@@ -106,8 +106,9 @@ COMBINED = "*"
 #: A combined posting's impact: its BM25F pseudo-frequency at the reference averages, rounded
 #: up to a multiple of 1/IMPACT_SCALE (uint16; 65535: that or more).
 IMPACT_SCALE = 1024
-#: Fields a store leaves out: ``spell`` is only read for its vocabulary, through Whoosh.
-SKIP_FIELDS = ("spell",)
+#: Indexed fields a store leaves out (none: the body's words for spelling are a column, read
+#: through ``lexicon``).
+SKIP_FIELDS: tuple[str, ...] = ()
 _ALIGN = 64
 #: Postings decoded from a segment's blocks (Python numbers) before they become arrays.
 _DERIVE_BATCH = 1 << 16

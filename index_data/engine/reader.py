@@ -35,6 +35,7 @@ from . import compiler, fastpath, internals
 from .columns import bytes_column
 from .compiler import Compiled
 from .evaluate import execute
+from .lexicon import Lexicon, SegmentLexicon, segment_lexicon
 from .facets import SegmentCache, SegmentFacets, count_facets, segment_facets, segment_key
 from .postings import SegmentArrays
 from .scoring import robertson_idf, weighting
@@ -335,6 +336,9 @@ class Snapshot:
         self._fast_retry = 0.0
         #: Queries the stores failed in this view (see ``EngineReader.store_failures``).
         self._failures = 0
+        #: The view's word list (``lexicon``), made on first use: a search that expands or
+        #: corrects no word never reads it.
+        self._lexicon: Lexicon | None = None
 
     def fast(self):
         """This view's ``blockmax.Index`` (its segments' posting stores and deletions), or None
@@ -378,7 +382,19 @@ class Snapshot:
         """The compiled query of a query tree (``searcher.query``) in this view (prefixes and
         fuzzy words expand to its words)."""
         s = self.whoosh_searcher
-        return compiler.compile_tree(node, s.reader(), s.schema, self._engine.ranking)
+        return compiler.compile_tree(node, self.lexicon(), s.schema, self._engine.ranking)
+
+    def lexicon(self) -> Lexicon:
+        """The view's body words and their document counts (``lexicon``), each segment's read
+        on first use and kept by the reader for every view."""
+        if self._lexicon is None:
+            leaves = self._leaves
+            self._lexicon = Lexicon(len(leaves), lambda i: self._segment_lexicon(leaves[i][0].reader()))
+        return self._lexicon
+
+    def _segment_lexicon(self, reader) -> SegmentLexicon:
+        return self._engine.segment_cache.get(
+            segment_key(reader), "lexicon", lambda: segment_lexicon(self.index_dir, reader))
 
     @_guarded
     def count(self, compiled: Compiled) -> int:
@@ -389,20 +405,27 @@ class Snapshot:
     def word_frequency(self, word: str, field: str | None = None) -> int:
         """How many documents contain this (unstemmed, normalised) word: in the body text, or
         in the name field ``field`` (asker, party...)."""
-        return self.whoosh_searcher.reader().doc_frequency(field or SPELL_FIELD, word)
+        if field is None or field == SPELL_FIELD:
+            return self.lexicon().doc_frequency(word)
+        return self.whoosh_searcher.reader().doc_frequency(field, word)
 
     @_guarded
     def knows_word(self, word: str, field: str | None = None) -> bool:
-        """Whether :meth:`word_frequency` is above 0, from the term tables alone (no term
-        statistics read; the first segment holding the word answers)."""
-        return (field or SPELL_FIELD, word) in self.whoosh_searcher.reader()
+        """Whether :meth:`word_frequency` is above 0 (the first segment holding the word
+        answers)."""
+        if field is None or field == SPELL_FIELD:
+            return word in self.lexicon()
+        return (field, word) in self.whoosh_searcher.reader()
 
     @_guarded
     def similar_words(self, word: str, maxdist: int, field: str | None = None) -> list[tuple[str, int]]:
         """Index words within ``maxdist`` edits of ``word`` (sharing its first letter), with doc
         counts: from the body text, or from the name field ``field``."""
+        if field is None or field == SPELL_FIELD:
+            lex = self.lexicon()
+            return [(w, lex.doc_frequency(w)) for w in lex.terms_within(word, maxdist, prefix=1)
+                    if w != word]
         reader = self.whoosh_searcher.reader()
-        field = field or SPELL_FIELD
         out = []
         for w in reader.terms_within(field, word, maxdist, prefix=1):
             w = w.decode("utf-8") if isinstance(w, bytes) else w

@@ -19,9 +19,10 @@ from whoosh.system import pack_uint
 
 from .. import termvectors
 from ..analysis import index_counts, index_positions, index_terms, stem_terms
-from ..fields import COLUMN_FACETS, NAME_FIELDS, TEXT_FIELDS, date_number, facet_column
+from ..fields import COLUMN_FACETS, NAME_FIELDS, SPELL_FIELD, TEXT_FIELDS, date_number, facet_column
 from ..model import Question
 from .analyzers import name_analyzer, spelling_analyzer, text_analyzer
+from .lexicon import encode_words
 
 #: Whoosh's name for the index files (shared by the writing and the reading modules).
 INDEX_NAME = "MAIN"
@@ -68,7 +69,9 @@ def make_schema() -> Schema:
         record=STORED(),  # the whole Question as JSON: hits, snippets and `get(id)` read it
         status=ID(),
         date=NUMERIC(int, bits=32, signed=False, sortable=True),  # meeting date as YYYYMMDD
-        spell=MqtText(drop_stops=True, stem_words=False, phrase=False),
+        # the distinct unstemmed words of title, question and answer (see lexicon): the
+        # record of the index's word list, which is kept outside Whoosh's posting lists
+        spell=COLUMN(columns.VarBytesColumn()),
         # the source file's sources.FileInfo: "size:mtime_ns:sha1:relpath"
         fileinfo=COLUMN(columns.VarBytesColumn()),
         # title, question and answer as one term vector (see termvectors): similarity re-ranking
@@ -86,10 +89,11 @@ def make_schema() -> Schema:
     return Schema(**fields)
 
 
-def document_fields(q: Question, fileinfo: str = "", *, termvec: bool = True) -> dict:
+def document_fields(q: Question, fileinfo: str = "", *, derived: bool = True) -> dict:
     """The field values Whoosh indexes for one question (``fileinfo``: its
-    ``sources.FileInfo.format()``). ``termvec=False`` leaves the term vector out, for a writer
-    that counts it from its own analysis of the body (the fast segment writer's ``vector``)."""
+    ``sources.FileInfo.format()``). ``derived=False`` leaves out the columns counted from the
+    body's analysis (the term vector and the spelling words), for a writer that counts them
+    from its own (the fast segment writer's ``vector`` and ``derived``)."""
     answered_by = " \n".join(q.answered_by)
     body = f"{q.title}\n{q.question}\n{q.answer_text}"
     doc = dict(
@@ -97,7 +101,6 @@ def document_fields(q: Question, fileinfo: str = "", *, termvec: bool = True) ->
         record=json.dumps(q.to_dict(), ensure_ascii=False, separators=(",", ":")),
         status=q.status,
         date=date_number(q.meeting_date),
-        spell=body,  # SPELL_SOURCES joined by newlines
         fileinfo=fileinfo.encode("utf-8"),
         title=q.title,
         question=q.question,
@@ -111,10 +114,12 @@ def document_fields(q: Question, fileinfo: str = "", *, termvec: bool = True) ->
     for name in COLUMN_FACETS:
         value = getattr(q, name) or ""
         doc[facet_column(name)] = value.encode("utf-8")
-    if termvec:
+    if derived:
+        words = index_terms(body, True, False)  # unstemmed, stopwords dropped
+        doc[SPELL_FIELD] = encode_words(words)
         # = the counts of index_positions(body), from the unstemmed words stemmed: the analysis
-        # caches the spelling field uses already, not a second chunk cache (~27 MB and ~20% of
+        # caches the spelling words use already, not a second chunk cache (~27 MB and ~20% of
         # a build's CPU at 100,000 files, benchmarks/RESULTS.md)
-        doc[termvectors.FIELD] = termvectors.encode(Counter(stem_terms(index_terms(body, True, False))))
+        doc[termvectors.FIELD] = termvectors.encode(Counter(stem_terms(words)))
     return doc
 

@@ -25,7 +25,7 @@ import heapq
 import pickle
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from bisect import bisect_left
 from itertools import accumulate, chain, repeat
 from typing import Any, NamedTuple
@@ -89,13 +89,17 @@ class FastSegmentWriter:
     """
 
     def __init__(self, storage, schema, segment, *, budget_mb: float = 64,
-                 derived: tuple[str, tuple[str, ...]] | None = None,
-                 vocabulary_field: str | None = None,
+                 derived: tuple[str, tuple[str, ...], Callable[[Iterable[str]], bytes]] | None = None,
                  vector: tuple[str, Callable[[Counter], bytes]] | None = None,
                  feed: Callable[[FastSegmentWriter], Any] | None = None):
-        """``feed``: called by :meth:`finish` (once the documents and their lengths are known,
-        when there are any) for an object whose ``add(field, kind, term, payload)`` is given
-        every term's postings as they are written (the posting stores: ``poststore.WriterFeed``)."""
+        """``derived``: (column, source fields, encode): a column a document may leave out,
+        then filled with ``encode`` of the distinct unstemmed words of its sources (mqt's
+        ``spell`` column, see ``lexicon``), from the tokenisation the sources are stemmed from
+        (one tokenisation of the text, not two); the writer counts the documents holding each
+        word (:attr:`word_counts`). ``feed``: called by :meth:`finish` (once the documents
+        and their lengths are known, when there are any) for an object whose
+        ``add(field, kind, term, payload)`` is given every term's postings as they are written
+        (the posting stores: ``poststore.WriterFeed``)."""
         self._plan = self._make_plan(schema)  # first: it may refuse the schema
         self.storage = storage
         self.schema = schema
@@ -112,9 +116,9 @@ class FastSegmentWriter:
         self._value_caches: dict[str, dict | None] = {p.name: {} for p in self._plan if p.kind}
         self._misses: dict[str, int] = {}
         self._derived = derived if self._can_derive(derived) else None
-        #: The derived field's drop_stops flag (see _can_derive).
+        #: The sources' drop_stops flag (see _can_derive).
         self._derived_drop = bool(derived and self._derived is not None
-                                  and self._plan_by_name[derived[0]].analysis.drop_stops)  # type: ignore[union-attr]
+                                  and self._plan_by_name[derived[1][0]].analysis.drop_stops)  # type: ignore[union-attr]
         if vector is not None and self._derived is None:
             raise ValueError("a vector column needs a derived field to count")
         #: (column, encode): a column a document may leave out, then filled with ``encode`` of
@@ -129,9 +133,8 @@ class FastSegmentWriter:
                                             if p.kind and p.field.scorable}
         self._totals = dict.fromkeys(self._lengths, 0)
         self._used = 0
-        #: The terms of ``vocabulary_field`` (str), filled when the postings are written.
-        self.vocabulary_field = vocabulary_field
-        self.vocabulary: list[str] = []
+        #: Word -> how many documents' ``derived`` column holds it (the segment's lexicon).
+        self.word_counts: Counter = Counter()
         self._feed = feed
         self._runs: list[str] = []
         #: Run files written so far (postings spilled to disk because of the memory budget).
@@ -168,18 +171,19 @@ class FastSegmentWriter:
         return plan
 
     def _can_derive(self, derived) -> bool:
-        """Whether ``derived`` = (field, source fields) can share the sources' tokenisation:
-        the field counts unstemmed words, each source stems the same words."""
+        """Whether ``derived`` = (column, source fields, encode) can share the sources'
+        tokenisation: a column of its own, each source an MqtText stemming the same words."""
         if not derived:
             return False
-        name, sources = derived
+        name, sources, _encode = derived
         plan = self._plan_by_name.get(name)
-        if plan is None or plan.kind != FREQ or plan.analysis is None:
+        if plan is None or plan.kind or plan.column is None or not sources:
             return False
-        drop = plan.analysis.drop_stops
-        return all(src in self._plan_by_name and self._plan_by_name[src].kind == POS
-                   and self._plan_by_name[src].analysis == Analysis(drop, True) for src in sources) \
-            and plan.analysis == Analysis(drop, False)
+        first = self._plan_by_name.get(sources[0])
+        flags = first.analysis if first is not None else None
+        return flags is not None and flags.stem_words and all(
+            src in self._plan_by_name and self._plan_by_name[src].kind == POS
+            and self._plan_by_name[src].analysis == flags for src in sources)
 
     def add_document(self, **fields) -> None:
         """Add one document (field name -> value, as for Whoosh's ``add_document``)."""
@@ -193,23 +197,31 @@ class FastSegmentWriter:
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))} (boosts are not "
                              f"supported by the fast writer)")
-        # A derived field whose value is its sources' values joined by newlines (mqt's "spell":
-        # title, question and answer unstemmed) is counted from the sources' words, and the
-        # sources are stemmed from the same words: one tokenisation of the text instead of two.
+        # The derived column (mqt's "spell": the distinct unstemmed words of title, question
+        # and answer) is counted from the sources' words, and the sources are stemmed from the
+        # same words: one tokenisation of the text.
         words: dict[str, list[str]] | None = None
         stemmed: dict[str, list[str]] = {}
-        dname = None
+        spelled: Any = None  # the document's distinct derived words
         if self._derived is not None:
-            dname, sources = self._derived
+            dname, sources, encode_words = self._derived
             drop = self._derived_drop
             texts: list[Any] = [fields.get(src) for src in sources]
-            if all(isinstance(t, str) for t in texts) and fields.get(dname) == "\n".join(texts):
+            if all(isinstance(t, str) for t in texts):
                 # tokens with markers where stopwords were and sentences end (positions keep them)
                 words = {src: index_tokens(t, drop, False) for src, t in zip(sources, texts)}
                 stemmed = {src: stem_tokens(w) for src, w in words.items()}
+            given = fields.get(dname)
+            if given is None:
+                if words is None:
+                    raise ValueError(f"a source of {dname} is not text: give {dname} explicitly")
+                spelled = dict.fromkeys(real_terms(list(chain.from_iterable(words.values()))))
+                fields = {**fields, dname: encode_words(spelled)}
+            else:
+                spelled = [w.decode("utf-8") for w in given.split(b"\n")] if given else []
             if self._vector is not None and self._vector[0] not in fields:
                 if words is None:
-                    raise ValueError(f"{dname} is not its sources' text joined: give "
+                    raise ValueError(f"a source of {dname} is not text: give "
                                      f"{self._vector[0]} explicitly")
                 vname, encode = self._vector
                 fields = {**fields, vname: encode(Counter(real_terms(
@@ -224,11 +236,7 @@ class FastSegmentWriter:
                 continue
             length = 0
             if kind:
-                if words is not None and name == dname:
-                    counted = real_terms(list(chain.from_iterable(words.values())))
-                    post = Counter(counted)
-                    length = len(counted)
-                elif words is not None and name in words:
+                if words is not None and name in words:
                     post = term_positions(stemmed[name])
                     length = sum(map(len, post.values()))
                 else:
@@ -245,7 +253,7 @@ class FastSegmentWriter:
             if stored or column:
                 perdoc.append((name, field, value if stored else None,
                                column, field.to_column_value(value) if column else None))
-        return analysed, perdoc
+        return analysed, perdoc, spelled
 
     def _analyse(self, name, field, kind, flags, value) -> tuple[int, Any, int]:
         """(kind, postings, length) of one field value (see :meth:`prepare`)."""
@@ -282,8 +290,10 @@ class FastSegmentWriter:
         """Add a document analysed by :meth:`prepare` as the next document of the segment."""
         if self.is_closed:
             raise ValueError("this segment writer is finished")
-        analysed, perdoc = prepared
+        analysed, perdoc, spelled = prepared
         docnum = self.docnum
+        if spelled:
+            self.word_counts.update(iter(spelled))  # an iterable, not a mapping: counted in C
         self._perdoc.start_doc(docnum)
         for name, field, sv, column, cv in perdoc:
             if sv is not None:
@@ -483,7 +493,6 @@ class FastSegmentWriter:
         schema = self.schema
         fieldname = None
         fieldprefix = b""
-        vocabulary: list[str] | None = None
         for field, term, payload in self._sorted_postings():
             if field != fieldname:
                 fieldname = field
@@ -493,9 +502,6 @@ class FastSegmentWriter:
                 fmt = schema[field].format
                 fixed = fmt.fixed_value_size()
                 lens = self._lengths.get(field)
-                vocabulary = self.vocabulary if field == self.vocabulary_field else None
-            if vocabulary is not None:
-                vocabulary.append(term)
             if feed is not None:
                 feed.add(field, kind, term, payload)
             btext = term.encode("utf-8") if isinstance(term, str) else term

@@ -27,6 +27,7 @@ from ..analysis import stem
 from ..fields import SPELL_FIELD, SPELL_SOURCES
 from ..meta import write_meta
 from ..model import Question
+from . import lexicon
 from .columns import bytes_column
 from .schema import INDEX_NAME, document_fields, make_schema
 from .segment_writer import FastSegmentWriter
@@ -110,7 +111,7 @@ class SegmentBuilder:
         self._spec = spec
         self._feed: Any = None
         self._w = FastSegmentWriter(self._storage, make_schema(), spec.segment, budget_mb=spec.budget_mb,
-                                    derived=(SPELL_FIELD, SPELL_SOURCES), vocabulary_field=SPELL_FIELD,
+                                    derived=(SPELL_FIELD, SPELL_SOURCES, lexicon.encode_words),
                                     vector=(termvectors.FIELD, termvectors.encode),
                                     feed=self._store_feed if spec.store else None)
 
@@ -138,7 +139,7 @@ class SegmentBuilder:
 
     def fields(self, q: Question, fileinfo: str = ""):
         """The analysed document (raises, changing nothing, if it cannot be indexed)."""
-        return self._w.prepare(document_fields(q, fileinfo, termvec=False))  # counted by the writer
+        return self._w.prepare(document_fields(q, fileinfo, derived=False))  # counted by the writer
 
     def add_prepared(self, prepared) -> None:
         self._w.add_prepared(prepared)
@@ -148,6 +149,14 @@ class SegmentBuilder:
         :meth:`NewIndexWriter.commit`. A store that cannot be written is left to the commit
         (``write_stores`` derives what is missing)."""
         segment = self._w.finish()
+        if self._w.doc_count():
+            # the segment's word list from the writer's counts (else the commit derives it)
+            try:
+                lexicon.save_lexicon(self._spec.index_dir, segment.segment_id(), self._w.doc_count(),
+                                     self._w.word_counts)
+            except OSError as e:
+                _log.warning("%s: the lexicon of segment %s was not written (%s); the commit "
+                             "derives it", self._spec.index_dir, segment.segment_id(), e)
         feed, self._feed = self._feed, None
         if feed is not None:
             try:
@@ -167,9 +176,9 @@ class SegmentBuilder:
         return segment
 
     def stems(self) -> dict[str, str]:
-        """The stem of each word of this segment's ``spell`` field (after :meth:`finish`), for
-        the index's stem table."""
-        return {w: stem(w) for w in self._w.vocabulary}
+        """The stem of each word of this segment's ``spell`` column (its lexicon), for the
+        index's stem table."""
+        return {w: stem(w) for w in self._w.word_counts}
 
     def cancel(self) -> None:
         self._w.cancel()
@@ -181,8 +190,9 @@ class SegmentBuilder:
 def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
                       verify_stores: bool = False) -> None:
     """After each commit: save the term-vector document frequencies of each new segment (one
-    with no table yet; see ``termvectors``), delete those of merged-away segments and, with
-    ``add_stems``, add the words new segments brought to the stem table (``stemtable``), write
+    with no table yet; see ``termvectors``) and the lexicon of each segment lacking a whole one
+    (``lexicon``), delete those of merged-away segments and, with ``add_stems``, add the words
+    new segments brought to the stem table (``stemtable``), write
     the new segments' facts files (``facts``: ids and file facts, for the next reindex) and
     their posting stores (:func:`write_stores`). A search computes a missing
     df table, stems a word the table lacks and answers without a missing store, so failing here
@@ -195,19 +205,34 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
         leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
         ids = [r.segment().segment_id() for r in leaves]
         for r, segid in zip(leaves, ids):
-            if not termvectors.df_path(index_dir, segid).exists():
+            new = not termvectors.df_path(index_dir, segid).exists()
+            if new:
                 termvectors.save_df_table(index_dir, segid,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
-                if add_stems:
-                    words.update(w.decode("utf-8") for w in r.lexicon(SPELL_FIELD))
+            lex = lexicon.ensure_lexicon(index_dir, r)
+            if new and add_stems:
+                words.update(w for w, _n in lex.counts())
         try:
             facts.ensure_all(index_dir, reader)
         except Exception as e:  # derived data: a reindex derives what is missing again
             facts.log_failure(index_dir, e)
     termvectors.prune_df_tables(index_dir, ids)
+    lexicon.prune_lexicons(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
     write_stores(index_dir, verify=verify_stores)
+
+
+def write_lexicons(index_dir: str | os.PathLike) -> None:
+    """Write the lexicon (``lexicon``) of each segment that lacks a whole one, and delete those
+    of merged-away segments: what a reindex with nothing to commit still mends (a search
+    derives a missing one in memory, each time a process opens the segment)."""
+    storage = FileStorage(str(index_dir), supports_mmap=False)
+    with storage.open_index(INDEX_NAME).reader() as reader:
+        leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]
+        for r in leaves:
+            lexicon.ensure_lexicon(index_dir, r)
+    lexicon.prune_lexicons(index_dir, [r.segment().segment_id() for r in leaves])
 
 
 def write_stores(index_dir: str | os.PathLike, *, verify: bool = False) -> None:
