@@ -75,9 +75,9 @@ def lex_path(index_dir: str | os.PathLike, segment_id: str) -> Path:
 
 def _body(counts: dict) -> tuple[list[bytes], bytes]:
     """(sorted UTF-8 words, the bytes after the header) of word -> count (str or UTF-8 keys)."""
-    words = sorted(w.encode("utf-8") if isinstance(w, str) else w for w in counts)
-    strs = isinstance(next(iter(counts), b""), str)
-    dfs = array("I", [counts[w.decode("utf-8")] if strs else counts[w] for w in words])
+    pairs = sorted((w.encode("utf-8") if isinstance(w, str) else w, n) for w, n in counts.items())
+    words = [w for w, _n in pairs]
+    dfs = array("I", [n for _w, n in pairs])
     ends = array("I")
     n = 0
     for w in words:
@@ -159,6 +159,7 @@ class SegmentLexicon:
         return bisect.bisect_left(self, word)
 
     def doc_frequency(self, word: bytes) -> int:
+        """How many of the segment's documents hold ``word`` (0: none, the word is absent)."""
         i = self.find(word)
         return self._dfs[i] if i < self.n and self.word(i) == word else 0
 
@@ -197,11 +198,7 @@ class Lexicon:
 
     def __contains__(self, word: str) -> bool:
         b = word.encode("utf-8")
-        for seg in self.segments():
-            i = seg.find(b)
-            if i < seg.n and seg.word(i) == b:
-                return True
-        return False
+        return any(seg.doc_frequency(b) for seg in self.segments())
 
     def expand_prefix(self, prefix: str) -> Iterator[str]:
         """The words starting with ``prefix``, sorted, each once."""
@@ -280,6 +277,14 @@ def ensure_lexicon(index_dir: str | os.PathLike, reader) -> SegmentLexicon:
         if lex is None:  # pragma: no cover - written just now
             raise OSError(f"{path}: the lexicon just written cannot be read")
     return lex
+
+
+def ensure_lexicons(index_dir: str | os.PathLike, leaves: list) -> list[SegmentLexicon]:
+    """:func:`ensure_lexicon` of each segment reader of ``leaves`` (an index's segments), in
+    order, then the lexicons of segments not among them (merged away) deleted."""
+    lexicons = [ensure_lexicon(index_dir, r) for r in leaves]
+    prune_lexicons(index_dir, [r.segment().segment_id() for r in leaves])
+    return lexicons
 
 
 def prune_lexicons(index_dir: str | os.PathLike, keep: Iterable[str]) -> None:

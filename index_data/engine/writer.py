@@ -202,22 +202,19 @@ def write_side_tables(index_dir: str | os.PathLike, *, add_stems: bool = True,
     storage = FileStorage(str(index_dir), supports_mmap=False)
     words: set[str] = set()
     with storage.open_index(INDEX_NAME).reader() as reader:
-        leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]  # empty: none
+        leaves = _segment_readers(reader)
         ids = [r.segment().segment_id() for r in leaves]
-        for r, segid in zip(leaves, ids):
-            new = not termvectors.df_path(index_dir, segid).exists()
-            if new:
+        for r, segid, lex in zip(leaves, ids, lexicon.ensure_lexicons(index_dir, leaves)):
+            if not termvectors.df_path(index_dir, segid).exists():  # a new segment
                 termvectors.save_df_table(index_dir, segid,
                                           termvectors.df_table(bytes_column(r, termvectors.FIELD)))
-            lex = lexicon.ensure_lexicon(index_dir, r)
-            if new and add_stems:
-                words.update(w for w, _n in lex.counts())
+                if add_stems:
+                    words.update(w for w, _n in lex.counts())
         try:
             facts.ensure_all(index_dir, reader)
         except Exception as e:  # derived data: a reindex derives what is missing again
             facts.log_failure(index_dir, e)
     termvectors.prune_df_tables(index_dir, ids)
-    lexicon.prune_lexicons(index_dir, ids)
     if words:
         add_to_stem_table(index_dir, words)
     write_stores(index_dir, verify=verify_stores)
@@ -229,10 +226,12 @@ def write_lexicons(index_dir: str | os.PathLike) -> None:
     derives a missing one in memory, each time a process opens the segment)."""
     storage = FileStorage(str(index_dir), supports_mmap=False)
     with storage.open_index(INDEX_NAME).reader() as reader:
-        leaves = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]
-        for r in leaves:
-            lexicon.ensure_lexicon(index_dir, r)
-    lexicon.prune_lexicons(index_dir, [r.segment().segment_id() for r in leaves])
+        lexicon.ensure_lexicons(index_dir, _segment_readers(reader))
+
+
+def _segment_readers(reader) -> list:
+    """The readers of an open index's segments, in order (none for an empty index)."""
+    return [r for r, _offset in reader.leaf_readers() if r.segment() is not None]
 
 
 def write_stores(index_dir: str | os.PathLike, *, verify: bool = False) -> None:
